@@ -1,0 +1,42 @@
+//! `docgrid-core`: the part of docgrid that knows nothing of HTTP, SQLite,
+//! tantivy, windows or FUSE.
+//!
+//! - [`model`]: documents ([`DocId`], [`Metadata`], [`Manifest`]) and
+//!   [`Changeset`]s with their [`Op`]s; every persisted format carries a
+//!   `version` field.
+//! - [`query`]: the query language, parsed into an AST with errors that name
+//!   the position and what was expected.
+//! - [`tree`]: the metadata tree shared by FUSE, the GUI and the CLI — what a
+//!   path lists and what writing through it means — as pure functions.
+//! - [`chunk`]: FastCDC chunking and BLAKE3 addressing ([`Digest`]).
+//! - [`store`]: the [`BlobStore`] trait, its conformance suite, the in-memory
+//!   store and the native Reed-Solomon store over disk directories.
+//!
+//! ```
+//! use docgrid_core::{chunk::Chunker, store::{BlobStore, MemoryStore}};
+//!
+//! let store = MemoryStore::new();
+//! let data = vec![7u8; 3 << 20];
+//! let mut locators = Vec::new();
+//! for chunk in Chunker::default().chunks(&data) {
+//!     locators.push(store.put(&data[chunk.range()]).unwrap());
+//! }
+//! let back: Vec<u8> = locators.iter().flat_map(|l| store.get(l).unwrap()).collect();
+//! assert_eq!(back, data);
+//! ```
+#![warn(missing_docs)]
+
+pub mod chunk;
+pub mod id;
+pub mod model;
+pub mod query;
+pub mod store;
+pub mod tree;
+
+pub use chunk::Digest;
+pub use id::DocId;
+pub use model::{Changeset, Document, Manifest, Metadata, Op};
+pub use store::{BlobStore, Locator};
+
+/// The version of the docgrid crates, printed by every binary.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

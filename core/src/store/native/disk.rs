@@ -1,0 +1,228 @@
+//! One disk directory of the native store: its marker, shard files, temp
+//! files and atomic writes.
+//!
+//! ```text
+//! DISK/docgrid-disk.json   marker: store id, this disk's id, k, m, members
+//! DISK/shards/ab/HEX       one shard of chunk HEX (the header says which)
+//! DISK/tmp/                writes in progress
+//! DISK/root                this disk's copy of the root pointer
+//! DISK/root.lock           lock file for root compare-and-swap
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chunk::Digest;
+use crate::store::StoreError;
+
+/// The marker file that makes a directory a disk of a store.
+pub const MARKER: &str = "docgrid-disk.json";
+/// Version of the marker format.
+pub const MARKER_VERSION: u32 = 1;
+
+/// One member of the store, as every marker records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The disk's id (stable; placement hashes it).
+    pub id: String,
+    /// Where the disk was when the layout was last written.
+    pub path: PathBuf,
+}
+
+/// The content of a disk's marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marker {
+    /// Format version, [`MARKER_VERSION`].
+    pub version: u32,
+    /// The store this disk belongs to.
+    pub store_id: String,
+    /// This disk's id.
+    pub disk_id: String,
+    /// Data shards per chunk.
+    pub k: usize,
+    /// Parity shards per chunk.
+    pub m: usize,
+    /// Layout generation: bumped when disks are added or removed; the
+    /// highest generation among the markers is the layout.
+    pub generation: u64,
+    /// Every disk of the store.
+    pub members: Vec<Member>,
+}
+
+/// A disk directory of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disk {
+    /// Its id.
+    pub id: String,
+    /// Its directory.
+    pub path: PathBuf,
+}
+
+impl Disk {
+    /// "d3 (/data/disks/3)", for messages.
+    pub fn describe(&self) -> String {
+        format!("{} ({})", self.id, self.path.display())
+    }
+
+    /// Whether the disk is usable: its marker is present. A wiped or
+    /// unmounted disk has none, and nothing is written to it until `scrub
+    /// --repair` formats it again.
+    pub fn is_online(&self) -> bool {
+        self.path.join(MARKER).is_file()
+    }
+
+    /// Reads the marker, `None` if there is none.
+    pub fn read_marker(path: &Path) -> Result<Option<Marker>, StoreError> {
+        let file = path.join(MARKER);
+        let bytes = match fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::io("reading disk marker", &file, e)),
+        };
+        let marker: Marker = serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::Config(format!("{} is not a valid disk marker: {e}", file.display()))
+        })?;
+        if marker.version != MARKER_VERSION {
+            return Err(StoreError::Config(format!(
+                "{} has marker version {}, this build reads {MARKER_VERSION}",
+                file.display(),
+                marker.version
+            )));
+        }
+        Ok(Some(marker))
+    }
+
+    /// Writes the marker atomically, creating the directory if needed.
+    pub fn write_marker(&self, marker: &Marker) -> Result<(), StoreError> {
+        for dir in [self.path.clone(), self.tmp_dir(), self.path.join("shards")] {
+            fs::create_dir_all(&dir).map_err(|e| StoreError::io("creating directory", &dir, e))?;
+        }
+        let bytes = serde_json::to_vec_pretty(marker).expect("marker serializes");
+        self.write_atomic(&self.path.join(MARKER), &[&bytes])
+            .map_err(|e| StoreError::io("writing disk marker", &self.path.join(MARKER), e))
+    }
+
+    /// Where this disk keeps its shard of `chunk`.
+    pub fn shard_path(&self, chunk: &Digest) -> PathBuf {
+        let hex = chunk.to_hex();
+        self.path.join("shards").join(&hex[..2]).join(hex)
+    }
+
+    /// The directory of writes in progress.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.path.join("tmp")
+    }
+
+    /// Writes `parts` to `dest` atomically: a temp file in `tmp/`, fsync,
+    /// rename over `dest`, fsync of `dest`'s directory. After a crash,
+    /// `dest` holds either its old content or all of the new.
+    pub fn write_atomic(&self, dest: &Path, parts: &[&[u8]]) -> io::Result<()> {
+        let tmp_dir = self.tmp_dir();
+        let tmp = tmp_dir.join(format!("{}-{:016x}.tmp", std::process::id(), rand::random::<u64>()));
+        let mut file = match File::create(&tmp) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.is_online() => {
+                fs::create_dir_all(&tmp_dir)?;
+                File::create(&tmp)?
+            }
+            Err(e) => return Err(e),
+        };
+        let written = (|| {
+            for p in parts {
+                file.write_all(p)?;
+            }
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let parent = dest.parent().expect("destinations are inside the disk");
+        if let Err(e) = rename_creating_parent(&tmp, dest, parent) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        File::open(parent)?.sync_all()
+    }
+
+    /// Reads this disk's whole shard of `chunk`; `Ok(None)` if absent.
+    pub fn read_shard(&self, chunk: &Digest) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.shard_path(chunk)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes this disk's shard of `chunk` (absent is fine).
+    pub fn remove_shard(&self, chunk: &Digest) -> io::Result<()> {
+        match fs::remove_file(self.shard_path(chunk)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every chunk this disk holds a shard of.
+    pub fn list_shards(&self) -> io::Result<Vec<Digest>> {
+        let mut out = Vec::new();
+        let top = self.path.join("shards");
+        let dirs = match fs::read_dir(&top) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for dir in dirs {
+            for entry in fs::read_dir(dir?.path())? {
+                if let Some(d) = entry?.file_name().to_str().and_then(|n| n.parse().ok()) {
+                    out.push(d);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Temp files older than `grace`: leftovers of interrupted writes.
+    pub fn stale_temp_files(&self, grace: Duration) -> io::Result<Vec<PathBuf>> {
+        let entries = match fs::read_dir(self.tmp_dir()) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let now = SystemTime::now();
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let age = entry.metadata()?.modified().ok().and_then(|t| now.duration_since(t).ok());
+            if age.unwrap_or(Duration::MAX) >= grace {
+                out.push(entry.path());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens (creating) the root lock file and takes an exclusive lock.
+    pub fn lock_root(&self) -> io::Result<File> {
+        let f = OpenOptions::new().create(true).truncate(false).write(true).open(self.path.join("root.lock"))?;
+        f.lock()?;
+        Ok(f)
+    }
+}
+
+/// `rename(tmp, dest)`, creating `dest`'s directory (and syncing its parent)
+/// when it does not exist yet.
+fn rename_creating_parent(tmp: &Path, dest: &Path, parent: &Path) -> io::Result<()> {
+    match fs::rename(tmp, dest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !parent.exists() => {
+            fs::create_dir_all(parent)?;
+            if let Some(grand) = parent.parent() {
+                File::open(grand)?.sync_all()?;
+            }
+            fs::rename(tmp, dest)
+        }
+        other => other,
+    }
+}

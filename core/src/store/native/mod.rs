@@ -1,0 +1,288 @@
+//! The native store: Reed-Solomon `k + m` (default 4 + 2) over disk
+//! directories, the embedded default.
+//!
+//! Each chunk is cut into `k` data and `m` parity shards
+//! ([`Codec`](crate::store::Codec)), each written to a different disk. Which
+//! disks: the `k + m` with the highest rendezvous score
+//! `BLAKE3(chunk ‖ disk id)`, so adding a disk moves only the shards the new
+//! disk wins (about `1 / disks` of them) and removing one moves only its own.
+//! A disk holds at most one shard of a chunk, at `shards/XX/HEX`; the
+//! shard's header says which index it is (see [`shard`]).
+//!
+//! Reads take the data shards when they are healthy and check the chunk's
+//! BLAKE3; otherwise every shard is checked against its own checksum, bad
+//! ones are left out and the chunk is decoded from the rest. Any `m` disks
+//! may be lost. [`NativeStore::scrub`] finds missing and corrupt shards and
+//! rebuilds them; [`NativeStore::add_disk`] and [`NativeStore::remove_disk`]
+//! rebalance. The root pointer is kept on every disk with a sequence
+//! number; the highest valid copy wins.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use super::{BlobStore, Codec, DeleteGuarantee, Locator, MAX_ROOT_LEN, RootSwap, StoreError};
+use crate::chunk::Digest;
+
+mod disk;
+mod layout;
+mod read;
+mod rebalance;
+mod root;
+mod scrub;
+pub mod shard;
+
+pub use disk::{MARKER, Marker, Member};
+pub use rebalance::RebalanceReport;
+pub use scrub::{ScrubOptions, ScrubReport, ShardIssue};
+
+use disk::Disk;
+use layout::Layout;
+use shard::{HEADER_LEN, ShardHeader};
+
+/// The default number of data shards.
+pub const DEFAULT_K: usize = 4;
+/// The default number of parity shards.
+pub const DEFAULT_M: usize = 2;
+
+/// A disk as [`NativeStore::disks`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskStatus {
+    /// The disk's id.
+    pub id: String,
+    /// Its directory.
+    pub path: PathBuf,
+    /// Whether its marker is present (a wiped disk is offline until `scrub
+    /// --repair` formats it again).
+    pub online: bool,
+    /// Whether it is being drained by [`NativeStore::remove_disk`].
+    pub retiring: bool,
+}
+
+/// Reed-Solomon over disk directories. Safe to share between threads; the
+/// root pointer is also safe between processes (file locks).
+#[derive(Debug)]
+pub struct NativeStore {
+    codec: Codec,
+    layout: RwLock<Layout>,
+    root_lock: Mutex<()>,
+    write_quorum: AtomicUsize,
+}
+
+impl NativeStore {
+    /// Makes a new store on `disks` (at least `k + m` directories, empty or
+    /// absent) with a `k + m` code.
+    pub fn create(disks: &[PathBuf], k: usize, m: usize) -> Result<Self, StoreError> {
+        let codec = Codec::new(k, m).map_err(|e| StoreError::Config(e.to_string()))?;
+        let layout = Layout::create(disks, k, m)?;
+        Ok(Self::with(codec, layout))
+    }
+
+    /// Opens the store on `disks`. Disks may be missing or wiped (they are
+    /// offline until repaired) as long as one marker survives.
+    pub fn open(disks: &[PathBuf]) -> Result<Self, StoreError> {
+        let (layout, k, m) = Layout::open(disks)?;
+        let codec = Codec::new(k, m).map_err(|e| StoreError::Config(e.to_string()))?;
+        Ok(Self::with(codec, layout))
+    }
+
+    /// Opens the store on `disks` if one is there, else creates it.
+    pub fn open_or_create(disks: &[PathBuf], k: usize, m: usize) -> Result<Self, StoreError> {
+        if disks.iter().any(|d| d.join(MARKER).exists()) {
+            Self::open(disks)
+        } else {
+            Self::create(disks, k, m)
+        }
+    }
+
+    fn with(codec: Codec, layout: Layout) -> Self {
+        let quorum = (codec.k() + 1).min(codec.n());
+        NativeStore {
+            codec,
+            layout: RwLock::new(layout),
+            root_lock: Mutex::new(()),
+            write_quorum: AtomicUsize::new(quorum),
+        }
+    }
+
+    /// The erasure code.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// How many shards of a chunk must be written for `put` to succeed
+    /// (default `k + 1`: an acknowledged chunk survives one more lost disk).
+    pub fn set_write_quorum(&self, shards: usize) {
+        self.write_quorum.store(shards.clamp(self.codec.k(), self.codec.n()), Ordering::Relaxed);
+    }
+
+    /// Every disk, online or not.
+    pub fn disks(&self) -> Vec<DiskStatus> {
+        let layout = self.layout.read().expect("poisoned");
+        let status = |d: &Disk, retiring| DiskStatus {
+            id: d.id.clone(),
+            path: d.path.clone(),
+            online: d.is_online(),
+            retiring,
+        };
+        let mut out: Vec<DiskStatus> = layout.members.iter().map(|d| status(d, false)).collect();
+        out.extend(layout.retiring.iter().map(|d| status(d, true)));
+        out
+    }
+
+    fn header_for(&self, chunk: &Digest, chunk_len: usize, index: usize, payload: &[u8]) -> ShardHeader {
+        ShardHeader {
+            k: self.codec.k() as u8,
+            m: self.codec.m() as u8,
+            index: index as u8,
+            chunk: *chunk,
+            chunk_len: chunk_len as u64,
+            payload_len: payload.len() as u64,
+            payload_hash: Digest::of(payload),
+        }
+    }
+
+    /// Writes shard `index` of `chunk` to `disk`, atomically.
+    fn write_shard(&self, disk: &Disk, chunk: &Digest, chunk_len: usize, index: usize, payload: &[u8]) -> Result<(), String> {
+        if !disk.is_online() {
+            return Err(format!("{} is offline (no marker)", disk.describe()));
+        }
+        let header = self.header_for(chunk, chunk_len, index, payload).encode();
+        disk.write_atomic(&disk.shard_path(chunk), &[&header, payload])
+            .map_err(|e| format!("{}: {e}", disk.describe()))
+    }
+}
+
+impl BlobStore for NativeStore {
+    fn kind(&self) -> &'static str {
+        "native"
+    }
+
+    fn put(&self, data: &[u8]) -> Result<Locator, StoreError> {
+        let digest = Digest::of(data);
+        let layout = self.layout.read().expect("poisoned");
+        let targets = layout.placement(&digest, self.codec.n());
+        let present: Vec<bool> = targets.iter().map(|d| d.shard_path(&digest).is_file()).collect();
+        if present.iter().all(|&p| p) {
+            return Ok(Locator::for_digest(&digest));
+        }
+        let shards = self.codec.encode(data);
+        let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = targets
+                .iter()
+                .zip(&shards)
+                .enumerate()
+                .filter(|(i, _)| !present[*i])
+                .map(|(i, (disk, shard))| {
+                    s.spawn(move || self.write_shard(disk, &digest, data.len(), i, shard))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("shard writer panicked")).collect()
+        });
+        let written = present.iter().filter(|&&p| p).count() + results.iter().filter(|r| r.is_ok()).count();
+        let needed = self.write_quorum.load(Ordering::Relaxed);
+        let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+        if written < needed {
+            return Err(StoreError::NotDurable { chunk: digest.to_hex(), written, needed, failures });
+        }
+        if !failures.is_empty() {
+            tracing::warn!(chunk = %digest, "stored degraded, run scrub --repair: {}", failures.join("; "));
+        }
+        Ok(Locator::for_digest(&digest))
+    }
+
+    fn get(&self, locator: &Locator) -> Result<Vec<u8>, StoreError> {
+        let digest = locator.digest()?;
+        let layout = self.layout.read().expect("poisoned");
+        if let Some(blob) = read::fast_path(self, &layout, &digest) {
+            return Ok(blob);
+        }
+        read::slow_path(self, &layout, &digest, locator)
+    }
+
+    fn has(&self, locator: &Locator) -> Result<bool, StoreError> {
+        let Ok(digest) = locator.digest() else { return Ok(false) };
+        let layout = self.layout.read().expect("poisoned");
+        let found = layout.all_disks().filter(|d| d.shard_path(&digest).is_file()).count();
+        Ok(found >= self.codec.k())
+    }
+
+    fn delete(&self, locator: &Locator) -> Result<(), StoreError> {
+        let digest = locator.digest()?;
+        let layout = self.layout.read().expect("poisoned");
+        for disk in layout.all_disks() {
+            disk.remove_shard(&digest)
+                .map_err(|e| StoreError::io("deleting shard", &disk.shard_path(&digest), e))?;
+        }
+        Ok(())
+    }
+
+    fn delete_guarantee(&self) -> DeleteGuarantee {
+        DeleteGuarantee::Frees
+    }
+
+    fn list(&self) -> Result<Vec<Locator>, StoreError> {
+        let layout = self.layout.read().expect("poisoned");
+        Ok(layout.all_chunks()?.iter().map(Locator::for_digest).collect())
+    }
+
+    fn root(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let layout = self.layout.read().expect("poisoned");
+        Ok(root::newest(&layout.members)?.map(|r| r.value))
+    }
+
+    fn swap_root(&self, expected: Option<&[u8]>, new: &[u8]) -> Result<RootSwap, StoreError> {
+        if new.len() > MAX_ROOT_LEN {
+            return Err(StoreError::Config(format!("root value of {} bytes exceeds {MAX_ROOT_LEN}", new.len())));
+        }
+        let _in_process = self.root_lock.lock().expect("poisoned");
+        let layout = self.layout.read().expect("poisoned");
+        let online: Vec<&Disk> = layout.members.iter().filter(|d| d.is_online()).collect();
+        let _locks = online
+            .iter()
+            .map(|d| d.lock_root().map_err(|e| StoreError::io("locking root", &d.path, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let current = root::newest(&layout.members)?;
+        if current.as_ref().map(|r| r.value.as_slice()) != expected {
+            return Ok(RootSwap::Conflict { current: current.map(|r| r.value) });
+        }
+        let record = root::RootRecord { seq: current.map_or(1, |r| r.seq + 1), value: new.to_vec() };
+        let mut failures = Vec::new();
+        for d in &online {
+            if let Err(e) = root::write(d, &record) {
+                failures.push(format!("{}: {e}", d.describe()));
+            }
+        }
+        let written = online.len() - failures.len();
+        let needed = (self.codec.m() + 1).min(layout.members.len());
+        if written < needed {
+            return Err(StoreError::NotDurable { chunk: "root pointer".into(), written, needed, failures });
+        }
+        Ok(RootSwap::Swapped)
+    }
+}
+
+/// The payload of a shard file whose header is valid for `chunk`, or why not.
+fn parse_shard<'a>(codec: Codec, chunk: &Digest, bytes: &'a [u8]) -> Result<(ShardHeader, &'a [u8]), String> {
+    let header = ShardHeader::decode(bytes)?;
+    let payload = &bytes[HEADER_LEN..];
+    if header.chunk != *chunk {
+        return Err(format!("header names chunk {}", header.chunk));
+    }
+    if (header.k as usize, header.m as usize) != (codec.k(), codec.m()) {
+        return Err(format!("header says {}+{}, the store is {}+{}", header.k, header.m, codec.k(), codec.m()));
+    }
+    if header.index as usize >= codec.n() {
+        return Err(format!("shard index {} out of range", header.index));
+    }
+    let expected = codec.shard_len(header.chunk_len as usize) as u64;
+    if header.payload_len != expected || payload.len() as u64 != expected {
+        return Err(format!("payload is {} bytes, expected {expected}", payload.len()));
+    }
+    Ok((header, payload))
+}
+
+/// The disk directories `DIR/disks/0` … `DIR/disks/{n-1}`: the embedded default layout.
+pub fn default_disks(dir: &Path, n: usize) -> Vec<PathBuf> {
+    (0..n).map(|i| dir.join("disks").join(i.to_string())).collect()
+}

@@ -1,0 +1,251 @@
+//! The native store against its promises: conformance, lost disks, flipped
+//! bytes, interrupted writes, rebalancing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use docgrid_core::store::conformance::{blob_store_suite, test_bytes};
+use docgrid_core::store::native::{NativeStore, ScrubOptions, default_disks};
+use docgrid_core::store::{BlobStore, Locator, StoreError};
+
+fn new_store(dir: &Path) -> (NativeStore, Vec<PathBuf>) {
+    let disks = default_disks(dir, 6);
+    (NativeStore::create(&disks, 4, 2).unwrap(), disks)
+}
+
+/// Blobs of awkward sizes, from empty to several shards' worth.
+fn fill(store: &NativeStore, count: usize) -> Vec<(Locator, Vec<u8>)> {
+    (0..count)
+        .map(|i| {
+            let data = test_bytes([0, 1, 5, 4096, 100_003, 1 << 20][i % 6] + i, i as u64);
+            (store.put(&data).unwrap(), data)
+        })
+        .collect()
+}
+
+fn assert_all_read(store: &NativeStore, blobs: &[(Locator, Vec<u8>)]) {
+    for (loc, data) in blobs {
+        let back = store.get(loc).unwrap_or_else(|e| panic!("{loc}: {e}"));
+        assert!(back == *data, "{loc} came back different");
+    }
+}
+
+fn repair() -> ScrubOptions {
+    ScrubOptions { repair: true, temp_grace: Duration::ZERO }
+}
+
+fn check() -> ScrubOptions {
+    ScrubOptions { repair: false, temp_grace: Duration::ZERO }
+}
+
+fn shard_files(disk: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(dirs) = fs::read_dir(disk.join("shards")) else { return out };
+    for d in dirs {
+        for f in fs::read_dir(d.unwrap().path()).unwrap() {
+            out.push(f.unwrap().path());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    blob_store_suite(&new_store(dir.path()).0);
+}
+
+#[test]
+fn any_two_lost_disks_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    let blobs = fill(&store, 30);
+    for a in 0..6 {
+        for b in a + 1..6 {
+            for &i in &[a, b] {
+                fs::rename(&disks[i], dir.path().join(format!("aside{i}"))).unwrap();
+            }
+            assert_all_read(&store, &blobs);
+            for &i in &[a, b] {
+                fs::rename(dir.path().join(format!("aside{i}")), &disks[i]).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn wiped_disks_are_rebuilt_by_scrub_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    let blobs = fill(&store, 24);
+    store.swap_root(None, b"head").unwrap();
+    fs::remove_dir_all(&disks[1]).unwrap();
+    for entry in fs::read_dir(&disks[4]).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() { fs::remove_dir_all(p).unwrap() } else { fs::remove_file(p).unwrap() }
+    }
+    assert_all_read(&store, &blobs);
+    assert_eq!(store.root().unwrap().as_deref(), Some(&b"head"[..]));
+
+    let found = store.scrub(&check()).unwrap();
+    assert_eq!(found.offline_disks.len(), 2, "{found:?}");
+    assert!(!found.is_clean());
+    let fixed = store.scrub(&repair()).unwrap();
+    assert_eq!(fixed.formatted_disks.len(), 2);
+    assert_eq!(fixed.repaired as usize, fixed.missing.len());
+    assert!(fixed.repaired > 0);
+    let again = store.scrub(&check()).unwrap();
+    assert!(again.is_clean(), "second scrub found {again:?}");
+    assert!(!shard_files(&disks[1]).is_empty());
+    assert_all_read(&store, &blobs);
+
+    // And the store reopens from its disks.
+    drop(store);
+    let reopened = NativeStore::open(&disks).unwrap();
+    assert_all_read(&reopened, &blobs);
+    assert_eq!(reopened.root().unwrap().as_deref(), Some(&b"head"[..]));
+}
+
+#[test]
+fn three_lost_disks_name_the_chunk_and_the_disks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    let data = test_bytes(300_000, 1);
+    let loc = store.put(&data).unwrap();
+    for i in [0, 2, 5] {
+        fs::remove_dir_all(&disks[i]).unwrap();
+    }
+    match store.get(&loc) {
+        Err(e @ StoreError::Unrecoverable { .. }) => {
+            let msg = e.to_string();
+            let hex = loc.as_str().strip_prefix("b3:").unwrap();
+            assert!(msg.contains(hex), "{msg}");
+            for i in [0, 2, 5] {
+                assert!(msg.contains(&format!("d{i} (")), "{msg} should name d{i}");
+            }
+            assert!(msg.contains("3 intact shard(s) of the 4 needed"), "{msg}");
+        }
+        other => panic!("expected Unrecoverable, got {other:?}"),
+    }
+    let report = store.scrub(&repair()).unwrap();
+    assert_eq!(report.unrecoverable.len(), 1);
+}
+
+#[test]
+fn flipped_bytes_are_detected_and_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    let blobs = fill(&store, 18);
+    // Flip a byte in the payload of one shard on disk 0 and in the header of one on disk 3,
+    // for every chunk: two bad shards per chunk, what 4+2 tolerates.
+    let mut flipped = 0;
+    for (disk, at_header) in [(0, false), (3, true)] {
+        for f in shard_files(&disks[disk]) {
+            let mut b = fs::read(&f).unwrap();
+            let at = if at_header { 20 } else { 128 + (b.len() - 128) / 2 };
+            b[at] ^= 0x5a;
+            fs::write(&f, b).unwrap();
+            flipped += 1;
+        }
+    }
+    assert_all_read(&store, &blobs);
+    let found = store.scrub(&check()).unwrap();
+    assert_eq!(found.corrupt.len(), flipped, "{found:?}");
+    let fixed = store.scrub(&repair()).unwrap();
+    assert_eq!(fixed.repaired as usize, flipped);
+    let again = store.scrub(&check()).unwrap();
+    assert!(again.is_clean(), "{again:?}");
+    assert_all_read(&store, &blobs);
+}
+
+#[test]
+fn interrupted_write_leaves_the_store_readable_and_scrub_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    let blobs = fill(&store, 6);
+    // What a crash mid-put leaves: a half-written temp file, a fully written
+    // but never renamed one, and a chunk with one shard not yet renamed in.
+    fs::write(disks[2].join("tmp").join("4242-00000000deadbeef.tmp"), &test_bytes(1000, 9)).unwrap();
+    let (victim, _) = &blobs[4];
+    let hex = victim.as_str().strip_prefix("b3:").unwrap();
+    let shard = disks.iter().map(|d| d.join("shards").join(&hex[..2]).join(hex)).find(|p| p.exists()).unwrap();
+    fs::rename(&shard, disks[0].join("tmp").join("4242-0000000000c0ffee.tmp")).unwrap();
+
+    assert_all_read(&store, &blobs);
+    let found = store.scrub(&check()).unwrap();
+    assert_eq!(found.stale_temp_files.len(), 2);
+    assert_eq!(found.missing.len(), 1, "{found:?}");
+    let fixed = store.scrub(&repair()).unwrap();
+    assert_eq!(fixed.removed_temp_files, 2);
+    assert_eq!(fixed.repaired, 1);
+    assert!(store.scrub(&check()).unwrap().is_clean());
+    assert_all_read(&store, &blobs);
+}
+
+#[test]
+fn adding_a_seventh_disk_moves_about_a_seventh() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = new_store(dir.path());
+    let blobs: Vec<_> = (0..400u64).map(|i| {
+        let d = test_bytes(64 + (i as usize % 50), i);
+        (store.put(&d).unwrap(), d)
+    }).collect();
+    let (id, report) = store.add_disk(&dir.path().join("disks/6")).unwrap();
+    assert_eq!(id, "d6");
+    assert_eq!(report.shards, 2400);
+    let share = report.moved as f64 / report.shards as f64;
+    assert!((0.10..0.19).contains(&share), "moved {share:.3} of shards, expected about 1/7");
+    assert_eq!(report.removed, 0);
+    assert!(report.stuck.is_empty());
+    assert_all_read(&store, &blobs);
+    assert!(store.scrub(&check()).unwrap().is_clean());
+    // A second rebalance has nothing to do.
+    assert_eq!(store.rebalance().unwrap().moved, 0);
+
+    // Removing a disk moves exactly its shards.
+    let on_d2 = shard_files(&dir.path().join("disks/2")).len() as u64;
+    let report = store.remove_disk("d2").unwrap();
+    assert_eq!(report.moved, on_d2);
+    assert!(shard_files(&dir.path().join("disks/2")).is_empty());
+    assert_all_read(&store, &blobs);
+    assert!(store.scrub(&check()).unwrap().is_clean());
+    assert_eq!(store.disks().len(), 6);
+    assert!(store.remove_disk("d3").is_err(), "a 4+2 store cannot go below 6 disks");
+}
+
+#[test]
+fn writes_continue_degraded_and_refuse_below_quorum() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    fs::remove_dir_all(&disks[5]).unwrap();
+    let data = test_bytes(200_000, 3);
+    let loc = store.put(&data).expect("5 of 6 shards meet the k+1 quorum");
+    assert_eq!(store.get(&loc).unwrap(), data);
+    fs::remove_dir_all(&disks[4]).unwrap();
+    match store.put(&test_bytes(200_000, 4)) {
+        Err(e @ StoreError::NotDurable { .. }) => {
+            assert!(e.to_string().contains("d4 ("), "{e}");
+        }
+        other => panic!("expected NotDurable, got {other:?}"),
+    }
+    assert!(!disks[4].exists(), "a write must not resurrect a wiped disk");
+    store.scrub(&repair()).unwrap();
+    assert!(store.scrub(&check()).unwrap().is_clean());
+    assert_eq!(store.get(&loc).unwrap(), data);
+}
+
+#[test]
+fn open_refuses_what_is_not_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let disks = default_disks(dir.path(), 6);
+    let err = NativeStore::open(&disks).unwrap_err().to_string();
+    assert!(err.contains("no docgrid store"), "{err}");
+    NativeStore::create(&disks, 4, 2).unwrap();
+    assert!(NativeStore::create(&disks, 4, 2).is_err(), "create over an existing store");
+    let mut more = disks.clone();
+    more.push(dir.path().join("stranger"));
+    assert!(NativeStore::open(&more).unwrap_err().to_string().contains("not a disk of this store"));
+    assert!(NativeStore::create(&default_disks(&dir.path().join("x"), 5), 4, 2).is_err());
+}

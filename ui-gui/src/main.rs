@@ -1,0 +1,14 @@
+//! `docgrid-gui`: not built yet. See the issue "Miller-columns GUI" and `../shared/DESIGN.md`.
+//!
+//! This binary exists so the workspace has the shape of the design; it does
+//! nothing and says so, rather than pretending to work.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    eprintln!(
+        "docgrid-gui: not implemented yet (planned in issue \"Miller-columns GUI\"); docgrid {}",
+        docgrid_core::VERSION
+    );
+    ExitCode::from(2)
+}
