@@ -63,7 +63,9 @@ impl FromStr for Digest {
     type Err = ParseDigestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDigestError { input: s.to_string() };
+        let err = || ParseDigestError {
+            input: s.to_string(),
+        };
         let bytes = s.as_bytes();
         if bytes.len() != 64 {
             return Err(err());
@@ -117,7 +119,11 @@ pub struct Chunker {
 
 impl Default for Chunker {
     fn default() -> Self {
-        Chunker { min: MIN_CHUNK, avg: AVG_CHUNK, max: MAX_CHUNK }
+        Chunker {
+            min: MIN_CHUNK,
+            avg: AVG_CHUNK,
+            max: MAX_CHUNK,
+        }
     }
 }
 
@@ -135,8 +141,10 @@ impl Chunker {
     /// The chunk boundaries of `data`: consecutive spans covering all of it
     /// (none for empty data).
     pub fn chunks<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = ChunkSpan> + 'a {
-        fastcdc::v2020::FastCDC::new(data, self.min, self.avg, self.max)
-            .map(|c| ChunkSpan { offset: c.offset, len: c.length })
+        fastcdc::v2020::FastCDC::new(data, self.min, self.avg, self.max).map(|c| ChunkSpan {
+            offset: c.offset,
+            len: c.length,
+        })
     }
 
     /// Chunks read from a stream, each with its bytes, without holding more
@@ -186,10 +194,16 @@ mod tests {
         let mut edited = data.clone();
         edited.splice(8 << 20..8 << 20, b"a few inserted bytes".iter().copied());
         let digests = |d: &[u8]| -> std::collections::HashSet<Digest> {
-            Chunker::default().chunks(d).map(|s| Digest::of(&d[s.range()])).collect()
+            Chunker::default()
+                .chunks(d)
+                .map(|s| Digest::of(&d[s.range()]))
+                .collect()
         };
         let (a, b) = (digests(&data), digests(&edited));
-        assert!(a.difference(&b).count() <= 2, "only the chunks around the edit change");
+        assert!(
+            a.difference(&b).count() <= 2,
+            "only the chunks around the edit change"
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub struct DocId(u128);
 
 /// A string that is not a [`DocId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not a document id: expected {DOC_ID_LEN} characters of base32 (0-9, a-z without i, l, o, u)")]
+#[error(
+    "{input:?} is not a document id: expected {DOC_ID_LEN} characters of base32 (0-9, a-z without i, l, o, u)"
+)]
 pub struct ParseDocIdError {
     /// The rejected text.
     pub input: String,
@@ -82,7 +84,9 @@ impl FromStr for DocId {
     type Err = ParseDocIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDocIdError { input: s.to_string() };
+        let err = || ParseDocIdError {
+            input: s.to_string(),
+        };
         if s.len() != DOC_ID_LEN {
             return Err(err());
         }

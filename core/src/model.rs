@@ -21,8 +21,9 @@ pub type Metadata = BTreeMap<String, Vec<String>>;
 
 /// Keys maintained by the server; clients may read them, and may set only
 /// `name` and `path` (through the operations that change them).
-pub const RESERVED_KEYS: &[&str] =
-    &["name", "path", "size", "mime", "hash", "created", "modified", "author"];
+pub const RESERVED_KEYS: &[&str] = &[
+    "name", "path", "size", "mime", "hash", "created", "modified", "author",
+];
 
 /// The longest document name, in bytes (as most filesystems).
 pub const MAX_NAME_LEN: usize = 255;
@@ -68,8 +69,14 @@ pub fn validate_key(key: &str) -> Result<(), ModelError> {
     let ok = !key.is_empty()
         && key != "."
         && key != ".."
-        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
-    if ok { Ok(()) } else { Err(ModelError::InvalidKey(key.to_string())) }
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidKey(key.to_string()))
+    }
 }
 
 /// Whether `key` is one of the [`RESERVED_KEYS`].
@@ -80,7 +87,10 @@ pub fn is_reserved(key: &str) -> bool {
 /// Checks a metadata value: no NUL, no line breaks.
 pub fn validate_value(key: &str, value: &str) -> Result<(), ModelError> {
     if value.contains(['\0', '\n', '\r']) {
-        return Err(ModelError::InvalidValue { key: key.to_string(), value: value.to_string() });
+        return Err(ModelError::InvalidValue {
+            key: key.to_string(),
+            value: value.to_string(),
+        });
     }
     Ok(())
 }
@@ -102,13 +112,19 @@ pub fn validate_name(name: &str) -> Result<(), ModelError> {
     } else {
         return Ok(());
     };
-    Err(ModelError::InvalidName { name: name.to_string(), why })
+    Err(ModelError::InvalidName {
+        name: name.to_string(),
+        why,
+    })
 }
 
 /// Checks a `path` value: relative, `/`-separated, each component a valid
 /// name (so `..` can never climb out of a directory it is exported to).
 pub fn validate_path(path: &str) -> Result<(), ModelError> {
-    let err = |why: String| ModelError::InvalidPath { path: path.to_string(), why };
+    let err = |why: String| ModelError::InvalidPath {
+        path: path.to_string(),
+        why,
+    };
     if path.is_empty() {
         return Err(err("it is empty".into()));
     }
@@ -148,7 +164,12 @@ pub struct Manifest {
 impl Manifest {
     /// The manifest of empty content.
     pub fn empty() -> Self {
-        Manifest { version: FORMAT_VERSION, size: 0, hash: Digest::of(&[]), chunks: Vec::new() }
+        Manifest {
+            version: FORMAT_VERSION,
+            size: 0,
+            hash: Digest::of(&[]),
+            chunks: Vec::new(),
+        }
     }
 
     /// Checks that the chunk lengths add up to `size`.
@@ -265,9 +286,10 @@ impl Op {
             | Op::Rename { id, .. }
             | Op::Delete { id, .. }
             | Op::Purge { id } => Some(*id),
-            Op::CreateTag { .. } | Op::DeleteTag { .. } | Op::CreateDir { .. } | Op::DeleteDir { .. } => {
-                None
-            }
+            Op::CreateTag { .. }
+            | Op::DeleteTag { .. }
+            | Op::CreateDir { .. }
+            | Op::DeleteDir { .. } => None,
         }
     }
 
@@ -316,7 +338,10 @@ impl Changeset {
             why: e.to_string(),
         })?;
         if cs.version != FORMAT_VERSION {
-            return Err(FormatError::UnknownVersion { what: "changeset", version: cs.version });
+            return Err(FormatError::UnknownVersion {
+                what: "changeset",
+                version: cs.version,
+            });
         }
         Ok(cs)
     }
@@ -334,7 +359,9 @@ pub enum FormatError {
         why: String,
     },
     /// A format version newer (or older) than this build reads.
-    #[error("{what} has format version {version}, this build reads version {FORMAT_VERSION}: upgrade docgrid")]
+    #[error(
+        "{what} has format version {version}, this build reads version {FORMAT_VERSION}: upgrade docgrid"
+    )]
     UnknownVersion {
         /// What was being read.
         what: &'static str,
@@ -393,7 +420,12 @@ mod tests {
                     meta: Metadata::from([("tag".into(), vec!["x".into()])]),
                     content: Manifest::empty(),
                 },
-                Op::SetMeta { id, base: 6, key: "year".into(), values: vec!["1959".into()] },
+                Op::SetMeta {
+                    id,
+                    base: 6,
+                    key: "year".into(),
+                    values: vec!["1959".into()],
+                },
                 Op::CreateTag { tag: "jazz".into() },
             ],
         };

@@ -32,16 +32,24 @@ fn assert_all_read(store: &NativeStore, blobs: &[(Locator, Vec<u8>)]) {
 }
 
 fn repair() -> ScrubOptions {
-    ScrubOptions { repair: true, temp_grace: Duration::ZERO }
+    ScrubOptions {
+        repair: true,
+        temp_grace: Duration::ZERO,
+    }
 }
 
 fn check() -> ScrubOptions {
-    ScrubOptions { repair: false, temp_grace: Duration::ZERO }
+    ScrubOptions {
+        repair: false,
+        temp_grace: Duration::ZERO,
+    }
 }
 
 fn shard_files(disk: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(dirs) = fs::read_dir(disk.join("shards")) else { return out };
+    let Ok(dirs) = fs::read_dir(disk.join("shards")) else {
+        return out;
+    };
     for d in dirs {
         for f in fs::read_dir(d.unwrap().path()).unwrap() {
             out.push(f.unwrap().path());
@@ -84,7 +92,11 @@ fn wiped_disks_are_rebuilt_by_scrub_repair() {
     fs::remove_dir_all(&disks[1]).unwrap();
     for entry in fs::read_dir(&disks[4]).unwrap() {
         let p = entry.unwrap().path();
-        if p.is_dir() { fs::remove_dir_all(p).unwrap() } else { fs::remove_file(p).unwrap() }
+        if p.is_dir() {
+            fs::remove_dir_all(p).unwrap()
+        } else {
+            fs::remove_file(p).unwrap()
+        }
     }
     assert_all_read(&store, &blobs);
     assert_eq!(store.root().unwrap().as_deref(), Some(&b"head"[..]));
@@ -144,7 +156,11 @@ fn flipped_bytes_are_detected_and_repaired() {
     for (disk, at_header) in [(0, false), (3, true)] {
         for f in shard_files(&disks[disk]) {
             let mut b = fs::read(&f).unwrap();
-            let at = if at_header { 20 } else { 128 + (b.len() - 128) / 2 };
+            let at = if at_header {
+                20
+            } else {
+                128 + (b.len() - 128) / 2
+            };
             b[at] ^= 0x5a;
             fs::write(&f, b).unwrap();
             flipped += 1;
@@ -167,11 +183,23 @@ fn interrupted_write_leaves_the_store_readable_and_scrub_clean() {
     let blobs = fill(&store, 6);
     // What a crash mid-put leaves: a half-written temp file, a fully written
     // but never renamed one, and a chunk with one shard not yet renamed in.
-    fs::write(disks[2].join("tmp").join("4242-00000000deadbeef.tmp"), &test_bytes(1000, 9)).unwrap();
+    fs::write(
+        disks[2].join("tmp").join("4242-00000000deadbeef.tmp"),
+        test_bytes(1000, 9),
+    )
+    .unwrap();
     let (victim, _) = &blobs[4];
     let hex = victim.as_str().strip_prefix("b3:").unwrap();
-    let shard = disks.iter().map(|d| d.join("shards").join(&hex[..2]).join(hex)).find(|p| p.exists()).unwrap();
-    fs::rename(&shard, disks[0].join("tmp").join("4242-0000000000c0ffee.tmp")).unwrap();
+    let shard = disks
+        .iter()
+        .map(|d| d.join("shards").join(&hex[..2]).join(hex))
+        .find(|p| p.exists())
+        .unwrap();
+    fs::rename(
+        &shard,
+        disks[0].join("tmp").join("4242-0000000000c0ffee.tmp"),
+    )
+    .unwrap();
 
     assert_all_read(&store, &blobs);
     let found = store.scrub(&check()).unwrap();
@@ -188,15 +216,20 @@ fn interrupted_write_leaves_the_store_readable_and_scrub_clean() {
 fn adding_a_seventh_disk_moves_about_a_seventh() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = new_store(dir.path());
-    let blobs: Vec<_> = (0..400u64).map(|i| {
-        let d = test_bytes(64 + (i as usize % 50), i);
-        (store.put(&d).unwrap(), d)
-    }).collect();
+    let blobs: Vec<_> = (0..400u64)
+        .map(|i| {
+            let d = test_bytes(64 + (i as usize % 50), i);
+            (store.put(&d).unwrap(), d)
+        })
+        .collect();
     let (id, report) = store.add_disk(&dir.path().join("disks/6")).unwrap();
     assert_eq!(id, "d6");
     assert_eq!(report.shards, 2400);
     let share = report.moved as f64 / report.shards as f64;
-    assert!((0.10..0.19).contains(&share), "moved {share:.3} of shards, expected about 1/7");
+    assert!(
+        (0.10..0.19).contains(&share),
+        "moved {share:.3} of shards, expected about 1/7"
+    );
     assert_eq!(report.removed, 0);
     assert!(report.stuck.is_empty());
     assert_all_read(&store, &blobs);
@@ -212,7 +245,10 @@ fn adding_a_seventh_disk_moves_about_a_seventh() {
     assert_all_read(&store, &blobs);
     assert!(store.scrub(&check()).unwrap().is_clean());
     assert_eq!(store.disks().len(), 6);
-    assert!(store.remove_disk("d3").is_err(), "a 4+2 store cannot go below 6 disks");
+    assert!(
+        store.remove_disk("d3").is_err(),
+        "a 4+2 store cannot go below 6 disks"
+    );
 }
 
 #[test]
@@ -230,7 +266,10 @@ fn writes_continue_degraded_and_refuse_below_quorum() {
         }
         other => panic!("expected NotDurable, got {other:?}"),
     }
-    assert!(!disks[4].exists(), "a write must not resurrect a wiped disk");
+    assert!(
+        !disks[4].exists(),
+        "a write must not resurrect a wiped disk"
+    );
     store.scrub(&repair()).unwrap();
     assert!(store.scrub(&check()).unwrap().is_clean());
     assert_eq!(store.get(&loc).unwrap(), data);
@@ -243,9 +282,17 @@ fn open_refuses_what_is_not_a_store() {
     let err = NativeStore::open(&disks).unwrap_err().to_string();
     assert!(err.contains("no docgrid store"), "{err}");
     NativeStore::create(&disks, 4, 2).unwrap();
-    assert!(NativeStore::create(&disks, 4, 2).is_err(), "create over an existing store");
+    assert!(
+        NativeStore::create(&disks, 4, 2).is_err(),
+        "create over an existing store"
+    );
     let mut more = disks.clone();
     more.push(dir.path().join("stranger"));
-    assert!(NativeStore::open(&more).unwrap_err().to_string().contains("not a disk of this store"));
+    assert!(
+        NativeStore::open(&more)
+            .unwrap_err()
+            .to_string()
+            .contains("not a disk of this store")
+    );
     assert!(NativeStore::create(&default_disks(&dir.path().join("x"), 5), 4, 2).is_err());
 }

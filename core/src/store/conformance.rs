@@ -31,10 +31,20 @@ fn round_trips(store: &dyn BlobStore) {
     let sizes = [0usize, 1, 2, 3, 7, 1000, 65_537, 1 << 20, (4 << 20) + 3];
     for (i, &len) in sizes.iter().enumerate() {
         let data = test_bytes(len, 100 + i as u64);
-        let loc = store.put(&data).unwrap_or_else(|e| panic!("put of {len} bytes failed: {e}"));
-        let back = store.get(&loc).unwrap_or_else(|e| panic!("get of {len} bytes failed: {e}"));
-        assert!(back == data, "get returned other bytes than put for a {len}-byte blob");
-        assert!(store.has(&loc).unwrap(), "has is false right after put ({len} bytes)");
+        let loc = store
+            .put(&data)
+            .unwrap_or_else(|e| panic!("put of {len} bytes failed: {e}"));
+        let back = store
+            .get(&loc)
+            .unwrap_or_else(|e| panic!("get of {len} bytes failed: {e}"));
+        assert!(
+            back == data,
+            "get returned other bytes than put for a {len}-byte blob"
+        );
+        assert!(
+            store.has(&loc).unwrap(),
+            "has is false right after put ({len} bytes)"
+        );
     }
 }
 
@@ -42,15 +52,24 @@ fn identical_bytes_share_a_locator(store: &dyn BlobStore) {
     let data = test_bytes(300_000, 7);
     let a = store.put(&data).unwrap();
     let b = store.put(&data).unwrap();
-    assert_eq!(a, b, "putting the same bytes twice must give equal locators");
+    assert_eq!(
+        a, b,
+        "putting the same bytes twice must give equal locators"
+    );
     let other = store.put(&test_bytes(300_000, 8)).unwrap();
     assert_ne!(a, other, "different bytes must not share a locator");
 }
 
 fn missing_and_invalid_locators(store: &dyn BlobStore) {
     let bogus = Locator::new("not a locator \0 at all");
-    assert!(store.get(&bogus).is_err(), "get of a garbage locator must fail");
-    assert!(!store.has(&bogus).unwrap_or(false), "has of a garbage locator must not be true");
+    assert!(
+        store.get(&bogus).is_err(),
+        "get of a garbage locator must fail"
+    );
+    assert!(
+        !store.has(&bogus).unwrap_or(false),
+        "has of a garbage locator must not be true"
+    );
     if store.delete_guarantee() == DeleteGuarantee::Frees {
         let loc = store.put(b"soon gone").unwrap();
         store.delete(&loc).unwrap();
@@ -62,8 +81,9 @@ fn missing_and_invalid_locators(store: &dyn BlobStore) {
 }
 
 fn list_names_every_blob(store: &dyn BlobStore) {
-    let put: Vec<Locator> =
-        (0..20).map(|i| store.put(&test_bytes(1000 + i, 200 + i as u64)).unwrap()).collect();
+    let put: Vec<Locator> = (0..20)
+        .map(|i| store.put(&test_bytes(1000 + i, 200 + i as u64)).unwrap())
+        .collect();
     let listed: HashSet<Locator> = store.list().unwrap().into_iter().collect();
     for loc in &put {
         assert!(listed.contains(loc), "list omits {loc}");
@@ -80,7 +100,10 @@ fn delete_keeps_its_guarantee(store: &dyn BlobStore) {
     assert!(listed.contains(&keep), "delete removed another blob");
     assert_eq!(store.get(&keep).unwrap(), test_bytes(5000, 301));
     if store.delete_guarantee() == DeleteGuarantee::Frees {
-        assert!(!store.has(&loc).unwrap(), "has is true after a freeing delete");
+        assert!(
+            !store.has(&loc).unwrap(),
+            "has is true after a freeing delete"
+        );
     }
     // A deleted blob can be stored again.
     let again = store.put(&test_bytes(5000, 300)).unwrap();
@@ -92,20 +115,33 @@ fn root_compare_and_swap(store: &dyn BlobStore) {
     assert_eq!(store.swap_root(None, b"one").unwrap(), RootSwap::Swapped);
     assert_eq!(
         store.swap_root(None, b"two").unwrap(),
-        RootSwap::Conflict { current: Some(b"one".to_vec()) },
+        RootSwap::Conflict {
+            current: Some(b"one".to_vec())
+        },
         "swap from None must fail once a root is set"
     );
-    assert_eq!(store.swap_root(Some(b"one"), b"two").unwrap(), RootSwap::Swapped);
+    assert_eq!(
+        store.swap_root(Some(b"one"), b"two").unwrap(),
+        RootSwap::Swapped
+    );
     assert_eq!(
         store.swap_root(Some(b"one"), b"three").unwrap(),
-        RootSwap::Conflict { current: Some(b"two".to_vec()) },
+        RootSwap::Conflict {
+            current: Some(b"two".to_vec())
+        },
         "a stale expected value must conflict"
     );
     assert_eq!(store.root().unwrap().as_deref(), Some(&b"two"[..]));
     let big = test_bytes(super::MAX_ROOT_LEN, 9);
-    assert_eq!(store.swap_root(Some(b"two"), &big).unwrap(), RootSwap::Swapped);
+    assert_eq!(
+        store.swap_root(Some(b"two"), &big).unwrap(),
+        RootSwap::Swapped
+    );
     assert_eq!(store.root().unwrap(), Some(big.clone()));
-    assert_eq!(store.swap_root(Some(&big), b"0").unwrap(), RootSwap::Swapped);
+    assert_eq!(
+        store.swap_root(Some(&big), b"0").unwrap(),
+        RootSwap::Swapped
+    );
 }
 
 fn concurrent_puts_and_gets(store: &dyn BlobStore) {
@@ -114,7 +150,11 @@ fn concurrent_puts_and_gets(store: &dyn BlobStore) {
             s.spawn(move || {
                 for i in 0..8u64 {
                     // Half the blobs are shared between threads, half their own.
-                    let seed = if i % 2 == 0 { 1000 + i } else { 2000 + t * 100 + i };
+                    let seed = if i % 2 == 0 {
+                        1000 + i
+                    } else {
+                        2000 + t * 100 + i
+                    };
                     let data = test_bytes(20_000 + (seed as usize % 7) * 1000, seed);
                     let loc = store.put(&data).unwrap();
                     assert!(store.get(&loc).unwrap() == data, "concurrent get mismatch");
@@ -127,7 +167,10 @@ fn concurrent_puts_and_gets(store: &dyn BlobStore) {
 fn concurrent_root_swaps_lose_nothing(store: &dyn BlobStore) {
     const THREADS: u64 = 4;
     const EACH: u64 = 10;
-    let start: u64 = String::from_utf8(store.root().unwrap().unwrap()).unwrap().parse().unwrap();
+    let start: u64 = String::from_utf8(store.root().unwrap().unwrap())
+        .unwrap()
+        .parse()
+        .unwrap();
     std::thread::scope(|s| {
         for _ in 0..THREADS {
             s.spawn(|| {
@@ -136,7 +179,9 @@ fn concurrent_root_swaps_lose_nothing(store: &dyn BlobStore) {
                         let cur = store.root().unwrap().unwrap();
                         let n: u64 = String::from_utf8(cur.clone()).unwrap().parse().unwrap();
                         let next = (n + 1).to_string();
-                        if store.swap_root(Some(&cur), next.as_bytes()).unwrap() == RootSwap::Swapped {
+                        if store.swap_root(Some(&cur), next.as_bytes()).unwrap()
+                            == RootSwap::Swapped
+                        {
                             break;
                         }
                     }
@@ -144,6 +189,13 @@ fn concurrent_root_swaps_lose_nothing(store: &dyn BlobStore) {
             });
         }
     });
-    let end: u64 = String::from_utf8(store.root().unwrap().unwrap()).unwrap().parse().unwrap();
-    assert_eq!(end, start + THREADS * EACH, "a concurrent compare-and-swap lost an update");
+    let end: u64 = String::from_utf8(store.root().unwrap().unwrap())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        end,
+        start + THREADS * EACH,
+        "a concurrent compare-and-swap lost an update"
+    );
 }

@@ -7,6 +7,7 @@
 //! space reused per thread; tests compare it with the same code computed by
 //! the crate's naive engine.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
@@ -81,41 +82,92 @@ impl Codec {
 
     /// The `k + m` shards of `data`.
     pub fn encode(&self, data: &[u8]) -> Vec<Vec<u8>> {
+        self.encode_with(data, |shards| shards.iter().map(|s| s.to_vec()).collect())
+    }
+
+    /// Calls `f` with the `k + m` shards of `data`, without copying: data
+    /// shards are slices of `data` (the last one padded), parity shards are
+    /// borrowed from this thread's encoder.
+    pub fn encode_with<R>(&self, data: &[u8], f: impl FnOnce(&[&[u8]]) -> R) -> R {
         let len = self.shard_len(data.len());
-        let mut shards: Vec<Vec<u8>> = (0..self.k).map(|i| data_piece(data, i, len)).collect();
+        let pieces: Vec<Cow<'_, [u8]>> = (0..self.k).map(|i| data_piece(data, i, len)).collect();
         if self.m == 0 {
-            return shards;
+            let shards: Vec<&[u8]> = pieces.iter().map(|p| p.as_ref()).collect();
+            return f(&shards);
         }
         ENCODER.with(|cell| {
             let mut slot = cell.borrow_mut();
             let enc = match slot.as_mut() {
                 Some(enc) => {
-                    enc.reset(self.k, self.m, len).expect("codec checked at construction");
+                    enc.reset(self.k, self.m, len)
+                        .expect("codec checked at construction");
                     enc
                 }
-                None => slot.insert(
-                    ReedSolomonEncoder::new(self.k, self.m, len).expect("codec checked"),
-                ),
+                None => slot
+                    .insert(ReedSolomonEncoder::new(self.k, self.m, len).expect("codec checked")),
             };
-            for s in &shards {
-                enc.add_original_shard(s).expect("shards have the declared size");
+            for p in &pieces {
+                enc.add_original_shard(p)
+                    .expect("shards have the declared size");
             }
             let result = enc.encode().expect("all original shards were added");
-            let parity: Vec<Vec<u8>> = result.recovery_iter().map(<[u8]>::to_vec).collect();
-            shards.extend(parity);
-        });
-        shards
+            let mut shards: Vec<&[u8]> = pieces.iter().map(|p| p.as_ref()).collect();
+            shards.extend(result.recovery_iter());
+            f(&shards)
+        })
     }
 
     /// The blob of `blob_len` bytes from any `k` of its shards (`None` for
     /// a missing one). Uses the data shards directly when all are present.
-    pub fn decode(&self, blob_len: usize, shards: &[Option<Vec<u8>>]) -> Result<Vec<u8>, ErasureError> {
-        let data = self.data_shards(blob_len, shards)?;
+    pub fn decode(
+        &self,
+        blob_len: usize,
+        shards: &[Option<Vec<u8>>],
+    ) -> Result<Vec<u8>, ErasureError> {
+        self.check_shards(blob_len, shards)?;
         let mut out = Vec::with_capacity(blob_len);
-        for piece in &data {
+        let mut append = |piece: &[u8]| {
             let take = (blob_len - out.len()).min(piece.len());
             out.extend_from_slice(&piece[..take]);
+        };
+        if shards[..self.k].iter().all(Option::is_some) {
+            shards[..self.k].iter().flatten().for_each(|s| append(s));
+            return Ok(out);
         }
+        let len = self.shard_len(blob_len);
+        DECODER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let dec = match slot.as_mut() {
+                Some(dec) => {
+                    dec.reset(self.k, self.m, len).expect("codec checked");
+                    dec
+                }
+                None => slot
+                    .insert(ReedSolomonDecoder::new(self.k, self.m, len).expect("codec checked")),
+            };
+            for (i, s) in shards.iter().enumerate() {
+                match s {
+                    Some(s) if i < self.k => dec.add_original_shard(i, s),
+                    Some(s) => dec.add_recovery_shard(i - self.k, s),
+                    None => Ok(()),
+                }
+                .map_err(|e| ErasureError::Malformed(e.to_string()))?;
+            }
+            let result = dec
+                .decode()
+                .map_err(|e| ErasureError::Malformed(e.to_string()))?;
+            for (i, s) in shards[..self.k].iter().enumerate() {
+                match s {
+                    Some(s) => append(s),
+                    None => append(
+                        result
+                            .restored_original(i)
+                            .expect("decoder restores every missing original"),
+                    ),
+                }
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -129,8 +181,12 @@ impl Codec {
         Ok(self.encode(&blob))
     }
 
-    /// The `k` data shards, decoding the missing ones from parity.
-    fn data_shards(&self, blob_len: usize, shards: &[Option<Vec<u8>>]) -> Result<Vec<Vec<u8>>, ErasureError> {
+    /// Checks shard count, sizes, and that at least `k` are present.
+    fn check_shards(
+        &self,
+        blob_len: usize,
+        shards: &[Option<Vec<u8>>],
+    ) -> Result<(), ErasureError> {
         let len = self.shard_len(blob_len);
         if shards.len() != self.n() {
             return Err(ErasureError::Malformed(format!(
@@ -150,45 +206,21 @@ impl Codec {
         if have < self.k {
             return Err(ErasureError::TooFewShards { have, k: self.k });
         }
-        if shards[..self.k].iter().all(Option::is_some) {
-            return Ok(shards[..self.k].iter().flatten().cloned().collect());
-        }
-        DECODER.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let dec = match slot.as_mut() {
-                Some(dec) => {
-                    dec.reset(self.k, self.m, len).expect("codec checked");
-                    dec
-                }
-                None => slot.insert(ReedSolomonDecoder::new(self.k, self.m, len).expect("codec checked")),
-            };
-            for (i, s) in shards.iter().enumerate() {
-                match s {
-                    Some(s) if i < self.k => dec.add_original_shard(i, s),
-                    Some(s) => dec.add_recovery_shard(i - self.k, s),
-                    None => Ok(()),
-                }
-                .map_err(|e| ErasureError::Malformed(e.to_string()))?;
-            }
-            let result = dec.decode().map_err(|e| ErasureError::Malformed(e.to_string()))?;
-            Ok((0..self.k)
-                .map(|i| match &shards[i] {
-                    Some(s) => s.clone(),
-                    None => result.restored_original(i).expect("decoder restores every missing original").to_vec(),
-                })
-                .collect())
-        })
+        Ok(())
     }
 }
 
-/// Data piece `i` of `data`, `len` bytes, zero-padded.
-fn data_piece(data: &[u8], i: usize, len: usize) -> Vec<u8> {
+/// Data piece `i` of `data`, `len` bytes: borrowed when whole, else zero-padded.
+fn data_piece(data: &[u8], i: usize, len: usize) -> Cow<'_, [u8]> {
     let start = (i * len).min(data.len());
     let end = ((i + 1) * len).min(data.len());
+    if end - start == len {
+        return Cow::Borrowed(&data[start..end]);
+    }
     let mut piece = Vec::with_capacity(len);
     piece.extend_from_slice(&data[start..end]);
     piece.resize(len, 0);
-    piece
+    Cow::Owned(piece)
 }
 
 #[cfg(test)]
@@ -196,7 +228,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use reed_solomon_simd::engine::Naive;
-    use reed_solomon_simd::rate::{DefaultRateDecoder, DefaultRateEncoder, RateDecoder, RateEncoder};
+    use reed_solomon_simd::rate::{
+        DefaultRateDecoder, DefaultRateEncoder, RateDecoder, RateEncoder,
+    };
 
     /// Parity computed by the crate's naive engine: the reference.
     fn naive_parity(k: usize, m: usize, data_shards: &[Vec<u8>]) -> Vec<Vec<u8>> {
@@ -205,7 +239,11 @@ mod tests {
         for s in data_shards {
             enc.add_original_shard(s).unwrap();
         }
-        enc.encode().unwrap().recovery_iter().map(<[u8]>::to_vec).collect()
+        enc.encode()
+            .unwrap()
+            .recovery_iter()
+            .map(<[u8]>::to_vec)
+            .collect()
     }
 
     /// Decoding with the naive engine.
@@ -214,15 +252,32 @@ mod tests {
         let mut dec = DefaultRateDecoder::new(k, m, len, Naive::new(), None).unwrap();
         for (i, s) in shards.iter().enumerate() {
             if let Some(s) = s {
-                if i < k { dec.add_original_shard(i, s).unwrap() } else { dec.add_recovery_shard(i - k, s).unwrap() }
+                if i < k {
+                    dec.add_original_shard(i, s).unwrap()
+                } else {
+                    dec.add_recovery_shard(i - k, s).unwrap()
+                }
             }
         }
         let res = dec.decode().unwrap();
-        (0..k).map(|i| shards[i].clone().unwrap_or_else(|| res.restored_original(i).unwrap().to_vec())).collect()
+        (0..k)
+            .map(|i| {
+                shards[i]
+                    .clone()
+                    .unwrap_or_else(|| res.restored_original(i).unwrap().to_vec())
+            })
+            .collect()
     }
 
     fn codes() -> impl Strategy<Value = (usize, usize)> {
-        prop_oneof![Just((4, 2)), Just((3, 2)), Just((1, 1)), Just((6, 3)), Just((10, 4)), Just((2, 5))]
+        prop_oneof![
+            Just((4, 2)),
+            Just((3, 2)),
+            Just((1, 1)),
+            Just((6, 3)),
+            Just((10, 4)),
+            Just((2, 5))
+        ]
     }
 
     proptest! {
@@ -267,12 +322,19 @@ mod tests {
     #[test]
     fn too_few_shards_is_an_error_not_a_panic() {
         let codec = Codec::new(4, 2).unwrap();
-        let mut shards: Vec<Option<Vec<u8>>> = codec.encode(b"hello world").into_iter().map(Some).collect();
+        let mut shards: Vec<Option<Vec<u8>>> =
+            codec.encode(b"hello world").into_iter().map(Some).collect();
         shards[0] = None;
         shards[2] = None;
         shards[5] = None;
-        assert_eq!(codec.decode(11, &shards), Err(ErasureError::TooFewShards { have: 3, k: 4 }));
-        assert!(matches!(codec.decode(11, &shards[..3]), Err(ErasureError::Malformed(_))));
+        assert_eq!(
+            codec.decode(11, &shards),
+            Err(ErasureError::TooFewShards { have: 3, k: 4 })
+        );
+        assert!(matches!(
+            codec.decode(11, &shards[..3]),
+            Err(ErasureError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -28,7 +28,11 @@ impl BlobStore for MemoryStore {
 
     fn put(&self, data: &[u8]) -> Result<Locator, StoreError> {
         let digest = Digest::of(data);
-        self.blobs.write().expect("poisoned").entry(digest).or_insert_with(|| data.to_vec());
+        self.blobs
+            .write()
+            .expect("poisoned")
+            .entry(digest)
+            .or_insert_with(|| data.to_vec());
         Ok(Locator::for_digest(&digest))
     }
 
@@ -39,15 +43,24 @@ impl BlobStore for MemoryStore {
             .expect("poisoned")
             .get(&digest)
             .cloned()
-            .ok_or_else(|| StoreError::NotFound { locator: locator.clone() })
+            .ok_or_else(|| StoreError::NotFound {
+                locator: locator.clone(),
+            })
     }
 
     fn has(&self, locator: &Locator) -> Result<bool, StoreError> {
-        Ok(self.blobs.read().expect("poisoned").contains_key(&locator.digest()?))
+        Ok(self
+            .blobs
+            .read()
+            .expect("poisoned")
+            .contains_key(&locator.digest()?))
     }
 
     fn delete(&self, locator: &Locator) -> Result<(), StoreError> {
-        self.blobs.write().expect("poisoned").remove(&locator.digest()?);
+        self.blobs
+            .write()
+            .expect("poisoned")
+            .remove(&locator.digest()?);
         Ok(())
     }
 
@@ -56,7 +69,13 @@ impl BlobStore for MemoryStore {
     }
 
     fn list(&self) -> Result<Vec<Locator>, StoreError> {
-        Ok(self.blobs.read().expect("poisoned").keys().map(Locator::for_digest).collect())
+        Ok(self
+            .blobs
+            .read()
+            .expect("poisoned")
+            .keys()
+            .map(Locator::for_digest)
+            .collect())
     }
 
     fn root(&self) -> Result<Option<Vec<u8>>, StoreError> {
@@ -72,7 +91,9 @@ impl BlobStore for MemoryStore {
         }
         let mut root = self.root.lock().expect("poisoned");
         if root.as_deref() != expected {
-            return Ok(RootSwap::Conflict { current: root.clone() });
+            return Ok(RootSwap::Conflict {
+                current: root.clone(),
+            });
         }
         *root = Some(new.to_vec());
         Ok(RootSwap::Swapped)

@@ -47,15 +47,19 @@ impl Locator {
 
     /// The digest a `b3:` locator names.
     pub fn digest(&self) -> Result<Digest, StoreError> {
-        let hex = self.0.strip_prefix("b3:").ok_or_else(|| StoreError::InvalidLocator {
-            locator: self.clone(),
-            why: "expected 'b3:' and a BLAKE3 digest".into(),
-        })?;
-        hex.parse()
-            .map_err(|e: crate::chunk::ParseDigestError| StoreError::InvalidLocator {
+        let hex = self
+            .0
+            .strip_prefix("b3:")
+            .ok_or_else(|| StoreError::InvalidLocator {
+                locator: self.clone(),
+                why: "expected 'b3:' and a BLAKE3 digest".into(),
+            })?;
+        hex.parse().map_err(
+            |e: crate::chunk::ParseDigestError| StoreError::InvalidLocator {
                 locator: self.clone(),
                 why: e.to_string(),
-            })
+            },
+        )
     }
 
     /// The locator's text.
@@ -181,13 +185,21 @@ pub enum StoreError {
 }
 
 fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() { "none".to_string() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 impl StoreError {
     /// An [`StoreError::Io`] for `path`.
     pub fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
-        StoreError::Io { op, path: path.display().to_string(), source }
+        StoreError::Io {
+            op,
+            path: path.display().to_string(),
+            source,
+        }
     }
 }
 

@@ -84,7 +84,10 @@ impl Disk {
             Err(e) => return Err(StoreError::io("reading disk marker", &file, e)),
         };
         let marker: Marker = serde_json::from_slice(&bytes).map_err(|e| {
-            StoreError::Config(format!("{} is not a valid disk marker: {e}", file.display()))
+            StoreError::Config(format!(
+                "{} is not a valid disk marker: {e}",
+                file.display()
+            ))
         })?;
         if marker.version != MARKER_VERSION {
             return Err(StoreError::Config(format!(
@@ -122,7 +125,11 @@ impl Disk {
     /// `dest` holds either its old content or all of the new.
     pub fn write_atomic(&self, dest: &Path, parts: &[&[u8]]) -> io::Result<()> {
         let tmp_dir = self.tmp_dir();
-        let tmp = tmp_dir.join(format!("{}-{:016x}.tmp", std::process::id(), rand::random::<u64>()));
+        let tmp = tmp_dir.join(format!(
+            "{}-{:016x}.tmp",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         let mut file = match File::create(&tmp) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound && self.is_online() => {
@@ -196,7 +203,11 @@ impl Disk {
         let mut out = Vec::new();
         for entry in entries {
             let entry = entry?;
-            let age = entry.metadata()?.modified().ok().and_then(|t| now.duration_since(t).ok());
+            let age = entry
+                .metadata()?
+                .modified()
+                .ok()
+                .and_then(|t| now.duration_since(t).ok());
             if age.unwrap_or(Duration::MAX) >= grace {
                 out.push(entry.path());
             }
@@ -206,7 +217,11 @@ impl Disk {
 
     /// Opens (creating) the root lock file and takes an exclusive lock.
     pub fn lock_root(&self) -> io::Result<File> {
-        let f = OpenOptions::new().create(true).truncate(false).write(true).open(self.path.join("root.lock"))?;
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.join("root.lock"))?;
         f.lock()?;
         Ok(f)
     }

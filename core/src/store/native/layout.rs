@@ -37,7 +37,9 @@ impl Layout {
         }
         let unique: BTreeSet<&PathBuf> = paths.iter().collect();
         if unique.len() != paths.len() {
-            return Err(StoreError::Config("the same disk directory is given twice".into()));
+            return Err(StoreError::Config(
+                "the same disk directory is given twice".into(),
+            ));
         }
         for p in paths {
             if Disk::read_marker(p)?.is_some() {
@@ -47,8 +49,14 @@ impl Layout {
                 )));
             }
         }
-        let members =
-            paths.iter().enumerate().map(|(i, p)| Disk { id: format!("d{i}"), path: p.clone() }).collect();
+        let members = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Disk {
+                id: format!("d{i}"),
+                path: p.clone(),
+            })
+            .collect();
         let layout = Layout {
             store_id: format!("{:032x}", rand::random::<u128>()),
             generation: 1,
@@ -74,13 +82,22 @@ impl Layout {
                 None => blank.push(p.clone()),
             }
         }
-        let newest = found.iter().map(|(_, m)| m).max_by_key(|m| m.generation).cloned().ok_or_else(|| {
-            StoreError::Config(format!(
-                "no docgrid store on {}: none has a {} marker; create one first",
-                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-                super::MARKER
-            ))
-        })?;
+        let newest = found
+            .iter()
+            .map(|(_, m)| m)
+            .max_by_key(|m| m.generation)
+            .cloned()
+            .ok_or_else(|| {
+                StoreError::Config(format!(
+                    "no docgrid store on {}: none has a {} marker; create one first",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    super::MARKER
+                ))
+            })?;
         if let Some((p, m)) = found.iter().find(|(_, m)| m.store_id != newest.store_id) {
             return Err(StoreError::Config(format!(
                 "{} belongs to store {}, the others to {}",
@@ -93,8 +110,14 @@ impl Layout {
             .members
             .iter()
             .map(|mem| {
-                let path = found.iter().find(|(_, m)| m.disk_id == mem.id).map_or(mem.path.clone(), |(p, _)| p.clone());
-                Disk { id: mem.id.clone(), path }
+                let path = found
+                    .iter()
+                    .find(|(_, m)| m.disk_id == mem.id)
+                    .map_or(mem.path.clone(), |(p, _)| p.clone());
+                Disk {
+                    id: mem.id.clone(),
+                    path,
+                }
             })
             .collect();
         for b in &blank {
@@ -108,7 +131,10 @@ impl Layout {
         let retiring = found
             .iter()
             .filter(|(_, m)| !members.iter().any(|d| d.id == m.disk_id))
-            .map(|(p, m)| Disk { id: m.disk_id.clone(), path: p.clone() })
+            .map(|(p, m)| Disk {
+                id: m.disk_id.clone(),
+                path: p.clone(),
+            })
             .collect();
         let layout = Layout {
             store_id: newest.store_id.clone(),
@@ -130,7 +156,14 @@ impl Layout {
             k: self.k,
             m: self.m,
             generation: self.generation,
-            members: self.members.iter().map(|d| Member { id: d.id.clone(), path: d.path.clone() }).collect(),
+            members: self
+                .members
+                .iter()
+                .map(|d| Member {
+                    id: d.id.clone(),
+                    path: d.path.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -148,7 +181,11 @@ impl Layout {
     /// The `n` members that hold `chunk`'s shards, best first: shard `i`
     /// goes to the `i`-th when first written.
     pub fn placement(&self, chunk: &Digest, n: usize) -> Vec<&Disk> {
-        let mut scored: Vec<(u64, &Disk)> = self.members.iter().map(|d| (score(chunk, &d.id), d)).collect();
+        let mut scored: Vec<(u64, &Disk)> = self
+            .members
+            .iter()
+            .map(|d| (score(chunk, &d.id), d))
+            .collect();
         scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
         scored.into_iter().take(n).map(|(_, d)| d).collect()
     }
@@ -162,7 +199,10 @@ impl Layout {
     pub fn all_chunks(&self) -> Result<Vec<Digest>, StoreError> {
         let mut all = BTreeSet::new();
         for d in self.all_disks().filter(|d| d.is_online()) {
-            all.extend(d.list_shards().map_err(|e| StoreError::io("listing shards", &d.path, e))?);
+            all.extend(
+                d.list_shards()
+                    .map_err(|e| StoreError::io("listing shards", &d.path, e))?,
+            );
         }
         Ok(all.into_iter().collect())
     }

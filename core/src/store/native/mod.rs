@@ -113,7 +113,10 @@ impl NativeStore {
     /// How many shards of a chunk must be written for `put` to succeed
     /// (default `k + 1`: an acknowledged chunk survives one more lost disk).
     pub fn set_write_quorum(&self, shards: usize) {
-        self.write_quorum.store(shards.clamp(self.codec.k(), self.codec.n()), Ordering::Relaxed);
+        self.write_quorum.store(
+            shards.clamp(self.codec.k(), self.codec.n()),
+            Ordering::Relaxed,
+        );
     }
 
     /// Every disk, online or not.
@@ -130,7 +133,13 @@ impl NativeStore {
         out
     }
 
-    fn header_for(&self, chunk: &Digest, chunk_len: usize, index: usize, payload: &[u8]) -> ShardHeader {
+    fn header_for(
+        &self,
+        chunk: &Digest,
+        chunk_len: usize,
+        index: usize,
+        payload: &[u8],
+    ) -> ShardHeader {
         ShardHeader {
             k: self.codec.k() as u8,
             m: self.codec.m() as u8,
@@ -143,7 +152,14 @@ impl NativeStore {
     }
 
     /// Writes shard `index` of `chunk` to `disk`, atomically.
-    fn write_shard(&self, disk: &Disk, chunk: &Digest, chunk_len: usize, index: usize, payload: &[u8]) -> Result<(), String> {
+    fn write_shard(
+        &self,
+        disk: &Disk,
+        chunk: &Digest,
+        chunk_len: usize,
+        index: usize,
+        payload: &[u8],
+    ) -> Result<(), String> {
         if !disk.is_online() {
             return Err(format!("{} is offline (no marker)", disk.describe()));
         }
@@ -162,28 +178,41 @@ impl BlobStore for NativeStore {
         let digest = Digest::of(data);
         let layout = self.layout.read().expect("poisoned");
         let targets = layout.placement(&digest, self.codec.n());
-        let present: Vec<bool> = targets.iter().map(|d| d.shard_path(&digest).is_file()).collect();
+        let present: Vec<bool> = targets
+            .iter()
+            .map(|d| d.shard_path(&digest).is_file())
+            .collect();
         if present.iter().all(|&p| p) {
             return Ok(Locator::for_digest(&digest));
         }
-        let shards = self.codec.encode(data);
-        let results: Vec<Result<(), String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = targets
-                .iter()
-                .zip(&shards)
-                .enumerate()
-                .filter(|(i, _)| !present[*i])
-                .map(|(i, (disk, shard))| {
-                    s.spawn(move || self.write_shard(disk, &digest, data.len(), i, shard))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("shard writer panicked")).collect()
+        let results: Vec<Result<(), String>> = self.codec.encode_with(data, |shards| {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = targets
+                    .iter()
+                    .zip(shards)
+                    .enumerate()
+                    .filter(|(i, _)| !present[*i])
+                    .map(|(i, (disk, shard))| {
+                        s.spawn(move || self.write_shard(disk, &digest, data.len(), i, shard))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("shard writer panicked"))
+                    .collect()
+            })
         });
-        let written = present.iter().filter(|&&p| p).count() + results.iter().filter(|r| r.is_ok()).count();
+        let written =
+            present.iter().filter(|&&p| p).count() + results.iter().filter(|r| r.is_ok()).count();
         let needed = self.write_quorum.load(Ordering::Relaxed);
         let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
         if written < needed {
-            return Err(StoreError::NotDurable { chunk: digest.to_hex(), written, needed, failures });
+            return Err(StoreError::NotDurable {
+                chunk: digest.to_hex(),
+                written,
+                needed,
+                failures,
+            });
         }
         if !failures.is_empty() {
             tracing::warn!(chunk = %digest, "stored degraded, run scrub --repair: {}", failures.join("; "));
@@ -201,9 +230,14 @@ impl BlobStore for NativeStore {
     }
 
     fn has(&self, locator: &Locator) -> Result<bool, StoreError> {
-        let Ok(digest) = locator.digest() else { return Ok(false) };
+        let Ok(digest) = locator.digest() else {
+            return Ok(false);
+        };
         let layout = self.layout.read().expect("poisoned");
-        let found = layout.all_disks().filter(|d| d.shard_path(&digest).is_file()).count();
+        let found = layout
+            .all_disks()
+            .filter(|d| d.shard_path(&digest).is_file())
+            .count();
         Ok(found >= self.codec.k())
     }
 
@@ -223,7 +257,11 @@ impl BlobStore for NativeStore {
 
     fn list(&self) -> Result<Vec<Locator>, StoreError> {
         let layout = self.layout.read().expect("poisoned");
-        Ok(layout.all_chunks()?.iter().map(Locator::for_digest).collect())
+        Ok(layout
+            .all_chunks()?
+            .iter()
+            .map(Locator::for_digest)
+            .collect())
     }
 
     fn root(&self) -> Result<Option<Vec<u8>>, StoreError> {
@@ -233,20 +271,31 @@ impl BlobStore for NativeStore {
 
     fn swap_root(&self, expected: Option<&[u8]>, new: &[u8]) -> Result<RootSwap, StoreError> {
         if new.len() > MAX_ROOT_LEN {
-            return Err(StoreError::Config(format!("root value of {} bytes exceeds {MAX_ROOT_LEN}", new.len())));
+            return Err(StoreError::Config(format!(
+                "root value of {} bytes exceeds {MAX_ROOT_LEN}",
+                new.len()
+            )));
         }
         let _in_process = self.root_lock.lock().expect("poisoned");
         let layout = self.layout.read().expect("poisoned");
         let online: Vec<&Disk> = layout.members.iter().filter(|d| d.is_online()).collect();
         let _locks = online
             .iter()
-            .map(|d| d.lock_root().map_err(|e| StoreError::io("locking root", &d.path, e)))
+            .map(|d| {
+                d.lock_root()
+                    .map_err(|e| StoreError::io("locking root", &d.path, e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let current = root::newest(&layout.members)?;
         if current.as_ref().map(|r| r.value.as_slice()) != expected {
-            return Ok(RootSwap::Conflict { current: current.map(|r| r.value) });
+            return Ok(RootSwap::Conflict {
+                current: current.map(|r| r.value),
+            });
         }
-        let record = root::RootRecord { seq: current.map_or(1, |r| r.seq + 1), value: new.to_vec() };
+        let record = root::RootRecord {
+            seq: current.map_or(1, |r| r.seq + 1),
+            value: new.to_vec(),
+        };
         let mut failures = Vec::new();
         for d in &online {
             if let Err(e) = root::write(d, &record) {
@@ -256,33 +305,53 @@ impl BlobStore for NativeStore {
         let written = online.len() - failures.len();
         let needed = (self.codec.m() + 1).min(layout.members.len());
         if written < needed {
-            return Err(StoreError::NotDurable { chunk: "root pointer".into(), written, needed, failures });
+            return Err(StoreError::NotDurable {
+                chunk: "root pointer".into(),
+                written,
+                needed,
+                failures,
+            });
         }
         Ok(RootSwap::Swapped)
     }
 }
 
 /// The payload of a shard file whose header is valid for `chunk`, or why not.
-fn parse_shard<'a>(codec: Codec, chunk: &Digest, bytes: &'a [u8]) -> Result<(ShardHeader, &'a [u8]), String> {
+fn parse_shard<'a>(
+    codec: Codec,
+    chunk: &Digest,
+    bytes: &'a [u8],
+) -> Result<(ShardHeader, &'a [u8]), String> {
     let header = ShardHeader::decode(bytes)?;
     let payload = &bytes[HEADER_LEN..];
     if header.chunk != *chunk {
         return Err(format!("header names chunk {}", header.chunk));
     }
     if (header.k as usize, header.m as usize) != (codec.k(), codec.m()) {
-        return Err(format!("header says {}+{}, the store is {}+{}", header.k, header.m, codec.k(), codec.m()));
+        return Err(format!(
+            "header says {}+{}, the store is {}+{}",
+            header.k,
+            header.m,
+            codec.k(),
+            codec.m()
+        ));
     }
     if header.index as usize >= codec.n() {
         return Err(format!("shard index {} out of range", header.index));
     }
     let expected = codec.shard_len(header.chunk_len as usize) as u64;
     if header.payload_len != expected || payload.len() as u64 != expected {
-        return Err(format!("payload is {} bytes, expected {expected}", payload.len()));
+        return Err(format!(
+            "payload is {} bytes, expected {expected}",
+            payload.len()
+        ));
     }
     Ok((header, payload))
 }
 
 /// The disk directories `DIR/disks/0` … `DIR/disks/{n-1}`: the embedded default layout.
 pub fn default_disks(dir: &Path, n: usize) -> Vec<PathBuf> {
-    (0..n).map(|i| dir.join("disks").join(i.to_string())).collect()
+    (0..n)
+        .map(|i| dir.join("disks").join(i.to_string()))
+        .collect()
 }

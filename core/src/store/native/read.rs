@@ -41,7 +41,11 @@ pub(super) fn gather<'a>(
     chunk: &Digest,
 ) -> Gathered {
     let n = store.codec.n();
-    let mut g = Gathered { slots: vec![None; n], holder: vec![None; n], ..Default::default() };
+    let mut g = Gathered {
+        slots: vec![None; n],
+        holder: vec![None; n],
+        ..Default::default()
+    };
     for disk in disks {
         if !disk.is_online() {
             g.offline.push(disk.clone());
@@ -59,7 +63,11 @@ pub(super) fn gather<'a>(
             }
         };
         let checked = parse_shard(store.codec, chunk, &bytes).and_then(|(h, payload)| {
-            if Digest::of(payload) == h.payload_hash { Ok(h) } else { Err("payload checksum mismatch".into()) }
+            if Digest::of(payload) == h.payload_hash {
+                Ok(h)
+            } else {
+                Err("payload checksum mismatch".into())
+            }
         });
         match checked {
             Ok(h) if g.slots[h.index as usize].is_some() => g.duplicates.push(disk.clone()),
@@ -86,8 +94,12 @@ pub(super) fn fast_path(store: &NativeStore, layout: &Layout, chunk: &Digest) ->
         if data.iter().all(Option::is_some) {
             break;
         }
-        let Ok(Some(bytes)) = disk.read_shard(chunk) else { continue };
-        let Ok((h, _)) = parse_shard(store.codec, chunk, &bytes) else { continue };
+        let Ok(Some(bytes)) = disk.read_shard(chunk) else {
+            continue;
+        };
+        let Ok((h, _)) = parse_shard(store.codec, chunk, &bytes) else {
+            continue;
+        };
         let i = h.index as usize;
         if i < k && data[i].is_none() && chunk_len.is_none_or(|l| l == h.chunk_len as usize) {
             chunk_len = Some(h.chunk_len as usize);
@@ -114,31 +126,41 @@ pub(super) fn slow_path(
 ) -> Result<Vec<u8>, StoreError> {
     let g = gather(store, layout.all_disks(), chunk);
     if g.valid() == 0 && g.corrupt.is_empty() {
-        return Err(StoreError::NotFound { locator: locator.clone() });
+        return Err(StoreError::NotFound {
+            locator: locator.clone(),
+        });
     }
-    if let Some(len) = g.chunk_len {
-        if g.valid() >= store.codec.k() {
-            let blob = store
-                .codec
-                .decode(len, &g.slots)
-                .map_err(|e| StoreError::Corrupt { locator: locator.clone(), why: e.to_string() })?;
-            if Digest::of(&blob) == *chunk {
-                if !g.corrupt.is_empty() || g.valid() < store.codec.n() {
-                    tracing::warn!(%chunk, "read degraded chunk; run scrub --repair");
-                }
-                return Ok(blob);
-            }
-            return Err(StoreError::Corrupt {
+    if let Some(len) = g.chunk_len
+        && g.valid() >= store.codec.k()
+    {
+        let blob = store
+            .codec
+            .decode(len, &g.slots)
+            .map_err(|e| StoreError::Corrupt {
                 locator: locator.clone(),
-                why: "decoded bytes do not match the chunk's BLAKE3".into(),
-            });
+                why: e.to_string(),
+            })?;
+        if Digest::of(&blob) == *chunk {
+            if !g.corrupt.is_empty() || g.valid() < store.codec.n() {
+                tracing::warn!(%chunk, "read degraded chunk; run scrub --repair");
+            }
+            return Ok(blob);
         }
+        return Err(StoreError::Corrupt {
+            locator: locator.clone(),
+            why: "decoded bytes do not match the chunk's BLAKE3".into(),
+        });
     }
     Err(unrecoverable(store, layout, chunk, &g))
 }
 
 /// The error for a chunk with fewer than `k` good shards.
-pub(super) fn unrecoverable(store: &NativeStore, layout: &Layout, chunk: &Digest, g: &Gathered) -> StoreError {
+pub(super) fn unrecoverable(
+    store: &NativeStore,
+    layout: &Layout,
+    chunk: &Digest,
+    g: &Gathered,
+) -> StoreError {
     let targets = layout.placement(chunk, store.codec.n());
     let holds = |d: &Disk| g.holder.iter().flatten().any(|id| *id == d.id);
     let is_corrupt = |d: &Disk| g.corrupt.iter().any(|(c, _)| c.id == d.id);
@@ -146,11 +168,19 @@ pub(super) fn unrecoverable(store: &NativeStore, layout: &Layout, chunk: &Digest
         .iter()
         .filter(|d| !holds(d) && !is_corrupt(d))
         .map(|d| {
-            let state = if d.is_online() { "no shard" } else { "disk offline" };
+            let state = if d.is_online() {
+                "no shard"
+            } else {
+                "disk offline"
+            };
             format!("{} [{state}]", d.describe())
         })
         .collect();
-    let corrupt = g.corrupt.iter().map(|(d, why)| format!("{} [{why}]", d.describe())).collect();
+    let corrupt = g
+        .corrupt
+        .iter()
+        .map(|(d, why)| format!("{} [{why}]", d.describe()))
+        .collect();
     StoreError::Unrecoverable {
         chunk: chunk.to_hex(),
         found: g.valid(),

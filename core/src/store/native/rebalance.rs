@@ -30,11 +30,20 @@ impl NativeStore {
         let id = {
             let mut layout = self.layout.write().expect("poisoned");
             if layout.all_disks().any(|d| d.path == path) || Disk::read_marker(path)?.is_some() {
-                return Err(StoreError::Config(format!("{} is already a disk of a store", path.display())));
+                return Err(StoreError::Config(format!(
+                    "{} is already a disk of a store",
+                    path.display()
+                )));
             }
-            let next = layout.all_disks().filter_map(|d| d.id.strip_prefix('d')?.parse::<u64>().ok()).max();
+            let next = layout
+                .all_disks()
+                .filter_map(|d| d.id.strip_prefix('d')?.parse::<u64>().ok())
+                .max();
             let id = format!("d{}", next.map_or(0, |n| n + 1));
-            let disk = Disk { id: id.clone(), path: path.to_path_buf() };
+            let disk = Disk {
+                id: id.clone(),
+                path: path.to_path_buf(),
+            };
             layout.generation += 1;
             layout.members.push(disk.clone());
             disk.write_marker(&layout.marker_for(&disk))?;
@@ -50,9 +59,11 @@ impl NativeStore {
     pub fn remove_disk(&self, id: &str) -> Result<RebalanceReport, StoreError> {
         {
             let mut layout = self.layout.write().expect("poisoned");
-            let pos = layout.members.iter().position(|d| d.id == id).ok_or_else(|| {
-                StoreError::Config(format!("no disk {id} in this store"))
-            })?;
+            let pos = layout
+                .members
+                .iter()
+                .position(|d| d.id == id)
+                .ok_or_else(|| StoreError::Config(format!("no disk {id} in this store")))?;
             if layout.members.len() <= self.codec.n() {
                 return Err(StoreError::Config(format!(
                     "cannot remove {id}: a {}+{} store needs {} disks and has {}",
@@ -91,11 +102,20 @@ impl NativeStore {
 
     fn rebalance_chunk(&self, layout: &Layout, chunk: &Digest, report: &mut RebalanceReport) {
         let targets = layout.placement(chunk, self.codec.n());
-        let holders: Vec<&Disk> =
-            layout.all_disks().filter(|d| d.is_online() && d.shard_path(chunk).is_file()).collect();
+        let holders: Vec<&Disk> = layout
+            .all_disks()
+            .filter(|d| d.is_online() && d.shard_path(chunk).is_file())
+            .collect();
         report.shards += holders.len() as u64;
-        let mut free: Vec<&Disk> = targets.iter().copied().filter(|t| !holders.iter().any(|h| h.id == t.id)).collect();
-        for src in holders.iter().filter(|h| !targets.iter().any(|t| t.id == h.id)) {
+        let mut free: Vec<&Disk> = targets
+            .iter()
+            .copied()
+            .filter(|t| !holders.iter().any(|h| h.id == t.id))
+            .collect();
+        for src in holders
+            .iter()
+            .filter(|h| !targets.iter().any(|t| t.id == h.id))
+        {
             let Some(dst) = free.pop() else {
                 // Every target already has a shard: this copy is redundant.
                 if src.remove_shard(chunk).is_ok() {
@@ -107,7 +127,9 @@ impl NativeStore {
                 Ok(()) => report.moved += 1,
                 Err(e) => {
                     free.push(dst);
-                    report.stuck.push(format!("chunk {chunk} on {}: {e}", src.describe()));
+                    report
+                        .stuck
+                        .push(format!("chunk {chunk} on {}: {e}", src.describe()));
                 }
             }
         }
@@ -119,7 +141,11 @@ fn move_shard(src: &Disk, dst: &Disk, chunk: &Digest) -> Result<(), String> {
     if !dst.is_online() {
         return Err(format!("{} is offline", dst.describe()));
     }
-    let bytes = src.read_shard(chunk).map_err(|e| e.to_string())?.ok_or("shard vanished")?;
-    dst.write_atomic(&dst.shard_path(chunk), &[&bytes]).map_err(|e| e.to_string())?;
+    let bytes = src
+        .read_shard(chunk)
+        .map_err(|e| e.to_string())?
+        .ok_or("shard vanished")?;
+    dst.write_atomic(&dst.shard_path(chunk), &[&bytes])
+        .map_err(|e| e.to_string())?;
     src.remove_shard(chunk).map_err(|e| e.to_string())
 }

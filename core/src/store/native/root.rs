@@ -47,7 +47,10 @@ impl RootRecord {
         }
         let seq = u64::from_le_bytes(body[8..16].try_into().ok()?);
         let len = u32::from_le_bytes(body[16..20].try_into().ok()?) as usize;
-        (body.len() == 20 + len).then(|| RootRecord { seq, value: body[20..].to_vec() })
+        (body.len() == 20 + len).then(|| RootRecord {
+            seq,
+            value: body[20..].to_vec(),
+        })
     }
 }
 
@@ -71,10 +74,10 @@ pub fn write(disk: &Disk, record: &RootRecord) -> io::Result<()> {
 pub fn newest(disks: &[Disk]) -> Result<Option<RootRecord>, StoreError> {
     let mut best: Option<RootRecord> = None;
     for d in disks.iter().filter(|d| d.is_online()) {
-        if let Some(r) = read(d)? {
-            if best.as_ref().is_none_or(|b| r.seq > b.seq) {
-                best = Some(r);
-            }
+        if let Some(r) = read(d)?
+            && best.as_ref().is_none_or(|b| r.seq > b.seq)
+        {
+            best = Some(r);
         }
     }
     Ok(best)
@@ -86,7 +89,10 @@ mod tests {
 
     #[test]
     fn record_round_trip_and_torn_copies() {
-        let r = RootRecord { seq: 42, value: b"head".to_vec() };
+        let r = RootRecord {
+            seq: 42,
+            value: b"head".to_vec(),
+        };
         let b = r.encode();
         assert_eq!(RootRecord::decode(&b), Some(r));
         assert_eq!(RootRecord::decode(&b[..b.len() - 1]), None);

@@ -25,7 +25,10 @@ pub struct ScrubOptions {
 
 impl Default for ScrubOptions {
     fn default() -> Self {
-        ScrubOptions { repair: false, temp_grace: Duration::from_secs(3600) }
+        ScrubOptions {
+            repair: false,
+            temp_grace: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -87,7 +90,9 @@ impl NativeStore {
         let mut report = ScrubReport::default();
         check_disks(&layout, opts, &mut report)?;
         for disk in layout.all_disks().filter(|d| d.is_online()) {
-            let stale = disk.stale_temp_files(opts.temp_grace).map_err(|e| StoreError::io("listing temp files", &disk.tmp_dir(), e))?;
+            let stale = disk
+                .stale_temp_files(opts.temp_grace)
+                .map_err(|e| StoreError::io("listing temp files", &disk.tmp_dir(), e))?;
             for f in stale {
                 if opts.repair && std::fs::remove_file(&f).is_ok() {
                     report.removed_temp_files += 1;
@@ -104,25 +109,49 @@ impl NativeStore {
         Ok(report)
     }
 
-    fn scrub_chunk(&self, layout: &Layout, chunk: &Digest, g: &Gathered, opts: &ScrubOptions, report: &mut ScrubReport) {
+    fn scrub_chunk(
+        &self,
+        layout: &Layout,
+        chunk: &Digest,
+        g: &Gathered,
+        opts: &ScrubOptions,
+        report: &mut ScrubReport,
+    ) {
         report.shards_ok += g.valid() as u64;
         let targets = layout.placement(chunk, self.codec.n());
-        let missing_idx: Vec<usize> = (0..self.codec.n()).filter(|&i| g.slots[i].is_none()).collect();
+        let missing_idx: Vec<usize> = (0..self.codec.n())
+            .filter(|&i| g.slots[i].is_none())
+            .collect();
         // Target disks that hold no good shard of this chunk: where the missing ones go.
-        let free: Vec<&Disk> =
-            targets.iter().copied().filter(|d| !g.holder.iter().flatten().any(|id| *id == d.id)).collect();
+        let free: Vec<&Disk> = targets
+            .iter()
+            .copied()
+            .filter(|d| !g.holder.iter().flatten().any(|id| *id == d.id))
+            .collect();
         for (d, why) in &g.corrupt {
-            report.corrupt.push(ShardIssue { chunk: *chunk, disk: d.describe(), detail: why.clone() });
+            report.corrupt.push(ShardIssue {
+                chunk: *chunk,
+                disk: d.describe(),
+                detail: why.clone(),
+            });
         }
         for (i, &idx) in missing_idx.iter().enumerate() {
-            let disk = free.get(i).map_or_else(|| "no disk".to_string(), |d| d.describe());
-            report.missing.push(ShardIssue { chunk: *chunk, disk, detail: format!("shard {idx} missing") });
+            let disk = free
+                .get(i)
+                .map_or_else(|| "no disk".to_string(), |d| d.describe());
+            report.missing.push(ShardIssue {
+                chunk: *chunk,
+                disk,
+                detail: format!("shard {idx} missing"),
+            });
         }
         if missing_idx.is_empty() && g.corrupt.is_empty() {
             return;
         }
         let Some(len) = g.chunk_len.filter(|_| g.valid() >= self.codec.k()) else {
-            report.unrecoverable.push(unrecoverable(self, layout, chunk, g).to_string());
+            report
+                .unrecoverable
+                .push(unrecoverable(self, layout, chunk, g).to_string());
             return;
         };
         if !opts.repair {
@@ -151,9 +180,17 @@ impl NativeStore {
 }
 
 /// Reports offline disks; with repair, formats wiped ones and rewrites old markers.
-fn check_disks(layout: &Layout, opts: &ScrubOptions, report: &mut ScrubReport) -> Result<(), StoreError> {
+fn check_disks(
+    layout: &Layout,
+    opts: &ScrubOptions,
+    report: &mut ScrubReport,
+) -> Result<(), StoreError> {
     for d in &layout.members {
-        let marker = if d.is_online() { Disk::read_marker(&d.path)? } else { None };
+        let marker = if d.is_online() {
+            Disk::read_marker(&d.path)?
+        } else {
+            None
+        };
         match marker {
             None => {
                 report.offline_disks.push(d.describe());
@@ -172,8 +209,14 @@ fn check_disks(layout: &Layout, opts: &ScrubOptions, report: &mut ScrubReport) -
 }
 
 /// Reports root copies older than the newest; with repair, rewrites them.
-fn check_root(layout: &Layout, opts: &ScrubOptions, report: &mut ScrubReport) -> Result<(), StoreError> {
-    let Some(newest) = root::newest(&layout.members)? else { return Ok(()) };
+fn check_root(
+    layout: &Layout,
+    opts: &ScrubOptions,
+    report: &mut ScrubReport,
+) -> Result<(), StoreError> {
+    let Some(newest) = root::newest(&layout.members)? else {
+        return Ok(());
+    };
     for d in layout.members.iter().filter(|d| d.is_online()) {
         if root::read(d)?.is_none_or(|r| r.seq < newest.seq) {
             report.stale_root_copies.push(d.describe());

@@ -76,7 +76,9 @@ impl ShardHeader {
         }
         let version = u16::from_le_bytes([h[4], h[5]]);
         if version != SHARD_VERSION {
-            return Err(format!("shard format {version}, this build reads {SHARD_VERSION}"));
+            return Err(format!(
+                "shard format {version}, this build reads {SHARD_VERSION}"
+            ));
         }
         let u64_at = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
         let digest_at = |at: usize| Digest(h[at..at + 32].try_into().expect("32 bytes"));

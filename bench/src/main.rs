@@ -1,0 +1,205 @@
+//! `docgrid-bench`: the measurements behind `bench/run`. Each subcommand
+//! prints one JSON object per figure on stdout; `bench/run` runs the peers
+//! (zfec, cp + sync) in the same run and prints the ratios.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use docgrid_core::chunk::Chunker;
+use docgrid_core::store::native::{NativeStore, default_disks};
+use docgrid_core::store::{BlobStore, Codec, Locator};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "docgrid benchmark harness (run through bench/run)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Reed-Solomon encode and decode throughput on one core, over the
+    /// 1 MiB chunks of FILE.
+    Rs {
+        /// The data: a multiple of the chunk size.
+        file: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        k: usize,
+        #[arg(long, default_value_t = 2)]
+        m: usize,
+        #[arg(long, default_value_t = 1 << 20)]
+        chunk: usize,
+        /// Repeat until at least this many seconds have passed.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+    /// Native store put of FILE into a fresh store in DIR (six disk
+    /// directories, 4+2), then get into OUT with a final fsync.
+    Store {
+        file: PathBuf,
+        dir: PathBuf,
+        out: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Rs {
+            file,
+            k,
+            m,
+            chunk,
+            seconds,
+        } => rs(&file, k, m, chunk, seconds),
+        Cmd::Store { file, dir, out } => store(&file, &dir, &out),
+    }
+}
+
+/// Runs `f` over and over until `seconds` pass; returns bytes per second.
+fn throughput(bytes_per_round: usize, seconds: f64, mut f: impl FnMut()) -> f64 {
+    f(); // warm up: work space allocation, page faults
+    let start = Instant::now();
+    let mut rounds = 0u64;
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        f();
+        rounds += 1;
+    }
+    (rounds as f64 * bytes_per_round as f64) / start.elapsed().as_secs_f64()
+}
+
+fn rs(file: &Path, k: usize, m: usize, chunk: usize, seconds: f64) -> Result<()> {
+    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    if data.is_empty() || data.len() % chunk != 0 {
+        bail!(
+            "{} must be a non-empty multiple of {chunk} bytes",
+            file.display()
+        );
+    }
+    let codec = Codec::new(k, m)?;
+    let chunks: Vec<&[u8]> = data.chunks(chunk).collect();
+    let encode = throughput(data.len(), seconds, || {
+        for c in &chunks {
+            codec.encode_with(c, |s| {
+                std::hint::black_box(s);
+            });
+        }
+    });
+    // Decode the worst case: the first m data shards lost, rebuilt from parity.
+    let encoded: Vec<Vec<Option<Vec<u8>>>> = chunks
+        .iter()
+        .map(|c| {
+            let mut s: Vec<Option<Vec<u8>>> = codec.encode(c).into_iter().map(Some).collect();
+            s.iter_mut().take(m).for_each(|x| *x = None);
+            s
+        })
+        .collect();
+    let decode = throughput(data.len(), seconds, || {
+        for s in &encoded {
+            std::hint::black_box(codec.decode(chunk, s).expect("decodable"));
+        }
+    });
+    println!(
+        "{}",
+        json!({"bench": "rs_encode", "k": k, "m": m, "chunk": chunk, "bytes_per_s": encode})
+    );
+    println!(
+        "{}",
+        json!({"bench": "rs_decode", "k": k, "m": m, "chunk": chunk, "lost": m, "bytes_per_s": decode})
+    );
+    Ok(())
+}
+
+fn store(file: &Path, dir: &Path, out: &Path) -> Result<()> {
+    let size = std::fs::metadata(file)?.len();
+    let store = NativeStore::create(&default_disks(dir, 6), 4, 2)?;
+
+    let start = Instant::now();
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let locators = put_stream(&store, input)?;
+    let put_s = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let mut w = BufWriter::with_capacity(4 << 20, File::create(out)?);
+    get_stream(&store, &locators, |blob| w.write_all(&blob))?;
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let get_s = start.elapsed().as_secs_f64();
+
+    println!(
+        "{}",
+        json!({"bench": "native_put", "bytes": size, "seconds": put_s})
+    );
+    println!(
+        "{}",
+        json!({"bench": "native_get", "bytes": size, "seconds": get_s})
+    );
+    Ok(())
+}
+
+/// Chunks in flight while the next is cut: fsync waits overlap.
+const PUT_WORKERS: usize = 4;
+
+/// Chunks `input` and puts the chunks, [`PUT_WORKERS`] at a time.
+fn put_stream(store: &NativeStore, input: impl Read + Send) -> Result<Vec<Locator>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(4);
+    let rx = std::sync::Mutex::new(rx);
+    std::thread::scope(|s| -> Result<Vec<Locator>> {
+        let workers: Vec<_> = (0..PUT_WORKERS)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<(usize, Locator)>> {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = rx.lock().expect("poisoned").recv();
+                        let Ok((i, chunk)) = next else {
+                            return Ok(done);
+                        };
+                        done.push((i, store.put(&chunk)?));
+                    }
+                })
+            })
+            .collect();
+        for (i, chunk) in Chunker::default().stream(input).enumerate() {
+            tx.send((i, chunk?))?;
+        }
+        drop(tx);
+        let mut all = Vec::new();
+        for w in workers {
+            all.extend(w.join().expect("worker panicked")?);
+        }
+        all.sort_by_key(|(i, _)| *i);
+        Ok(all.into_iter().map(|(_, l)| l).collect())
+    })
+}
+
+/// Gets `locators` in order, two fetched ahead by worker threads while `sink`
+/// writes the previous ones: the read-ahead a streaming reader does.
+fn get_stream(
+    store: &NativeStore,
+    locators: &[Locator],
+    mut sink: impl FnMut(Vec<u8>) -> std::io::Result<()>,
+) -> Result<()> {
+    const WORKERS: usize = 2;
+    std::thread::scope(|s| -> Result<()> {
+        let channels: Vec<_> = (0..WORKERS)
+            .map(|w| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(2);
+                s.spawn(move || {
+                    for loc in locators.iter().skip(w).step_by(WORKERS) {
+                        if tx.send(store.get(loc)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        for i in 0..locators.len() {
+            sink(channels[i % WORKERS].recv()??)?;
+        }
+        Ok(())
+    })
+}
