@@ -140,12 +140,15 @@ fn store(file: &Path, dir: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Chunks in flight while the next is cut: fsync waits overlap.
-const PUT_WORKERS: usize = 4;
+/// Batches in flight while the next is cut.
+const PUT_WORKERS: usize = 2;
+/// Chunks per `put_batch`: one durability point per ~16 MiB.
+const BATCH: usize = 16;
 
-/// Chunks `input` and puts the chunks, [`PUT_WORKERS`] at a time.
+/// Chunks `input` and stores the chunks in batches, [`PUT_WORKERS`] at a time.
 fn put_stream(store: &NativeStore, input: impl Read + Send) -> Result<Vec<Locator>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(4);
+    type Batch = Vec<(usize, Vec<u8>)>;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
     let rx = std::sync::Mutex::new(rx);
     std::thread::scope(|s| -> Result<Vec<Locator>> {
         let workers: Vec<_> = (0..PUT_WORKERS)
@@ -154,16 +157,23 @@ fn put_stream(store: &NativeStore, input: impl Read + Send) -> Result<Vec<Locato
                     let mut done = Vec::new();
                     loop {
                         let next = rx.lock().expect("poisoned").recv();
-                        let Ok((i, chunk)) = next else {
-                            return Ok(done);
-                        };
-                        done.push((i, store.put(&chunk)?));
+                        let Ok(batch) = next else { return Ok(done) };
+                        let blobs: Vec<&[u8]> = batch.iter().map(|(_, c)| c.as_slice()).collect();
+                        let locs = store.put_batch(&blobs)?;
+                        done.extend(batch.iter().map(|(i, _)| *i).zip(locs));
                     }
                 })
             })
             .collect();
+        let mut batch = Vec::with_capacity(BATCH);
         for (i, chunk) in Chunker::default().stream(input).enumerate() {
-            tx.send((i, chunk?))?;
+            batch.push((i, chunk?));
+            if batch.len() == BATCH {
+                tx.send(std::mem::take(&mut batch))?;
+            }
+        }
+        if !batch.is_empty() {
+            tx.send(batch)?;
         }
         drop(tx);
         let mut all = Vec::new();

@@ -296,3 +296,38 @@ fn open_refuses_what_is_not_a_store() {
     );
     assert!(NativeStore::create(&default_disks(&dir.path().join("x"), 5), 4, 2).is_err());
 }
+
+#[test]
+fn batched_puts_keep_the_quorum_and_dedup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    let blobs: Vec<Vec<u8>> = (0..20)
+        .map(|i| test_bytes(50_000 + i, i as u64 % 15))
+        .collect();
+    let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let locs = store.put_batch(&refs).unwrap();
+    for (l, b) in locs.iter().zip(&blobs) {
+        assert_eq!(&store.get(l).unwrap(), b);
+    }
+    // 15 distinct blobs, 6 shards each, nothing left in tmp/.
+    let shards: usize = disks.iter().map(|d| shard_files(d).len()).sum();
+    assert_eq!(shards, 15 * 6);
+    assert!(store.scrub(&check()).unwrap().is_clean());
+
+    fs::remove_dir_all(&disks[0]).unwrap();
+    let more: Vec<Vec<u8>> = (0..4).map(|i| test_bytes(10_000, 900 + i)).collect();
+    let refs: Vec<&[u8]> = more.iter().map(Vec::as_slice).collect();
+    let locs = store
+        .put_batch(&refs)
+        .expect("one lost disk still meets the quorum");
+    assert_eq!(store.get(&locs[3]).unwrap(), more[3]);
+    fs::remove_dir_all(&disks[1]).unwrap();
+    let err = store.put_batch(
+        &refs[..2]
+            .iter()
+            .map(|_| &b"x"[..])
+            .chain([&b"y"[..]])
+            .collect::<Vec<_>>(),
+    );
+    assert!(matches!(err, Err(StoreError::NotDurable { .. })), "{err:?}");
+}

@@ -19,6 +19,7 @@ pub fn test_bytes(len: usize, seed: u64) -> Vec<u8> {
 pub fn blob_store_suite(store: &dyn BlobStore) {
     round_trips(store);
     identical_bytes_share_a_locator(store);
+    batches_round_trip(store);
     missing_and_invalid_locators(store);
     list_names_every_blob(store);
     delete_keeps_its_guarantee(store);
@@ -58,6 +59,31 @@ fn identical_bytes_share_a_locator(store: &dyn BlobStore) {
     );
     let other = store.put(&test_bytes(300_000, 8)).unwrap();
     assert_ne!(a, other, "different bytes must not share a locator");
+}
+
+fn batches_round_trip(store: &dyn BlobStore) {
+    let blobs: Vec<Vec<u8>> = (0..12)
+        .map(|i| test_bytes(i * 7919 % 70_000, 500 + i as u64 % 9))
+        .collect();
+    let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let locs = store.put_batch(&refs).expect("put_batch");
+    assert_eq!(
+        locs.len(),
+        blobs.len(),
+        "put_batch returns one locator per blob"
+    );
+    for (loc, data) in locs.iter().zip(&blobs) {
+        assert_eq!(
+            *loc,
+            store.put(data).unwrap(),
+            "put_batch and put disagree on a locator"
+        );
+        assert!(
+            store.get(loc).unwrap() == *data,
+            "a batched blob came back different"
+        );
+    }
+    assert!(store.put_batch(&[]).unwrap().is_empty());
 }
 
 fn missing_and_invalid_locators(store: &dyn BlobStore) {

@@ -232,6 +232,14 @@ pub trait BlobStore: Send + Sync {
     /// Stores `data`; returns where it is.
     fn put(&self, data: &[u8]) -> Result<Locator, StoreError>;
 
+    /// Stores several blobs, with the same guarantee as `put` for each when
+    /// it returns. Backends may batch their durability work (native: two
+    /// filesystem syncs per batch instead of fsyncs per shard). On error,
+    /// blobs of the batch may or may not be stored.
+    fn put_batch(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
+        blobs.iter().map(|b| self.put(b)).collect()
+    }
+
     /// The bytes stored at `locator`, verified.
     fn get(&self, locator: &Locator) -> Result<Vec<u8>, StoreError>;
 

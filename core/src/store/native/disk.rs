@@ -124,6 +124,14 @@ impl Disk {
     /// rename over `dest`, fsync of `dest`'s directory. After a crash,
     /// `dest` holds either its old content or all of the new.
     pub fn write_atomic(&self, dest: &Path, parts: &[&[u8]]) -> io::Result<()> {
+        let tmp = self.write_temp(parts, true)?;
+        self.commit_temp(&tmp, dest, true)
+    }
+
+    /// Writes `parts` to a new temp file in `tmp/` (fsynced if `sync`) and
+    /// returns its path. Refuses (NotFound) when the disk has lost its
+    /// marker: nothing is written to a wiped or unmounted disk.
+    pub fn write_temp(&self, parts: &[&[u8]], sync: bool) -> io::Result<PathBuf> {
         let tmp_dir = self.tmp_dir();
         let tmp = tmp_dir.join(format!(
             "{}-{:016x}.tmp",
@@ -142,18 +150,41 @@ impl Disk {
             for p in parts {
                 file.write_all(p)?;
             }
-            file.sync_all()
+            if sync { file.sync_all() } else { Ok(()) }
         })();
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
+        Ok(tmp)
+    }
+
+    /// Renames a temp file from [`Disk::write_temp`] over `dest`, creating
+    /// `dest`'s directory if needed, and fsyncs that directory if `sync`.
+    pub fn commit_temp(&self, tmp: &Path, dest: &Path, sync: bool) -> io::Result<()> {
         let parent = dest.parent().expect("destinations are inside the disk");
-        if let Err(e) = rename_creating_parent(&tmp, dest, parent) {
-            let _ = fs::remove_file(&tmp);
+        if let Err(e) = rename_creating_parent(tmp, dest, parent) {
+            let _ = fs::remove_file(tmp);
             return Err(e);
         }
-        File::open(parent)?.sync_all()
+        if sync {
+            File::open(parent)?.sync_all()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Flushes everything written to the filesystem holding this disk
+    /// (`syncfs(2)`): one call instead of an fsync per file for a batch.
+    pub fn sync_filesystem(&self) -> io::Result<()> {
+        let dir = File::open(&self.path)?;
+        rustix::fs::syncfs(&dir).map_err(io::Error::from)
+    }
+
+    /// The filesystem (device id) the disk lives on.
+    pub fn device(&self) -> io::Result<u64> {
+        use std::os::unix::fs::MetadataExt;
+        Ok(fs::metadata(&self.path)?.dev())
     }
 
     /// Reads this disk's whole shard of `chunk`; `Ok(None)` if absent.

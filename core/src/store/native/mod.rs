@@ -24,6 +24,7 @@ use std::sync::{Mutex, RwLock};
 use super::{BlobStore, Codec, DeleteGuarantee, Locator, MAX_ROOT_LEN, RootSwap, StoreError};
 use crate::chunk::Digest;
 
+mod batch;
 mod disk;
 mod layout;
 mod read;
@@ -218,6 +219,14 @@ impl BlobStore for NativeStore {
             tracing::warn!(chunk = %digest, "stored degraded, run scrub --repair: {}", failures.join("; "));
         }
         Ok(Locator::for_digest(&digest))
+    }
+
+    fn put_batch(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
+        match blobs {
+            [] => Ok(Vec::new()),
+            [one] => Ok(vec![self.put(one)?]),
+            _ => self.put_many(blobs),
+        }
     }
 
     fn get(&self, locator: &Locator) -> Result<Vec<u8>, StoreError> {
