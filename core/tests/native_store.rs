@@ -301,9 +301,7 @@ fn open_refuses_what_is_not_a_store() {
 fn batched_puts_keep_the_quorum_and_dedup() {
     let dir = tempfile::tempdir().unwrap();
     let (store, disks) = new_store(dir.path());
-    let blobs: Vec<Vec<u8>> = (0..20)
-        .map(|i| test_bytes(50_000 + i, i as u64 % 15))
-        .collect();
+    let blobs: Vec<Vec<u8>> = (0..20).map(|i| test_bytes(50_000, i % 15)).collect();
     let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
     let locs = store.put_batch(&refs).unwrap();
     for (l, b) in locs.iter().zip(&blobs) {
