@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use super::disk::Disk;
-use super::{NativeStore, Ordering};
+use super::{NativeStore, Ordering, read};
 use crate::chunk::Digest;
 use crate::store::{Locator, StoreError};
 
@@ -24,9 +24,14 @@ struct Staged<'a> {
 
 impl NativeStore {
     pub(super) fn put_many(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
+        for b in blobs {
+            super::check_blob_len(b)?;
+        }
         let layout = self.layout.read().expect("poisoned");
         let n = self.codec.n();
         let digests: Vec<Digest> = blobs.iter().map(|b| Digest::of(b)).collect();
+        // Held until the second sync: nobody sees these chunks half-durable.
+        let _chunks = self.lock_chunks(&digests);
         let mut written = vec![0usize; blobs.len()];
         let mut failures: Vec<Vec<String>> = vec![Vec::new(); blobs.len()];
         let mut staged: Vec<Staged<'_>> = Vec::new();
@@ -36,17 +41,22 @@ impl NativeStore {
                 written[b] = n; // a repeat within the batch: judged with its first copy
                 continue;
             }
-            let targets = layout.placement(digest, n);
-            let missing: Vec<usize> = (0..n)
-                .filter(|&i| !targets[i].shard_path(digest).is_file())
-                .collect();
-            written[b] = n - missing.len();
-            if missing.is_empty() {
+            let plan = read::plan_put(self, &layout, digest);
+            written[b] = plan.valid;
+            failures[b].extend(
+                plan.unplaced
+                    .iter()
+                    .map(|i| format!("shard {i}: no free disk")),
+            );
+            if plan.writes.is_empty() {
                 continue;
             }
             self.codec.encode_with(data, |shards| {
-                for &i in &missing {
-                    let disk = targets[i];
+                for &(i, disk) in &plan.writes {
+                    if !disk.is_online() {
+                        failures[b].push(format!("{} is offline (no marker)", disk.describe()));
+                        continue;
+                    }
                     let header = self.header_for(digest, data.len(), i, shards[i]).encode();
                     match disk.write_temp(&[&header, shards[i]], false) {
                         Ok(tmp) => staged.push(Staged {

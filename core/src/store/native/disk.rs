@@ -10,12 +10,13 @@
 //! ```
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use super::shard::{HEADER_LEN, ShardHeader};
 use crate::chunk::Digest;
 use crate::store::StoreError;
 
@@ -196,11 +197,53 @@ impl Disk {
         }
     }
 
-    /// Removes this disk's shard of `chunk` (absent is fine).
+    /// Reads only the header of this disk's shard of `chunk`: `Ok(None)` if
+    /// absent, `Some(Err(why))` if unreadable as a header.
+    pub fn read_header(&self, chunk: &Digest) -> io::Result<Option<Result<ShardHeader, String>>> {
+        let mut f = match File::open(self.shard_path(chunk)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut h = [0u8; HEADER_LEN];
+        match f.read_exact(&mut h) {
+            Ok(()) => Ok(Some(ShardHeader::decode(&h))),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Ok(Some(Err("truncated header".into())))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes this disk's shard of `chunk` durably (absent is fine).
     pub fn remove_shard(&self, chunk: &Digest) -> io::Result<()> {
-        match fs::remove_file(self.shard_path(chunk)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        let path = self.shard_path(chunk);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+            Ok(()) => File::open(path.parent().expect("inside the disk"))?.sync_all(),
+        }
+    }
+
+    /// Takes the exclusive store lock of this disk (`store.lock`): one
+    /// process at a time uses a native store. The lock lasts as long as the
+    /// returned file is open.
+    pub fn lock_store(&self) -> Result<File, StoreError> {
+        let path = self.path.join("store.lock");
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::io("opening store lock", &path, e))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Config(format!(
+                "{} is in use by another process (lock {}); stop it, or go through its API",
+                self.describe(),
+                path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io("locking store", &path, e)),
         }
     }
 
@@ -214,7 +257,11 @@ impl Disk {
             Err(e) => return Err(e),
         };
         for dir in dirs {
-            for entry in fs::read_dir(dir?.path())? {
+            let dir = dir?;
+            if !dir.file_type()?.is_dir() {
+                continue; // a stray file in shards/ is not this store's business
+            }
+            for entry in fs::read_dir(dir.path())? {
                 if let Some(d) = entry?.file_name().to_str().and_then(|n| n.parse().ok()) {
                     out.push(d);
                 }

@@ -1,6 +1,6 @@
 //! Which disks make up the store, and where each chunk's shards go.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::disk::{Disk, MARKER_VERSION, Marker, Member};
@@ -197,14 +197,30 @@ impl Layout {
 
     /// Every chunk any online disk holds a shard of, sorted.
     pub fn all_chunks(&self) -> Result<Vec<Digest>, StoreError> {
-        let mut all = BTreeSet::new();
+        Ok(self.shard_counts()?.into_keys().collect())
+    }
+
+    /// Every chunk with at least `min` shard files on online disks.
+    pub fn chunks_with(&self, min: usize) -> Result<Vec<Digest>, StoreError> {
+        let counts = self.shard_counts()?;
+        Ok(counts
+            .into_iter()
+            .filter(|&(_, n)| n >= min)
+            .map(|(c, _)| c)
+            .collect())
+    }
+
+    fn shard_counts(&self) -> Result<BTreeMap<Digest, usize>, StoreError> {
+        let mut all = BTreeMap::new();
         for d in self.all_disks().filter(|d| d.is_online()) {
-            all.extend(
-                d.list_shards()
-                    .map_err(|e| StoreError::io("listing shards", &d.path, e))?,
-            );
+            for c in d
+                .list_shards()
+                .map_err(|e| StoreError::io("listing shards", &d.path, e))?
+            {
+                *all.entry(c).or_insert(0) += 1;
+            }
         }
-        Ok(all.into_iter().collect())
+        Ok(all)
     }
 }
 

@@ -60,14 +60,26 @@ pub struct DiskStatus {
     pub retiring: bool,
 }
 
-/// Reed-Solomon over disk directories. Safe to share between threads; the
-/// root pointer is also safe between processes (file locks).
+/// Stripes of the per-chunk lock: put, delete, repair and rebalance of one
+/// chunk never interleave.
+const CHUNK_LOCK_STRIPES: usize = 64;
+
+/// The largest blob the native store accepts (chunks are at most 4 MiB;
+/// this bounds what a shard header may claim).
+pub const MAX_BLOB_LEN: u64 = 1 << 32;
+
+/// Reed-Solomon over disk directories. Safe to share between threads. One
+/// process at a time opens a store: `open` and `create` take an exclusive
+/// lock (`store.lock`) on every online disk and fail if another process
+/// holds one.
 #[derive(Debug)]
 pub struct NativeStore {
     codec: Codec,
     layout: RwLock<Layout>,
     root_lock: Mutex<()>,
+    chunk_locks: Vec<Mutex<()>>,
     write_quorum: AtomicUsize,
+    _store_locks: Vec<std::fs::File>,
 }
 
 impl NativeStore {
@@ -76,7 +88,7 @@ impl NativeStore {
     pub fn create(disks: &[PathBuf], k: usize, m: usize) -> Result<Self, StoreError> {
         let codec = Codec::new(k, m).map_err(|e| StoreError::Config(e.to_string()))?;
         let layout = Layout::create(disks, k, m)?;
-        Ok(Self::with(codec, layout))
+        Self::with(codec, layout)
     }
 
     /// Opens the store on `disks`. Disks may be missing or wiped (they are
@@ -84,7 +96,7 @@ impl NativeStore {
     pub fn open(disks: &[PathBuf]) -> Result<Self, StoreError> {
         let (layout, k, m) = Layout::open(disks)?;
         let codec = Codec::new(k, m).map_err(|e| StoreError::Config(e.to_string()))?;
-        Ok(Self::with(codec, layout))
+        Self::with(codec, layout)
     }
 
     /// Opens the store on `disks` if one is there, else creates it.
@@ -96,14 +108,35 @@ impl NativeStore {
         }
     }
 
-    fn with(codec: Codec, layout: Layout) -> Self {
+    fn with(codec: Codec, layout: Layout) -> Result<Self, StoreError> {
         let quorum = (codec.k() + 1).min(codec.n());
-        NativeStore {
+        let locks = layout
+            .all_disks()
+            .filter(|d| d.is_online())
+            .map(Disk::lock_store)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NativeStore {
             codec,
             layout: RwLock::new(layout),
             root_lock: Mutex::new(()),
+            chunk_locks: (0..CHUNK_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             write_quorum: AtomicUsize::new(quorum),
-        }
+            _store_locks: locks,
+        })
+    }
+
+    /// Locks `chunks` (their stripes, in order, each once) for the guards' lifetime.
+    fn lock_chunks(&self, chunks: &[Digest]) -> Vec<std::sync::MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = chunks
+            .iter()
+            .map(|c| c.0[0] as usize % CHUNK_LOCK_STRIPES)
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|i| self.chunk_locks[i].lock().expect("poisoned"))
+            .collect()
     }
 
     /// The erasure code.
@@ -170,43 +203,34 @@ impl NativeStore {
     }
 }
 
-impl BlobStore for NativeStore {
-    fn kind(&self) -> &'static str {
-        "native"
+impl NativeStore {
+    /// Runs `f` on the online members holding the in-process root mutex
+    /// and every online disk's `root.lock`, taken in disk order.
+    fn with_root_locked<R>(
+        &self,
+        layout: &Layout,
+        f: impl FnOnce(&[&Disk]) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let _in_process = self.root_lock.lock().expect("poisoned");
+        let online: Vec<&Disk> = layout.members.iter().filter(|d| d.is_online()).collect();
+        let _locks = online
+            .iter()
+            .map(|d| {
+                d.lock_root()
+                    .map_err(|e| StoreError::io("locking root", &d.path, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        f(&online)
     }
 
-    fn put(&self, data: &[u8]) -> Result<Locator, StoreError> {
-        let digest = Digest::of(data);
-        let layout = self.layout.read().expect("poisoned");
-        let targets = layout.placement(&digest, self.codec.n());
-        let present: Vec<bool> = targets
-            .iter()
-            .map(|d| d.shard_path(&digest).is_file())
-            .collect();
-        if present.iter().all(|&p| p) {
-            return Ok(Locator::for_digest(&digest));
-        }
-        let results: Vec<Result<(), String>> = self.codec.encode_with(data, |shards| {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = targets
-                    .iter()
-                    .zip(shards)
-                    .enumerate()
-                    .filter(|(i, _)| !present[*i])
-                    .map(|(i, (disk, shard))| {
-                        s.spawn(move || self.write_shard(disk, &digest, data.len(), i, shard))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("shard writer panicked"))
-                    .collect()
-            })
-        });
-        let written =
-            present.iter().filter(|&&p| p).count() + results.iter().filter(|r| r.is_ok()).count();
+    /// Ok if `written` shards meet the write quorum, else `NotDurable`.
+    fn judge(
+        &self,
+        digest: &Digest,
+        written: usize,
+        failures: Vec<String>,
+    ) -> Result<Locator, StoreError> {
         let needed = self.write_quorum.load(Ordering::Relaxed);
-        let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
         if written < needed {
             return Err(StoreError::NotDurable {
                 chunk: digest.to_hex(),
@@ -218,7 +242,59 @@ impl BlobStore for NativeStore {
         if !failures.is_empty() {
             tracing::warn!(chunk = %digest, "stored degraded, run scrub --repair: {}", failures.join("; "));
         }
-        Ok(Locator::for_digest(&digest))
+        Ok(Locator::for_digest(digest))
+    }
+}
+
+/// Refuses blobs larger than [`MAX_BLOB_LEN`].
+fn check_blob_len(data: &[u8]) -> Result<(), StoreError> {
+    if data.len() as u64 > MAX_BLOB_LEN {
+        return Err(StoreError::Config(format!(
+            "a blob of {} bytes exceeds the native store's limit of {MAX_BLOB_LEN}",
+            data.len()
+        )));
+    }
+    Ok(())
+}
+
+impl BlobStore for NativeStore {
+    fn kind(&self) -> &'static str {
+        "native"
+    }
+
+    fn put(&self, data: &[u8]) -> Result<Locator, StoreError> {
+        check_blob_len(data)?;
+        let digest = Digest::of(data);
+        let layout = self.layout.read().expect("poisoned");
+        let _chunk = self.lock_chunks(&[digest]);
+        let plan = read::plan_put(self, &layout, &digest);
+        if plan.writes.is_empty() {
+            return Ok(Locator::for_digest(&digest));
+        }
+        let results: Vec<Result<(), String>> = self.codec.encode_with(data, |shards| {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = plan
+                    .writes
+                    .iter()
+                    .map(|&(i, disk)| {
+                        let shard = shards[i];
+                        s.spawn(move || self.write_shard(disk, &digest, data.len(), i, shard))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("shard writer panicked"))
+                    .collect()
+            })
+        });
+        let written = plan.valid + results.iter().filter(|r| r.is_ok()).count();
+        let mut failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+        failures.extend(
+            plan.unplaced
+                .iter()
+                .map(|i| format!("shard {i}: no free disk")),
+        );
+        self.judge(&digest, written, failures)
     }
 
     fn put_batch(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
@@ -253,6 +329,7 @@ impl BlobStore for NativeStore {
     fn delete(&self, locator: &Locator) -> Result<(), StoreError> {
         let digest = locator.digest()?;
         let layout = self.layout.read().expect("poisoned");
+        let _chunk = self.lock_chunks(&[digest]);
         for disk in layout.all_disks() {
             disk.remove_shard(&digest)
                 .map_err(|e| StoreError::io("deleting shard", &disk.shard_path(&digest), e))?;
@@ -267,7 +344,7 @@ impl BlobStore for NativeStore {
     fn list(&self) -> Result<Vec<Locator>, StoreError> {
         let layout = self.layout.read().expect("poisoned");
         Ok(layout
-            .all_chunks()?
+            .chunks_with(self.codec.k())?
             .iter()
             .map(Locator::for_digest)
             .collect())
@@ -285,54 +362,47 @@ impl BlobStore for NativeStore {
                 new.len()
             )));
         }
-        let _in_process = self.root_lock.lock().expect("poisoned");
         let layout = self.layout.read().expect("poisoned");
-        let online: Vec<&Disk> = layout.members.iter().filter(|d| d.is_online()).collect();
-        let _locks = online
-            .iter()
-            .map(|d| {
-                d.lock_root()
-                    .map_err(|e| StoreError::io("locking root", &d.path, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let current = root::newest(&layout.members)?;
-        if current.as_ref().map(|r| r.value.as_slice()) != expected {
-            return Ok(RootSwap::Conflict {
-                current: current.map(|r| r.value),
-            });
-        }
-        let record = root::RootRecord {
-            seq: current.map_or(1, |r| r.seq + 1),
-            value: new.to_vec(),
-        };
-        let mut failures = Vec::new();
-        for d in &online {
-            if let Err(e) = root::write(d, &record) {
-                failures.push(format!("{}: {e}", d.describe()));
+        self.with_root_locked(&layout, |online| {
+            let current = root::newest(&layout.members)?;
+            if current.as_ref().map(|r| r.value.as_slice()) != expected {
+                return Ok(RootSwap::Conflict {
+                    current: current.map(|r| r.value),
+                });
             }
-        }
-        let written = online.len() - failures.len();
-        let needed = (self.codec.m() + 1).min(layout.members.len());
-        if written < needed {
-            return Err(StoreError::NotDurable {
-                chunk: "root pointer".into(),
-                written,
-                needed,
-                failures,
-            });
-        }
-        Ok(RootSwap::Swapped)
+            let record = root::RootRecord {
+                seq: current.map_or(1, |r| r.seq + 1),
+                value: new.to_vec(),
+            };
+            let mut failures: Vec<String> = layout
+                .members
+                .iter()
+                .filter(|d| !d.is_online())
+                .map(|d| format!("{} [offline]", d.describe()))
+                .collect();
+            let mut written = 0;
+            for d in online {
+                match root::write(d, &record) {
+                    Ok(()) => written += 1,
+                    Err(e) => failures.push(format!("{}: {e}", d.describe())),
+                }
+            }
+            let needed = root::majority(layout.members.len());
+            if written < needed {
+                return Err(StoreError::NotDurable {
+                    chunk: "root pointer".into(),
+                    written,
+                    needed,
+                    failures,
+                });
+            }
+            Ok(RootSwap::Swapped)
+        })
     }
 }
 
-/// The payload of a shard file whose header is valid for `chunk`, or why not.
-fn parse_shard<'a>(
-    codec: Codec,
-    chunk: &Digest,
-    bytes: &'a [u8],
-) -> Result<(ShardHeader, &'a [u8]), String> {
-    let header = ShardHeader::decode(bytes)?;
-    let payload = &bytes[HEADER_LEN..];
+/// Checks that a header fits `chunk` and the store's code.
+fn check_header(codec: Codec, chunk: &Digest, header: &ShardHeader) -> Result<(), String> {
     if header.chunk != *chunk {
         return Err(format!("header names chunk {}", header.chunk));
     }
@@ -348,11 +418,33 @@ fn parse_shard<'a>(
     if header.index as usize >= codec.n() {
         return Err(format!("shard index {} out of range", header.index));
     }
+    if header.chunk_len > MAX_BLOB_LEN {
+        return Err(format!("header claims a {}-byte chunk", header.chunk_len));
+    }
     let expected = codec.shard_len(header.chunk_len as usize) as u64;
-    if header.payload_len != expected || payload.len() as u64 != expected {
+    if header.payload_len != expected {
         return Err(format!(
-            "payload is {} bytes, expected {expected}",
-            payload.len()
+            "header says {} payload bytes, expected {expected}",
+            header.payload_len
+        ));
+    }
+    Ok(())
+}
+
+/// The payload of a shard file whose header is valid for `chunk`, or why not.
+fn parse_shard<'a>(
+    codec: Codec,
+    chunk: &Digest,
+    bytes: &'a [u8],
+) -> Result<(ShardHeader, &'a [u8]), String> {
+    let header = ShardHeader::decode(bytes)?;
+    check_header(codec, chunk, &header)?;
+    let payload = &bytes[HEADER_LEN..];
+    if payload.len() as u64 != header.payload_len {
+        return Err(format!(
+            "payload is {} bytes, expected {}",
+            payload.len(),
+            header.payload_len
         ));
     }
     Ok((header, payload))

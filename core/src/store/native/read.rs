@@ -4,7 +4,7 @@
 use super::disk::Disk;
 use super::layout::Layout;
 use super::shard::HEADER_LEN;
-use super::{NativeStore, parse_shard};
+use super::{NativeStore, check_header, parse_shard};
 use crate::chunk::Digest;
 use crate::store::{Locator, StoreError};
 
@@ -187,5 +187,41 @@ pub(super) fn unrecoverable(
         needed: store.codec.k(),
         missing,
         corrupt,
+    }
+}
+
+/// What a put must write: the shard indices no placed disk holds validly,
+/// each paired with a placed disk that lacks a valid shard (absent,
+/// unreadable, invalid or a duplicate index: overwritten).
+pub(super) struct PutPlan<'a> {
+    /// Distinct valid shards already in place.
+    pub valid: usize,
+    /// (shard index, disk) to write.
+    pub writes: Vec<(usize, &'a Disk)>,
+    /// Missing indices with no disk to go to.
+    pub unplaced: Vec<usize>,
+}
+
+/// Plans a put of `chunk` from the headers of the shards already placed.
+pub(super) fn plan_put<'a>(store: &NativeStore, layout: &'a Layout, chunk: &Digest) -> PutPlan<'a> {
+    let n = store.codec.n();
+    let mut have = vec![false; n];
+    let mut free = Vec::new();
+    for disk in layout.placement(chunk, n) {
+        match disk.read_header(chunk) {
+            Ok(Some(Ok(h)))
+                if check_header(store.codec, chunk, &h).is_ok() && !have[h.index as usize] =>
+            {
+                have[h.index as usize] = true
+            }
+            _ => free.push(disk),
+        }
+    }
+    let missing: Vec<usize> = (0..n).filter(|&i| !have[i]).collect();
+    let placed = missing.len().min(free.len());
+    PutPlan {
+        valid: n - missing.len(),
+        writes: missing.iter().copied().zip(free).collect(),
+        unplaced: missing[placed..].to_vec(),
     }
 }

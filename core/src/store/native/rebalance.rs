@@ -44,9 +44,21 @@ impl NativeStore {
                 id: id.clone(),
                 path: path.to_path_buf(),
             };
+            let newest_root = super::root::newest(&layout.members)?;
             layout.generation += 1;
             layout.members.push(disk.clone());
-            disk.write_marker(&layout.marker_for(&disk))?;
+            let written =
+                disk.write_marker(&layout.marker_for(&disk))
+                    .and_then(|()| match &newest_root {
+                        Some(r) => super::root::write(&disk, r)
+                            .map_err(|e| StoreError::io("writing root", &disk.path, e)),
+                        None => Ok(()),
+                    });
+            if let Err(e) = written {
+                layout.members.pop();
+                layout.generation -= 1;
+                return Err(e);
+            }
             layout.write_markers()?;
             id
         };
@@ -59,24 +71,33 @@ impl NativeStore {
     pub fn remove_disk(&self, id: &str) -> Result<RebalanceReport, StoreError> {
         {
             let mut layout = self.layout.write().expect("poisoned");
-            let pos = layout
-                .members
-                .iter()
-                .position(|d| d.id == id)
-                .ok_or_else(|| StoreError::Config(format!("no disk {id} in this store")))?;
-            if layout.members.len() <= self.codec.n() {
+            let pos = layout.members.iter().position(|d| d.id == id);
+            let Some(disk) = layout.all_disks().find(|d| d.id == id) else {
+                return Err(StoreError::Config(format!("no disk {id} in this store")));
+            };
+            if !disk.is_online() {
                 return Err(StoreError::Config(format!(
-                    "cannot remove {id}: a {}+{} store needs {} disks and has {}",
-                    self.codec.k(),
-                    self.codec.m(),
-                    self.codec.n(),
-                    layout.members.len()
+                    "{} is offline: its shards cannot be drained. Bring it back, or run \
+                     scrub --repair to rebuild them elsewhere first",
+                    disk.describe()
                 )));
             }
-            let disk = layout.members.remove(pos);
-            layout.retiring.push(disk);
-            layout.generation += 1;
-            layout.write_markers()?;
+            // Not a member any more: a drain interrupted earlier, resumed.
+            if let Some(pos) = pos {
+                if layout.members.len() <= self.codec.n() {
+                    return Err(StoreError::Config(format!(
+                        "cannot remove {id}: a {}+{} store needs {} disks and has {}",
+                        self.codec.k(),
+                        self.codec.m(),
+                        self.codec.n(),
+                        layout.members.len()
+                    )));
+                }
+                let disk = layout.members.remove(pos);
+                layout.retiring.push(disk);
+                layout.generation += 1;
+                layout.write_markers()?;
+            }
         }
         let report = self.rebalance()?;
         if report.stuck.is_empty() {
@@ -101,36 +122,65 @@ impl NativeStore {
     }
 
     fn rebalance_chunk(&self, layout: &Layout, chunk: &Digest, report: &mut RebalanceReport) {
+        let _chunk = self.lock_chunks(&[*chunk]);
         let targets = layout.placement(chunk, self.codec.n());
-        let holders: Vec<&Disk> = layout
+        let is_target = |d: &Disk| targets.iter().any(|t| t.id == d.id);
+        // Every online disk's shard of the chunk, with its index when valid.
+        let holders: Vec<(&Disk, Option<u8>)> = layout
             .all_disks()
-            .filter(|d| d.is_online() && d.shard_path(chunk).is_file())
+            .filter(|d| d.is_online())
+            .filter_map(|d| match d.read_header(chunk) {
+                Ok(None) => None,
+                Ok(Some(Ok(h))) if super::check_header(self.codec, chunk, &h).is_ok() => {
+                    Some((d, Some(h.index)))
+                }
+                _ => Some((d, None)),
+            })
             .collect();
         report.shards += holders.len() as u64;
+        let mut on_target: Vec<u8> = holders
+            .iter()
+            .filter(|(d, _)| is_target(d))
+            .filter_map(|(_, i)| *i)
+            .collect();
         let mut free: Vec<&Disk> = targets
             .iter()
             .copied()
-            .filter(|t| !holders.iter().any(|h| h.id == t.id))
+            .filter(|t| t.is_online() && !holders.iter().any(|(h, _)| h.id == t.id))
+            .rev()
             .collect();
-        for src in holders
-            .iter()
-            .filter(|h| !targets.iter().any(|t| t.id == h.id))
-        {
-            let Some(dst) = free.pop() else {
-                // Every target already has a shard: this copy is redundant.
+        for (src, index) in holders.iter().filter(|(d, _)| !is_target(d)) {
+            let Some(index) = index else {
+                report.stuck.push(format!(
+                    "chunk {chunk} on {}: invalid shard, left for scrub --repair",
+                    src.describe()
+                ));
+                continue;
+            };
+            if on_target.contains(index) {
+                // A placed disk already holds this index: this copy is redundant.
                 if src.remove_shard(chunk).is_ok() {
                     report.removed += 1;
                 }
                 continue;
+            }
+            let Some(dst) = free.pop() else {
+                report.stuck.push(format!(
+                    "chunk {chunk} on {}: no free placed disk",
+                    src.describe()
+                ));
+                continue;
             };
             match move_shard(src, dst, chunk) {
-                Ok(()) => report.moved += 1,
-                Err(e) => {
-                    free.push(dst);
-                    report
-                        .stuck
-                        .push(format!("chunk {chunk} on {}: {e}", src.describe()));
+                Ok(()) => {
+                    report.moved += 1;
+                    on_target.push(*index);
                 }
+                Err(e) => report.stuck.push(format!(
+                    "chunk {chunk} from {} to {}: {e}",
+                    src.describe(),
+                    dst.describe()
+                )),
             }
         }
     }

@@ -70,15 +70,43 @@ pub fn write(disk: &Disk, record: &RootRecord) -> io::Result<()> {
     disk.write_atomic(&disk.path.join("root"), &[&record.encode()])
 }
 
-/// The newest valid copy among `disks` (offline ones skipped).
+/// How many of `members` disks make a majority: the root's quorum for
+/// reads and writes, so that any two quorums share a disk.
+pub fn majority(members: usize) -> usize {
+    members / 2 + 1
+}
+
+/// The newest valid copy among the member `disks`. Needs a majority of them
+/// online and readable (a disk whose copy is absent or torn counts; one that
+/// fails to read does not), so that it sees every acknowledged swap.
 pub fn newest(disks: &[Disk]) -> Result<Option<RootRecord>, StoreError> {
     let mut best: Option<RootRecord> = None;
-    for d in disks.iter().filter(|d| d.is_online()) {
-        if let Some(r) = read(d)?
-            && best.as_ref().is_none_or(|b| r.seq > b.seq)
-        {
-            best = Some(r);
+    let mut answered = 0;
+    let mut unavailable = Vec::new();
+    for d in disks {
+        if !d.is_online() {
+            unavailable.push(format!("{} [offline]", d.describe()));
+            continue;
         }
+        match read(d) {
+            Ok(r) => {
+                answered += 1;
+                if let Some(r) = r
+                    && best.as_ref().is_none_or(|b| r.seq > b.seq)
+                {
+                    best = Some(r);
+                }
+            }
+            Err(e) => unavailable.push(format!("{} [{e}]", d.describe())),
+        }
+    }
+    if answered < majority(disks.len()) {
+        return Err(StoreError::NotDurable {
+            chunk: "root pointer".into(),
+            written: answered,
+            needed: majority(disks.len()),
+            failures: unavailable,
+        });
     }
     Ok(best)
 }

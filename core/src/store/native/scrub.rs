@@ -56,6 +56,9 @@ pub struct ScrubReport {
     pub corrupt: Vec<ShardIssue>,
     /// Chunks with fewer than `k` good shards, with the error that says why.
     pub unrecoverable: Vec<String>,
+    /// Chunks with fewer than `k` shards while every disk is online: left by
+    /// a put interrupted before it was acknowledged; repair removes them.
+    pub incomplete: Vec<String>,
     /// Shards rebuilt (and corrupt copies replaced or removed).
     pub repaired: u64,
     /// Disks without their marker (wiped or unmounted).
@@ -76,6 +79,7 @@ impl ScrubReport {
         self.missing.is_empty()
             && self.corrupt.is_empty()
             && self.unrecoverable.is_empty()
+            && self.incomplete.is_empty()
             && self.offline_disks.is_empty()
             && self.stale_temp_files.is_empty()
             && self.stale_root_copies.is_empty()
@@ -102,10 +106,13 @@ impl NativeStore {
         }
         for chunk in layout.all_chunks()? {
             report.chunks += 1;
+            let _chunk = self.lock_chunks(&[chunk]);
             let g = gather(self, layout.all_disks(), &chunk);
             self.scrub_chunk(&layout, &chunk, &g, opts, &mut report);
         }
-        check_root(&layout, opts, &mut report)?;
+        self.with_root_locked(&layout, |online| {
+            check_root(&layout, online, opts, &mut report)
+        })?;
         Ok(report)
     }
 
@@ -126,7 +133,7 @@ impl NativeStore {
         let free: Vec<&Disk> = targets
             .iter()
             .copied()
-            .filter(|d| !g.holder.iter().flatten().any(|id| *id == d.id))
+            .filter(|d| d.is_online() && !g.holder.iter().flatten().any(|id| *id == d.id))
             .collect();
         for (d, why) in &g.corrupt {
             report.corrupt.push(ShardIssue {
@@ -149,21 +156,26 @@ impl NativeStore {
             return;
         }
         let Some(len) = g.chunk_len.filter(|_| g.valid() >= self.codec.k()) else {
-            report
-                .unrecoverable
-                .push(unrecoverable(self, layout, chunk, g).to_string());
+            self.below_k(layout, chunk, g, opts, report);
             return;
         };
         if !opts.repair {
             return;
         }
-        let shards = match self.codec.reconstruct(len, &g.slots) {
-            Ok(s) => s,
+        let blob = match self.codec.decode(len, &g.slots) {
+            Ok(b) if Digest::of(&b) == *chunk => b,
+            Ok(_) => {
+                report
+                    .unrecoverable
+                    .push(format!("chunk {chunk}: shards decode to other bytes"));
+                return;
+            }
             Err(e) => {
                 report.unrecoverable.push(format!("chunk {chunk}: {e}"));
                 return;
             }
         };
+        let shards = self.codec.encode(&blob);
         for (&idx, disk) in missing_idx.iter().zip(&free) {
             match self.write_shard(disk, chunk, len, idx, &shards[idx]) {
                 Ok(()) => report.repaired += 1,
@@ -174,6 +186,41 @@ impl NativeStore {
         for (d, _) in &g.corrupt {
             if !free.iter().any(|f| f.id == d.id) && d.remove_shard(chunk).is_ok() {
                 report.repaired += 1;
+            }
+        }
+    }
+}
+
+impl NativeStore {
+    /// A chunk with fewer than `k` good shards. With every disk online and
+    /// no corrupt shard, it is what a put interrupted before `k` shards
+    /// landed leaves (never acknowledged: the quorum is above `k`), and
+    /// repair removes it; otherwise it is unrecoverable and kept.
+    fn below_k(
+        &self,
+        layout: &Layout,
+        chunk: &Digest,
+        g: &Gathered,
+        opts: &ScrubOptions,
+        report: &mut ScrubReport,
+    ) {
+        // A disk found offline (or wiped) by this scrub may have held the rest.
+        if !g.offline.is_empty() || !g.corrupt.is_empty() || !report.offline_disks.is_empty() {
+            report
+                .unrecoverable
+                .push(unrecoverable(self, layout, chunk, g).to_string());
+            return;
+        }
+        report.incomplete.push(format!(
+            "chunk {chunk}: {} of {} shards, every disk online: left by an interrupted write",
+            g.valid(),
+            self.codec.n()
+        ));
+        if opts.repair {
+            for d in layout.all_disks() {
+                if d.remove_shard(chunk).is_ok() {
+                    report.repaired += u64::from(g.holder.iter().flatten().any(|id| *id == d.id));
+                }
             }
         }
     }
@@ -211,14 +258,16 @@ fn check_disks(
 /// Reports root copies older than the newest; with repair, rewrites them.
 fn check_root(
     layout: &Layout,
+    online: &[&Disk],
     opts: &ScrubOptions,
     report: &mut ScrubReport,
 ) -> Result<(), StoreError> {
     let Some(newest) = root::newest(&layout.members)? else {
         return Ok(());
     };
-    for d in layout.members.iter().filter(|d| d.is_online()) {
-        if root::read(d)?.is_none_or(|r| r.seq < newest.seq) {
+    for d in online {
+        let copy = root::read(d).unwrap_or(None);
+        if copy.is_none_or(|r| r.seq < newest.seq) {
             report.stale_root_copies.push(d.describe());
             if opts.repair {
                 root::write(d, &newest).map_err(|e| StoreError::io("writing root", &d.path, e))?;
