@@ -197,13 +197,20 @@ impl Disk {
         }
     }
 
+    /// Opens this disk's shard of `chunk` for reading; `Ok(None)` if absent.
+    pub fn open_shard(&self, chunk: &Digest) -> io::Result<Option<File>> {
+        match File::open(self.shard_path(chunk)) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Reads only the header of this disk's shard of `chunk`: `Ok(None)` if
     /// absent, `Some(Err(why))` if unreadable as a header.
     pub fn read_header(&self, chunk: &Digest) -> io::Result<Option<Result<ShardHeader, String>>> {
-        let mut f = match File::open(self.shard_path(chunk)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(mut f) = self.open_shard(chunk)? else {
+            return Ok(None);
         };
         let mut h = [0u8; HEADER_LEN];
         match f.read_exact(&mut h) {

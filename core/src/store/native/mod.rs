@@ -181,7 +181,7 @@ impl NativeStore {
             chunk: *chunk,
             chunk_len: chunk_len as u64,
             payload_len: payload.len() as u64,
-            payload_hash: Digest::of(payload),
+            payload_crc: crc32c::crc32c(payload),
         }
     }
 

@@ -11,8 +11,8 @@
 //!     16   32  BLAKE3 of the whole chunk
 //!     48    8  chunk length (LE)
 //!     56    8  payload length (LE)
-//!     64   32  BLAKE3 of the payload
-//!     96   24  zero
+//!     64    4  CRC32C of the payload (LE)
+//!     68   52  zero
 //!    120    8  first 8 bytes of BLAKE3 of bytes 0..120 (header checksum)
 //!    128    …  payload
 //! ```
@@ -40,8 +40,9 @@ pub struct ShardHeader {
     pub chunk_len: u64,
     /// The payload's length.
     pub payload_len: u64,
-    /// BLAKE3 of the payload.
-    pub payload_hash: Digest,
+    /// CRC32C of the payload: finds flipped bits and torn writes in one
+    /// shard (the chunk's BLAKE3 authenticates the decoded whole).
+    pub payload_crc: u32,
 }
 
 impl ShardHeader {
@@ -56,7 +57,7 @@ impl ShardHeader {
         h[16..48].copy_from_slice(&self.chunk.0);
         h[48..56].copy_from_slice(&self.chunk_len.to_le_bytes());
         h[56..64].copy_from_slice(&self.payload_len.to_le_bytes());
-        h[64..96].copy_from_slice(&self.payload_hash.0);
+        h[64..68].copy_from_slice(&self.payload_crc.to_le_bytes());
         let sum = blake3::hash(&h[..120]);
         h[120..128].copy_from_slice(&sum.as_bytes()[..8]);
         h
@@ -89,7 +90,7 @@ impl ShardHeader {
             chunk: digest_at(16),
             chunk_len: u64_at(48),
             payload_len: u64_at(56),
-            payload_hash: digest_at(64),
+            payload_crc: u32::from_le_bytes(h[64..68].try_into().expect("4 bytes")),
         })
     }
 }
@@ -107,7 +108,7 @@ mod tests {
             chunk: Digest::of(b"c"),
             chunk_len: 1 << 20,
             payload_len: 1 << 18,
-            payload_hash: Digest::of(b"p"),
+            payload_crc: 0xdead_beef,
         };
         let bytes = h.encode();
         assert_eq!(ShardHeader::decode(&bytes).unwrap(), h);
