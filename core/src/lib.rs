@@ -26,8 +26,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod chunk;
 pub mod id;
+pub mod journal;
 pub mod model;
 pub mod query;
 pub mod store;
