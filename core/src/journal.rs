@@ -28,10 +28,15 @@ impl Head {
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<Self, FormatError> {
-        let head: Head = serde_json::from_slice(bytes)
-            .map_err(|e| FormatError::Malformed { what: "journal head", why: e.to_string() })?;
+        let head: Head = serde_json::from_slice(bytes).map_err(|e| FormatError::Malformed {
+            what: "journal head",
+            why: e.to_string(),
+        })?;
         if head.version != FORMAT_VERSION {
-            return Err(FormatError::UnknownVersion { what: "journal head", version: head.version });
+            return Err(FormatError::UnknownVersion {
+                what: "journal head",
+                version: head.version,
+            });
         }
         Ok(head)
     }
@@ -86,12 +91,20 @@ impl<'a> Journal<'a> {
     /// Appends `cs` after `expected` (the head the caller read, `None` for
     /// the first commit): sets its `rev` and `parent`, stores it, and moves
     /// the root. Fails with [`JournalError::Moved`] if the head changed.
-    pub fn append(&self, expected: Option<&Head>, cs: &mut Changeset) -> Result<Head, JournalError> {
+    pub fn append(
+        &self,
+        expected: Option<&Head>,
+        cs: &mut Changeset,
+    ) -> Result<Head, JournalError> {
         cs.version = FORMAT_VERSION;
         cs.rev = expected.map_or(1, |h| h.rev + 1);
         cs.parent = expected.map(|h| h.changeset.clone());
         let changeset = self.store.put(&cs.to_bytes())?;
-        let head = Head { version: FORMAT_VERSION, rev: cs.rev, changeset };
+        let head = Head {
+            version: FORMAT_VERSION,
+            rev: cs.rev,
+            changeset,
+        };
         let old = expected.map(Head::to_bytes);
         match self.store.swap_root(old.as_deref(), &head.to_bytes())? {
             RootSwap::Swapped => Ok(head),
@@ -100,7 +113,10 @@ impl<'a> Journal<'a> {
                     Some(b) => Head::from_bytes(&b)?.rev,
                     None => 0,
                 };
-                Err(JournalError::Moved { expected: expected.map_or(0, |h| h.rev), found })
+                Err(JournalError::Moved {
+                    expected: expected.map_or(0, |h| h.rev),
+                    found,
+                })
             }
         }
     }
@@ -113,7 +129,9 @@ impl<'a> Journal<'a> {
     /// The changesets after revision `after` up to the head, oldest first.
     /// `after = 0` gives the whole journal.
     pub fn since(&self, after: u64) -> Result<Vec<Changeset>, JournalError> {
-        let Some(head) = self.head()? else { return Ok(Vec::new()) };
+        let Some(head) = self.head()? else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         let mut next = Some((head.rev, head.changeset));
         while let Some((rev, loc)) = next {
@@ -122,12 +140,20 @@ impl<'a> Journal<'a> {
             }
             let cs = self.load(&loc)?;
             if cs.rev != rev {
-                return Err(JournalError::Broken { rev, why: format!("blob {loc} holds revision {}", cs.rev) });
+                return Err(JournalError::Broken {
+                    rev,
+                    why: format!("blob {loc} holds revision {}", cs.rev),
+                });
             }
             next = match (&cs.parent, rev) {
                 (Some(p), r) if r > 1 => Some((r - 1, p.clone())),
                 (None, 1) => None,
-                _ => return Err(JournalError::Broken { rev, why: "parent link does not match the revision".into() }),
+                _ => {
+                    return Err(JournalError::Broken {
+                        rev,
+                        why: "parent link does not match the revision".into(),
+                    });
+                }
             };
             out.push(cs);
         }
@@ -163,7 +189,10 @@ mod tests {
         let h3 = j.append(Some(&h2), &mut cs("three")).unwrap();
         assert_eq!(h3.rev, 3);
         let all = j.since(0).unwrap();
-        assert_eq!(all.iter().map(|c| c.message.as_str()).collect::<Vec<_>>(), ["one", "two", "three"]);
+        assert_eq!(
+            all.iter().map(|c| c.message.as_str()).collect::<Vec<_>>(),
+            ["one", "two", "three"]
+        );
         assert_eq!(all[1].parent.as_ref(), Some(&h1.changeset));
         assert_eq!(j.since(2).unwrap().len(), 1);
         assert!(j.since(3).unwrap().is_empty());
@@ -176,10 +205,19 @@ mod tests {
         let h1 = j.append(None, &mut cs("one")).unwrap();
         j.append(Some(&h1), &mut cs("two")).unwrap();
         match j.append(Some(&h1), &mut cs("late")) {
-            Err(JournalError::Moved { expected: 1, found: 2 }) => {}
+            Err(JournalError::Moved {
+                expected: 1,
+                found: 2,
+            }) => {}
             other => panic!("expected Moved, got {other:?}"),
         }
-        assert!(matches!(j.append(None, &mut cs("first?")), Err(JournalError::Moved { expected: 0, found: 2 })));
+        assert!(matches!(
+            j.append(None, &mut cs("first?")),
+            Err(JournalError::Moved {
+                expected: 0,
+                found: 2
+            })
+        ));
         assert_eq!(j.since(0).unwrap().len(), 2);
     }
 }

@@ -1,14 +1,328 @@
-//! `docgrid-server`: not built yet. See the issue "[2/5] Server" and `../shared/DESIGN.md`.
-//!
-//! This binary exists so the workspace has the shape of the design; it does
-//! nothing and says so, rather than pretending to work.
+//! `docgrid-server`: run the API; init a store; reindex, scrub, gc; tokens.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use docgrid_core::api::Role;
+use docgrid_server::app::App;
+use docgrid_server::auth::Tokens;
+use docgrid_server::config::{
+    Backend, ClientConfig, DataDir, ServerConfig, write_client_config_if_absent,
+};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "docgrid server: the /v1 API over a metadata index and an erasure-coded store"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct DataArg {
+    /// The data directory (store config, index, tokens; the native disks by default).
+    #[arg(long, env = "DOCGRID_DATA", default_value_os_t = default_data())]
+    data: PathBuf,
+}
+
+fn default_data() -> PathBuf {
+    directories::ProjectDirs::from("", "", "docgrid").map_or_else(
+        || PathBuf::from("docgrid-data"),
+        |d| d.data_dir().to_path_buf(),
+    )
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the API. With no store in DIR, creates the embedded default:
+    /// native, six disk directories DIR/disks/0..5, 4+2, an admin token in
+    /// DIR/admin.token and the client config when none exists.
+    ///
+    /// Example: docgrid-server run --data ./data --listen 127.0.0.1:8040
+    Run {
+        #[command(flatten)]
+        data: DataArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8040")]
+        listen: SocketAddr,
+    },
+    /// Create a store: choose the backend explicitly.
+    ///
+    /// Example: docgrid-server init --data ./data --backend native --disk /mnt/a ... --k 4 --m 2
+    Init {
+        #[command(flatten)]
+        data: DataArg,
+        /// The backend.
+        #[arg(long, value_enum, default_value = "native")]
+        backend: BackendKind,
+        /// Native: a disk directory (repeat; at least k+m). Default: DIR/disks/0..k+m-1.
+        #[arg(long = "disk")]
+        disks: Vec<PathBuf>,
+        /// Native: data shards.
+        #[arg(long, default_value_t = 4)]
+        k: usize,
+        /// Native: parity shards.
+        #[arg(long, default_value_t = 2)]
+        m: usize,
+        /// Tahoe: the gateway URL.
+        #[arg(long)]
+        gateway: Option<String>,
+        /// Tahoe: an existing root cap.
+        #[arg(long)]
+        root_cap: Option<String>,
+    },
+    /// Rebuild the index (SQLite and tantivy) from the journal in the store.
+    Reindex {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Check every shard; with --repair, rebuild what is missing or corrupt.
+    /// The server must be stopped (use POST /v1/admin/scrub while it runs).
+    Scrub {
+        #[command(flatten)]
+        data: DataArg,
+        /// Repair what can be repaired.
+        #[arg(long)]
+        repair: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete chunks no kept revision references.
+    Gc {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Manage bearer tokens.
+    Token {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendKind {
+    Native,
+    Tahoe,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token and print it.
+    Create {
+        name: String,
+        #[arg(long, value_enum, default_value = "read")]
+        role: RoleArg,
+    },
+    /// List tokens.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token.
+    Revoke { name: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Read,
+    Write,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Read => Role::Read,
+            RoleArg::Write => Role::Write,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("docgrid-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Run { data, listen } => serve(DataDir::new(data.data), listen),
+        Cmd::Init {
+            data,
+            backend,
+            disks,
+            k,
+            m,
+            gateway,
+            root_cap,
+        } => {
+            let dir = DataDir::new(data.data);
+            let backend = match backend {
+                BackendKind::Native => Backend::Native {
+                    disks: if disks.is_empty() {
+                        docgrid_core::store::native::default_disks(&dir.root, k + m)
+                    } else {
+                        disks
+                    },
+                    k,
+                    m,
+                },
+                BackendKind::Tahoe => Backend::Tahoe {
+                    gateway: gateway.context("--backend tahoe needs --gateway URL")?,
+                    root_cap,
+                },
+            };
+            init(
+                &dir,
+                ServerConfig {
+                    version: 1,
+                    backend,
+                },
+            )?;
+            Ok(())
+        }
+        Cmd::Reindex { data } => {
+            let dir = DataDir::new(data.data);
+            let cfg = dir
+                .read_config()?
+                .context("no store in this directory: run init or run first")?;
+            let index = dir.index_dir();
+            if index.exists() {
+                std::fs::remove_dir_all(&index)
+                    .with_context(|| format!("removing {}", index.display()))?;
+            }
+            eprintln!("reindexing from the journal…");
+            let app = App::open(dir, &cfg)?;
+            eprintln!("done: index at revision {}", app.rev());
+            Ok(())
+        }
+        Cmd::Scrub { data, repair, json } => {
+            let dir = DataDir::new(data.data);
+            let cfg = dir.read_config()?.context("no store in this directory")?;
+            let app = App::open(dir, &cfg)?;
+            let s = docgrid_server::maintenance::scrub(&app, repair)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "chunks {}  missing {}  corrupt {}  repaired {}  offline disks {}  unrecoverable {}  {}",
+                    s.chunks,
+                    s.missing,
+                    s.corrupt,
+                    s.repaired,
+                    s.offline_disks.len(),
+                    s.unrecoverable.len(),
+                    if s.clean { "clean" } else { "NOT clean" }
+                );
+                for u in &s.unrecoverable {
+                    println!("unrecoverable: {u}");
+                }
+            }
+            if !s.unrecoverable.is_empty() {
+                bail!("{} chunk(s) cannot be recovered", s.unrecoverable.len());
+            }
+            Ok(())
+        }
+        Cmd::Gc { data } => {
+            let dir = DataDir::new(data.data);
+            let cfg = dir.read_config()?.context("no store in this directory")?;
+            let app = App::open(dir, &cfg)?;
+            let r = docgrid_server::maintenance::gc(&app, std::time::Duration::from_secs(3600))
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }
+        Cmd::Token { data, cmd } => tokens(&DataDir::new(data.data), cmd),
+    }
+}
+
+fn init(dir: &DataDir, cfg: ServerConfig) -> Result<String> {
+    let secret = docgrid_server::config::init_store(dir, &cfg)?;
     eprintln!(
-        "docgrid-server: not implemented yet (planned in issue \"[2/5] Server\"); docgrid {}",
-        docgrid_core::VERSION
+        "created a docgrid store in {}; admin token in {}",
+        dir.root.display(),
+        dir.admin_token_path().display()
     );
-    ExitCode::from(2)
+    Ok(secret)
+}
+
+fn serve(dir: DataDir, listen: SocketAddr) -> Result<()> {
+    let cfg = match dir.read_config()? {
+        Some(c) => c,
+        None => {
+            let cfg = dir.default_config();
+            let secret = init(&dir, cfg.clone())?;
+            let client = ClientConfig {
+                servers: vec![format!("http://{listen}")],
+                token: secret,
+            };
+            if let Some(p) = write_client_config_if_absent(&client)? {
+                eprintln!("wrote the client config {}", p.display());
+            }
+            cfg
+        }
+    };
+    let app = App::open(dir, &cfg)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        eprintln!(
+            "docgrid-server listening on http://{} (revision {})",
+            listener.local_addr()?,
+            app.rev()
+        );
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        docgrid_server::launch(app, listener, shutdown).await?;
+        Ok(())
+    })
+}
+
+fn tokens(dir: &DataDir, cmd: TokenCmd) -> Result<()> {
+    let t = Tokens::open(&dir.tokens_db())?;
+    let err = |e: docgrid_server::error::ApiError| anyhow::anyhow!(e.message);
+    match cmd {
+        TokenCmd::Create { name, role } => println!(
+            "{}",
+            t.create(&name, role.into())
+                .map_err(err)?
+                .token
+                .unwrap_or_default()
+        ),
+        TokenCmd::List { json } => {
+            let list = t.list().map_err(err)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for i in list {
+                    println!("{}\t{:?}\t{}", i.name, i.role, i.created);
+                }
+            }
+        }
+        TokenCmd::Revoke { name } => t.revoke(&name).map_err(err)?,
+    }
+    Ok(())
 }

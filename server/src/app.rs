@@ -1,0 +1,174 @@
+//! The running server's state, opening it, and catching up with the journal.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use docgrid_core::journal::Journal;
+use docgrid_core::model::{Changeset, Manifest};
+use docgrid_core::store::native::NativeStore;
+use docgrid_core::store::{BlobStore, Locator};
+
+use crate::auth::Tokens;
+use crate::config::{Backend, DataDir, ServerConfig};
+use crate::fulltext::{FtDoc, FullText};
+use crate::index::Index;
+use crate::index::apply::{self, ContentSource, FtUpdate};
+
+/// Everything a request handler needs.
+pub struct App {
+    /// The data directory.
+    pub data: DataDir,
+    /// Where bytes live.
+    pub store: Arc<dyn BlobStore>,
+    /// The same store when it is native (disks, scrub).
+    pub native: Option<Arc<NativeStore>>,
+    /// The SQLite index.
+    pub index: Index,
+    /// The full-text index.
+    pub fulltext: FullText,
+    /// Bearer tokens.
+    pub tokens: Tokens,
+    /// Serializes commits (validate, journal, apply).
+    pub commit_lock: Mutex<()>,
+    /// The newest applied revision, for long polls.
+    pub changes: tokio::sync::watch::Sender<u64>,
+    /// Shards missing or corrupt at the last scrub (`u64::MAX`: never).
+    pub last_scrub_problems: AtomicU64,
+}
+
+/// Reads content through the store, for sniffing and extraction.
+pub struct StoreContent<'a>(pub &'a dyn BlobStore);
+
+impl ContentSource for StoreContent<'_> {
+    fn read(&self, manifest: &Manifest, limit: usize) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for c in &manifest.chunks {
+            if out.len() >= limit {
+                break;
+            }
+            match self.0.get(&c.locator) {
+                Ok(bytes) => out.extend_from_slice(&bytes),
+                Err(e) => {
+                    tracing::warn!("reading chunk {} for indexing: {e}", c.hash);
+                    return None;
+                }
+            }
+        }
+        out.truncate(limit);
+        Some(out)
+    }
+}
+
+impl App {
+    /// Opens the store and indexes described by `cfg` in `data`, and
+    /// replays what the journal holds beyond the index.
+    pub fn open(data: DataDir, cfg: &ServerConfig) -> Result<Arc<App>> {
+        let (store, native): (Arc<dyn BlobStore>, _) = match &cfg.backend {
+            Backend::Native { disks, k, m } => {
+                let s = Arc::new(
+                    NativeStore::open_or_create(disks, *k, *m)
+                        .context("opening the native store")?,
+                );
+                (s.clone(), Some(s))
+            }
+            Backend::Tahoe { .. } => {
+                anyhow::bail!("the Tahoe-LAFS backend is not built yet (issue [3/5])")
+            }
+        };
+        let index = Index::open(&data.index_dir()).context("opening the index")?;
+        let fulltext = FullText::open(&data.index_dir().join("fulltext"))
+            .context("opening the full-text index")?;
+        let tokens = Tokens::open(&data.tokens_db()).context("opening tokens.db")?;
+        let rev = index.applied_rev()?;
+        let app = Arc::new(App {
+            data,
+            store,
+            native,
+            index,
+            fulltext,
+            tokens,
+            commit_lock: Mutex::new(()),
+            changes: tokio::sync::watch::channel(rev).0,
+            last_scrub_problems: AtomicU64::new(u64::MAX),
+        });
+        if app.fulltext.created() && rev > 0 {
+            tracing::warn!(
+                "the full-text index was empty or outdated: rebuilding the index from the journal"
+            );
+            crate::maintenance::reindex(&app).map_err(|e| anyhow::anyhow!(e.message))?;
+        }
+        let replayed = app.catch_up()?;
+        if replayed > 0 {
+            tracing::info!(replayed, "index caught up with the journal");
+        }
+        Ok(app)
+    }
+
+    /// Applies every journal changeset beyond the index; returns how many.
+    pub fn catch_up(&self) -> Result<usize> {
+        let applied = self.index.applied_rev()?;
+        let pending = Journal::new(self.store.as_ref()).since(applied)?;
+        let head = pending.last().map(|c| c.rev);
+        for (i, cs) in pending.iter().enumerate() {
+            let locator = match pending.get(i + 1) {
+                Some(next) => next
+                    .parent
+                    .clone()
+                    .expect("a later changeset names its parent"),
+                None => {
+                    Journal::new(self.store.as_ref())
+                        .head()?
+                        .expect("journal has a head")
+                        .changeset
+                }
+            };
+            self.apply(cs, &locator)?;
+        }
+        if let Some(rev) = head {
+            self.changes.send_replace(rev);
+        }
+        Ok(pending.len())
+    }
+
+    /// Applies one committed changeset to SQLite and the full-text index.
+    pub fn apply(&self, cs: &Changeset, locator: &Locator) -> Result<()> {
+        let content = StoreContent(self.store.as_ref());
+        let updates = self
+            .index
+            .write(|tx| apply::apply(tx, cs, locator, &content))?;
+        for u in &updates {
+            match u {
+                FtUpdate::Upsert {
+                    id,
+                    name,
+                    meta,
+                    body,
+                } => self.fulltext.upsert(&FtDoc {
+                    id,
+                    name,
+                    meta,
+                    body,
+                })?,
+                FtUpdate::Delete { id } => self.fulltext.delete(id)?,
+            }
+        }
+        self.fulltext.commit()?;
+        Ok(())
+    }
+
+    /// The newest applied revision.
+    pub fn rev(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
+    /// Notes that `rev` was applied, waking long polls.
+    pub fn announce(&self, rev: u64) {
+        self.changes.send_replace(rev);
+    }
+
+    /// Records a scrub's problem count for `/v1/stats`.
+    pub fn note_scrub(&self, problems: u64) {
+        self.last_scrub_problems.store(problems, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,195 @@
+//! The data directory: what `init` writes and `run` reads.
+//!
+//! ```text
+//! DIR/server.toml     backend choice (native disks + k/m, or tahoe gateway)
+//! DIR/admin.token     the first admin token (mode 0600)
+//! DIR/tokens.db       tokens (SQLite; not derived, survives reindex)
+//! DIR/index/          SQLite index + tantivy (derived: reindex rebuilds)
+//! DIR/disks/0 … 5     the native store's disks (embedded default)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// `DIR/server.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerConfig {
+    /// Format version.
+    pub version: u32,
+    /// Where bytes live.
+    pub backend: Backend,
+}
+
+/// The storage backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Backend {
+    /// Reed-Solomon over disk directories.
+    Native {
+        /// The disk directories.
+        disks: Vec<PathBuf>,
+        /// Data shards.
+        k: usize,
+        /// Parity shards.
+        m: usize,
+    },
+    /// A Tahoe-LAFS grid (issue [3/5]).
+    Tahoe {
+        /// The gateway's web API URL.
+        gateway: String,
+        /// The root pointer's mutable cap.
+        root_cap: Option<String>,
+    },
+}
+
+/// Paths inside a data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    /// The directory.
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    /// The data directory at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+
+    /// `server.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("server.toml")
+    }
+
+    /// `admin.token`.
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.root.join("admin.token")
+    }
+
+    /// `tokens.db`.
+    pub fn tokens_db(&self) -> PathBuf {
+        self.root.join("tokens.db")
+    }
+
+    /// `index/`.
+    pub fn index_dir(&self) -> PathBuf {
+        self.root.join("index")
+    }
+
+    /// Reads `server.toml`, `None` if the directory holds no store yet.
+    pub fn read_config(&self) -> Result<Option<ServerConfig>> {
+        let path = self.config_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let cfg: ServerConfig =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if cfg.version != 1 {
+            bail!(
+                "{} has version {}, this build reads 1",
+                path.display(),
+                cfg.version
+            );
+        }
+        Ok(Some(cfg))
+    }
+
+    /// Writes `server.toml`; refuses to overwrite an existing one.
+    pub fn write_config(&self, cfg: &ServerConfig) -> Result<()> {
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))?;
+        let path = self.config_path();
+        if path.exists() {
+            bail!(
+                "{} already exists: this directory already holds a docgrid store",
+                path.display()
+            );
+        }
+        std::fs::write(&path, toml::to_string_pretty(cfg)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// The embedded default: native, `DIR/disks/0..5`, 4+2.
+    pub fn default_config(&self) -> ServerConfig {
+        ServerConfig {
+            version: 1,
+            backend: Backend::Native {
+                disks: docgrid_core::store::native::default_disks(&self.root, 6),
+                k: 4,
+                m: 2,
+            },
+        }
+    }
+}
+
+/// Writes `secret` to `path` with mode 0600.
+pub fn write_secret(path: &Path, secret: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(f, "{secret}")?;
+    Ok(())
+}
+
+/// The client configuration `~/.config/docgrid/config.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientConfig {
+    /// Server URLs; the first is the primary.
+    pub servers: Vec<String>,
+    /// The bearer token.
+    pub token: String,
+}
+
+/// Where the client config lives (`DOCGRID_CONFIG` overrides).
+pub fn client_config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DOCGRID_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "docgrid").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Writes the client config when none exists; returns where, if written.
+pub fn write_client_config_if_absent(cfg: &ClientConfig) -> Result<Option<PathBuf>> {
+    let Some(path) = client_config_path() else {
+        return Ok(None);
+    };
+    if path.exists() {
+        return Ok(None);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write_secret(&path, &toml::to_string_pretty(cfg)?)?;
+    Ok(Some(path))
+}
+
+/// Creates the store `cfg` describes in `dir`, writes `server.toml`, and
+/// makes the first admin token (in `tokens.db` and `admin.token`, mode
+/// 0600). Returns the token.
+pub fn init_store(dir: &DataDir, cfg: &ServerConfig) -> Result<String> {
+    if dir.config_path().exists() {
+        bail!("{} already holds a docgrid store", dir.root.display());
+    }
+    match &cfg.backend {
+        Backend::Native { disks, k, m } => {
+            docgrid_core::store::native::NativeStore::create(disks, *k, *m)
+                .context("creating the native store")?;
+        }
+        Backend::Tahoe { .. } => bail!("the Tahoe-LAFS backend is not built yet (issue [3/5])"),
+    }
+    dir.write_config(cfg)?;
+    let secret = crate::auth::new_secret();
+    crate::auth::Tokens::open(&dir.tokens_db())?
+        .insert("admin", docgrid_core::api::Role::Admin, &secret)
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    write_secret(&dir.admin_token_path(), &secret)?;
+    Ok(secret)
+}

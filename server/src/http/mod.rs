@@ -1,0 +1,299 @@
+//! The `/v1` HTTP API (axum): routes, authentication, and the handlers that
+//! are not about documents or administration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use docgrid_core::api::{
+    BackendHealth, Changes, CommitInfo, CommitRequest, CommitResponse, Count, DiskHealth, Health,
+    Role, Stats, TreeListing,
+};
+use docgrid_core::model::{Changeset, Op};
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::error::{ApiError, blocking};
+
+mod admin;
+mod docs;
+mod openapi;
+
+/// The largest JSON body accepted (commits of 100k operations fit).
+pub const MAX_JSON_BODY: usize = 256 << 20;
+
+/// Who is calling: from the bearer token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token's name (recorded as the author of commits).
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Refuses unless the caller's role is at least `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            return Ok(());
+        }
+        Err(ApiError::forbidden(format!(
+            "token {:?} has role {:?}; this needs {:?}",
+            self.name, self.role, role
+        )))
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("no token: send Authorization: Bearer TOKEN"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized("malformed Authorization header: expected Bearer TOKEN")
+            })?
+            .trim()
+            .to_string();
+        let app = app.clone();
+        let found = blocking(move || app.tokens.check(&token)).await?;
+        let (name, role) =
+            found.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        Ok(Caller { name, role })
+    }
+}
+
+/// Every route of the API.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/stats", get(stats))
+        .route("/v1/commits", post(commit).get(commits))
+        .route("/v1/commits/{rev}", get(commit_one))
+        .route("/v1/changes", get(changes))
+        .route("/v1/tree", get(tree_root))
+        .route("/v1/tree/", get(tree_root))
+        .route("/v1/tree/{*path}", get(tree))
+        .route("/v1/tags", get(tags))
+        .route("/v1/keys", get(keys))
+        .route("/v1/keys/{key}/values", get(values))
+        .route("/v1/search", get(search))
+        .merge(docs::routes())
+        .merge(admin::routes())
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(app)
+}
+
+async fn health(State(app): State<Arc<App>>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: docgrid_core::VERSION.into(),
+        rev: app.rev(),
+        role: "primary".into(),
+    })
+}
+
+async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats>, ApiError> {
+    caller.require(Role::Read)?;
+    blocking(move || {
+        let (documents, bytes_logical, chunks, bytes_stored) =
+            app.index.read(crate::index::read::totals)?;
+        let disks: Vec<DiskHealth> = app
+            .native
+            .iter()
+            .flat_map(|n| n.disks())
+            .map(|d| DiskHealth {
+                id: d.id,
+                path: d.path.display().to_string(),
+                online: d.online,
+            })
+            .collect();
+        let scrub = app
+            .last_scrub_problems
+            .load(std::sync::atomic::Ordering::Relaxed);
+        Ok(Json(Stats {
+            documents,
+            rev: app.rev(),
+            bytes_logical,
+            bytes_stored,
+            chunks,
+            dedup_ratio: if bytes_stored == 0 {
+                1.0
+            } else {
+                bytes_logical as f64 / bytes_stored as f64
+            },
+            backend: BackendHealth {
+                kind: app.store.kind().into(),
+                disks_missing: disks.iter().filter(|d| !d.online).count() as u64,
+                disks,
+                shards_missing: (scrub != u64::MAX).then_some(scrub),
+            },
+        }))
+    })
+    .await
+}
+
+async fn commit(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    body: Result<Json<CommitRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<CommitResponse>, ApiError> {
+    caller.require(Role::Write)?;
+    let Json(req) =
+        body.map_err(|e| ApiError::bad_request(format!("commit body: {}", e.body_text())))?;
+    if req.ops.iter().any(|o| matches!(o, Op::Purge { .. })) {
+        caller.require(Role::Admin)?;
+    }
+    blocking(move || crate::commit::commit(&app, &caller.name, &req.message, req.ops))
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+    limit: Option<u64>,
+    wait: Option<u64>,
+}
+
+async fn commits(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Query(q): Query<Since>,
+) -> Result<Json<Vec<CommitInfo>>, ApiError> {
+    caller.require(Role::Read)?;
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    blocking(move || {
+        Ok(Json(app.index.read(|c| {
+            crate::index::read::commits(c, q.since, limit)
+        })?))
+    })
+    .await
+}
+
+async fn commit_one(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(rev): Path<u64>,
+) -> Result<Json<Changeset>, ApiError> {
+    caller.require(Role::Read)?;
+    blocking(move || {
+        let loc = app
+            .index
+            .read(|c| crate::index::read::changeset_locator(c, rev))?
+            .ok_or_else(|| ApiError::not_found(format!("no revision {rev}")))?;
+        Ok(Json(
+            docgrid_core::journal::Journal::new(app.store.as_ref()).load(&loc)?,
+        ))
+    })
+    .await
+}
+
+async fn changes(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Query(q): Query<Since>,
+) -> Result<Json<Changes>, ApiError> {
+    caller.require(Role::Read)?;
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(60));
+    let mut rx = app.changes.subscribe();
+    if *rx.borrow() <= q.since && !wait.is_zero() {
+        let _ = tokio::time::timeout(wait, rx.wait_for(|rev| *rev > q.since)).await;
+    }
+    let limit = q.limit.unwrap_or(1000).min(10_000);
+    blocking(move || {
+        let commits = app
+            .index
+            .read(|c| crate::index::read::commits(c, q.since, limit))?;
+        Ok(Json(Changes {
+            rev: app.rev(),
+            commits,
+        }))
+    })
+    .await
+}
+
+async fn tree_root(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<TreeListing>, ApiError> {
+    tree(State(app), caller, Path(String::new())).await
+}
+
+async fn tree(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(path): Path<String>,
+) -> Result<Json<TreeListing>, ApiError> {
+    caller.require(Role::Read)?;
+    blocking(move || {
+        let path = format!("/{path}");
+        Ok(Json(app.index.read(|c| {
+            Ok(crate::treeexec::list(c, &app.fulltext, &path))
+        })??))
+    })
+    .await
+}
+
+async fn tags(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Vec<Count>>, ApiError> {
+    caller.require(Role::Read)?;
+    blocking(move || Ok(Json(app.index.read(crate::index::read::tag_counts)?))).await
+}
+
+async fn keys(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Vec<Count>>, ApiError> {
+    caller.require(Role::Read)?;
+    blocking(move || Ok(Json(app.index.read(crate::index::read::key_counts)?))).await
+}
+
+async fn values(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<Vec<Count>>, ApiError> {
+    caller.require(Role::Read)?;
+    let key = key.to_ascii_lowercase();
+    blocking(move || {
+        Ok(Json(
+            app.index
+                .read(|c| crate::index::read::value_counts(c, &key))?,
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: String,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+async fn search(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    q: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<docgrid_core::api::SearchResponse>, ApiError> {
+    caller.require(Role::Read)?;
+    let Query(p) =
+        q.map_err(|e| ApiError::bad_request(format!("search parameters: {}", e.body_text())))?;
+    let limit = p.limit.unwrap_or(50).min(1000);
+    let offset = p.offset.unwrap_or(0);
+    blocking(move || {
+        Ok(Json(app.index.read(|c| {
+            Ok(crate::search::search(c, &app.fulltext, &p.q, limit, offset))
+        })??))
+    })
+    .await
+}

@@ -1,0 +1,361 @@
+//! Applying a changeset to the index. The same code serves a live commit,
+//! start-up catch-up and `reindex`, so all three give the same index.
+
+use docgrid_core::DocId;
+use docgrid_core::model::{Changeset, Manifest, Metadata, Op};
+use docgrid_core::store::Locator;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::extract;
+
+/// Reads document content for sniffing and text extraction.
+pub trait ContentSource {
+    /// Up to `limit` bytes of the content `manifest` describes, `None` if
+    /// unreadable (the index then records no text, never fails the commit).
+    fn read(&self, manifest: &Manifest, limit: usize) -> Option<Vec<u8>>;
+}
+
+/// Content larger than this is not extracted for full text.
+pub const MAX_EXTRACT: u64 = 64 << 20;
+
+/// A change the full-text index must follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FtUpdate {
+    /// (Re)index a document.
+    Upsert {
+        /// Its id.
+        id: String,
+        /// Its name.
+        name: String,
+        /// Its metadata values, space-joined.
+        meta: String,
+        /// Its extracted text.
+        body: String,
+    },
+    /// Drop a document.
+    Delete {
+        /// Its id.
+        id: String,
+    },
+}
+
+/// What a document row holds.
+struct Row {
+    key: i64,
+    name: String,
+}
+
+/// Applies `cs` (stored at `locator`) in `tx`; returns the full-text updates.
+pub fn apply(
+    tx: &Transaction<'_>,
+    cs: &Changeset,
+    locator: &Locator,
+    content: &dyn ContentSource,
+) -> rusqlite::Result<Vec<FtUpdate>> {
+    let mut touched: Vec<i64> = Vec::new();
+    let mut ft = Vec::new();
+    for op in &cs.ops {
+        if let Some(key) = apply_op(tx, cs, op, content, &mut ft)?
+            && !touched.contains(&key)
+        {
+            touched.push(key);
+        }
+    }
+    let mut ids = Vec::new();
+    for &key in &touched {
+        tx.execute(
+            "UPDATE docs SET rev = ?2 WHERE key = ?1",
+            params![key, cs.rev],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO history(doc, rev, name, size, hash, manifest, deleted)
+             SELECT key, ?2, name, size, hash, manifest, deleted FROM docs WHERE key = ?1",
+            params![key, cs.rev],
+        )?;
+        let id: String = tx.query_row("SELECT id FROM docs WHERE key = ?1", [key], |r| r.get(0))?;
+        if let Some(up) = ft_upsert(tx, key)? {
+            ft.retain(|u| !matches!(u, FtUpdate::Upsert { id: i, .. } if *i == id));
+            ft.push(up);
+        }
+        ids.push(id);
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO changesets(rev, locator, author, time, message, docs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![cs.rev, locator.as_str(), cs.author, cs.time, cs.message, serde_json::to_string(&ids).expect("ids serialize")],
+    )?;
+    super::set_applied_rev(tx, cs.rev)?;
+    Ok(ft)
+}
+
+/// Applies one op; returns the document it touched.
+fn apply_op(
+    tx: &Transaction<'_>,
+    cs: &Changeset,
+    op: &Op,
+    content: &dyn ContentSource,
+    ft: &mut Vec<FtUpdate>,
+) -> rusqlite::Result<Option<i64>> {
+    match op {
+        Op::Create {
+            id,
+            name,
+            meta,
+            content: m,
+        } => create(tx, cs, *id, name, meta, m, content).map(Some),
+        Op::SetContent { id, content: m, .. } => {
+            let Some(row) = row(tx, id)? else {
+                return Ok(None);
+            };
+            set_content(tx, cs, &row, m, content)?;
+            Ok(Some(row.key))
+        }
+        Op::SetMeta {
+            id, key, values, ..
+        } => {
+            let Some(row) = row(tx, id)? else {
+                return Ok(None);
+            };
+            let mut meta = load_meta(tx, row.key)?;
+            if values.is_empty() {
+                meta.remove(key);
+            } else {
+                meta.insert(key.clone(), values.clone());
+            }
+            meta.insert("modified".into(), vec![cs.time.clone()]);
+            write_meta(tx, row.key, &meta)?;
+            Ok(Some(row.key))
+        }
+        Op::Rename { id, name, .. } => {
+            let Some(row) = row(tx, id)? else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE docs SET name = ?2 WHERE key = ?1",
+                params![row.key, name],
+            )?;
+            let mut meta = load_meta(tx, row.key)?;
+            meta.insert("name".into(), vec![name.clone()]);
+            meta.insert("modified".into(), vec![cs.time.clone()]);
+            write_meta(tx, row.key, &meta)?;
+            Ok(Some(row.key))
+        }
+        Op::Delete { id, .. } | Op::Purge { id } => {
+            let Some(row) = row(tx, id)? else {
+                return Ok(None);
+            };
+            let purge = matches!(op, Op::Purge { .. });
+            tx.execute(
+                "UPDATE docs SET deleted = 1, purged = purged OR ?2 WHERE key = ?1",
+                params![row.key, purge],
+            )?;
+            tx.execute("DELETE FROM meta WHERE doc = ?1", [row.key])?;
+            tx.execute("DELETE FROM bodies WHERE doc = ?1", [row.key])?;
+            if purge {
+                let empty = serde_json::to_string(&Manifest::empty()).expect("serializes");
+                tx.execute(
+                    "UPDATE history SET manifest = ?2 WHERE doc = ?1",
+                    params![row.key, empty],
+                )?;
+                tx.execute(
+                    "UPDATE docs SET manifest = ?2 WHERE key = ?1",
+                    params![row.key, empty],
+                )?;
+            }
+            ft.push(FtUpdate::Delete { id: id.to_string() });
+            Ok(Some(row.key))
+        }
+        Op::CreateTag { tag } => {
+            tx.execute("INSERT OR IGNORE INTO tags(tag) VALUES (?1)", [tag])?;
+            Ok(None)
+        }
+        Op::DeleteTag { tag } => {
+            tx.execute("DELETE FROM tags WHERE tag = ?1", [tag])?;
+            Ok(None)
+        }
+        Op::CreateDir { path } => {
+            tx.execute("INSERT OR IGNORE INTO dirs(path) VALUES (?1)", [path])?;
+            Ok(None)
+        }
+        Op::DeleteDir { path } => {
+            tx.execute("DELETE FROM dirs WHERE path = ?1", [path])?;
+            Ok(None)
+        }
+    }
+}
+
+fn create(
+    tx: &Transaction<'_>,
+    cs: &Changeset,
+    id: DocId,
+    name: &str,
+    meta: &Metadata,
+    m: &Manifest,
+    content: &dyn ContentSource,
+) -> rusqlite::Result<i64> {
+    let (mime, body) = sniff_and_extract(name, m, content);
+    let manifest = serde_json::to_string(m).expect("manifest serializes");
+    tx.execute(
+        "INSERT INTO docs(id, name, rev, size, hash, mime, manifest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![id.to_string(), name, cs.rev, m.size, m.hash.to_hex(), mime, manifest],
+    )?;
+    let key = tx.last_insert_rowid();
+    record_chunks(tx, m)?;
+    let mut full = meta.clone();
+    for (k, v) in [
+        ("name", name.to_string()),
+        ("size", m.size.to_string()),
+        ("hash", m.hash.to_hex()),
+        ("mime", mime),
+        ("created", cs.time.clone()),
+        ("modified", cs.time.clone()),
+    ] {
+        full.insert(k.into(), vec![v]);
+    }
+    full.entry("author".into())
+        .or_insert_with(|| vec![cs.author.clone()]);
+    write_meta(tx, key, &full)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO bodies(doc, text) VALUES (?1, ?2)",
+        params![key, body],
+    )?;
+    Ok(key)
+}
+
+fn set_content(
+    tx: &Transaction<'_>,
+    cs: &Changeset,
+    row: &Row,
+    m: &Manifest,
+    content: &dyn ContentSource,
+) -> rusqlite::Result<()> {
+    let (mime, body) = sniff_and_extract(&row.name, m, content);
+    let manifest = serde_json::to_string(m).expect("manifest serializes");
+    tx.execute(
+        "UPDATE docs SET size = ?2, hash = ?3, mime = ?4, manifest = ?5 WHERE key = ?1",
+        params![row.key, m.size, m.hash.to_hex(), mime, manifest],
+    )?;
+    record_chunks(tx, m)?;
+    let mut meta = load_meta(tx, row.key)?;
+    meta.insert("size".into(), vec![m.size.to_string()]);
+    meta.insert("hash".into(), vec![m.hash.to_hex()]);
+    meta.insert("mime".into(), vec![mime]);
+    meta.insert("modified".into(), vec![cs.time.clone()]);
+    write_meta(tx, row.key, &meta)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO bodies(doc, text) VALUES (?1, ?2)",
+        params![row.key, body],
+    )?;
+    Ok(())
+}
+
+/// The MIME type (from the first bytes and the name) and extracted text.
+fn sniff_and_extract(name: &str, m: &Manifest, content: &dyn ContentSource) -> (String, String) {
+    let head = if m.size == 0 {
+        Some(Vec::new())
+    } else {
+        content.read(m, 8192)
+    };
+    let mime = extract::sniff_mime(name, head.as_deref().unwrap_or(&[]));
+    if m.size == 0 || m.size > MAX_EXTRACT || !extract::is_extractable(&mime) {
+        return (mime, String::new());
+    }
+    let body = content
+        .read(m, m.size as usize)
+        .and_then(|bytes| match extract::extract_text(&mime, &bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(name, "no full text: {e}");
+                None
+            }
+        })
+        .unwrap_or_default();
+    (mime, body)
+}
+
+fn record_chunks(tx: &Transaction<'_>, m: &Manifest) -> rusqlite::Result<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO chunks(hash, locator, len) VALUES (?1, ?2, ?3)")?;
+    for c in &m.chunks {
+        stmt.execute(params![c.hash.to_hex(), c.locator.as_str(), c.len])?;
+    }
+    Ok(())
+}
+
+fn row(tx: &Transaction<'_>, id: &DocId) -> rusqlite::Result<Option<Row>> {
+    tx.query_row(
+        "SELECT key, name FROM docs WHERE id = ?1",
+        [id.to_string()],
+        |r| {
+            Ok(Row {
+                key: r.get(0)?,
+                name: r.get(1)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// A document's metadata, reserved keys included, values in order.
+pub fn load_meta(conn: &rusqlite::Connection, key: i64) -> rusqlite::Result<Metadata> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM meta WHERE doc = ?1 ORDER BY key, pos")?;
+    let mut meta = Metadata::new();
+    for row in stmt.query_map([key], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (k, v) = row?;
+        meta.entry(k).or_default().push(v);
+    }
+    Ok(meta)
+}
+
+/// Replaces a document's metadata rows.
+pub fn write_meta(tx: &Transaction<'_>, key: i64, meta: &Metadata) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM meta WHERE doc = ?1", [key])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO meta(doc, key, pos, value, num) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (k, values) in meta {
+        for (pos, v) in values.iter().enumerate() {
+            let num = v.trim().parse::<f64>().ok().filter(|n| n.is_finite());
+            stmt.execute(params![key, k, pos as i64, v, num])?;
+        }
+    }
+    Ok(())
+}
+
+/// The full-text document for `key`, `None` if it is deleted.
+fn ft_upsert(tx: &Transaction<'_>, key: i64) -> rusqlite::Result<Option<FtUpdate>> {
+    let (id, name, deleted): (String, String, bool) = tx.query_row(
+        "SELECT id, name, deleted FROM docs WHERE key = ?1",
+        [key],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if deleted {
+        return Ok(None);
+    }
+    let meta = load_meta(tx, key)?;
+    let meta_text = meta
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "hash" | "size" | "created" | "modified" | "name"
+            )
+        })
+        .flat_map(|(_, v)| v.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let body: String = tx
+        .query_row("SELECT text FROM bodies WHERE doc = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or_default();
+    Ok(Some(FtUpdate::Upsert {
+        id,
+        name,
+        meta: meta_text,
+        body,
+    }))
+}

@@ -1,0 +1,52 @@
+//! `docgrid-server`: the HTTP API over the SQLite + tantivy index and a
+//! [`BlobStore`](docgrid_core::BlobStore).
+//!
+//! - [`app::App`]: the state — store, [`index::Index`], [`fulltext::FullText`],
+//!   [`auth::Tokens`] — and catching up with the journal at start-up;
+//! - [`commit`]: validate → journal append (the commit point) → apply;
+//! - [`search`] and [`treeexec`]: the query language and the tree over the index;
+//! - [`http`]: the `/v1` routes; [`launch`] serves them on a listener.
+
+pub mod app;
+pub mod auth;
+pub mod commit;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod fulltext;
+pub mod http;
+pub mod index;
+pub mod maintenance;
+pub mod search;
+pub mod testing;
+pub mod treeexec;
+
+use std::future::Future;
+use std::sync::Arc;
+
+/// Serves the API for `app` on `listener` until `shutdown` completes.
+pub async fn launch(
+    app: Arc<app::App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Now, RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339 formats any date")
+}
+
+/// Now, seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,207 @@
+//! Executing the query language: metadata terms against SQLite, words and
+//! phrases against tantivy, boolean logic over sets of document keys.
+
+use std::collections::HashMap;
+
+use docgrid_core::api::{Hit, SearchResponse};
+use docgrid_core::query::{self, CmpOp, Query, Term, compare_values};
+use roaring::RoaringBitmap;
+use rusqlite::Connection;
+
+use crate::error::ApiError;
+use crate::fulltext::FullText;
+use crate::index::read;
+
+/// Evaluates queries in one connection.
+pub struct Searcher<'a> {
+    conn: &'a Connection,
+    ft: &'a FullText,
+    /// Full-text scores of matched documents, summed over text terms.
+    pub scores: HashMap<u32, f32>,
+    /// The text terms seen (for snippets).
+    pub texts: Vec<String>,
+}
+
+impl<'a> Searcher<'a> {
+    /// A searcher over `conn` and `ft`.
+    pub fn new(conn: &'a Connection, ft: &'a FullText) -> Self {
+        Searcher {
+            conn,
+            ft,
+            scores: HashMap::new(),
+            texts: Vec::new(),
+        }
+    }
+
+    /// The keys of the live documents `q` matches.
+    pub fn eval(&mut self, q: &Query) -> Result<RoaringBitmap, ApiError> {
+        Ok(match q {
+            Query::And(parts) => {
+                let mut acc: Option<RoaringBitmap> = None;
+                for p in parts {
+                    let s = self.eval(p)?;
+                    acc = Some(match acc {
+                        Some(a) => a & s,
+                        None => s,
+                    });
+                }
+                acc.unwrap_or_default()
+            }
+            Query::Or(parts) => {
+                let mut acc = RoaringBitmap::new();
+                for p in parts {
+                    acc |= self.eval(p)?;
+                }
+                acc
+            }
+            Query::Not(inner) => self.live()? - self.eval(inner)?,
+            Query::Term(t) => self.term(t)?,
+        })
+    }
+
+    /// Every live document.
+    pub fn live(&self) -> Result<RoaringBitmap, ApiError> {
+        self.keys("SELECT key FROM docs WHERE deleted = 0", &[])
+    }
+
+    fn keys(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<RoaringBitmap, ApiError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut out = RoaringBitmap::new();
+        for k in stmt.query_map(params, |r| r.get::<_, i64>(0))? {
+            out.insert(k? as u32);
+        }
+        Ok(out)
+    }
+
+    fn term(&mut self, t: &Term) -> Result<RoaringBitmap, ApiError> {
+        match t {
+            Term::Match { key, value } if value.contains('*') => self.keys(
+                "SELECT doc FROM meta WHERE key = ?1 AND value LIKE ?2 ESCAPE '\\'",
+                &[key, &glob_to_like(value)],
+            ),
+            Term::Match { key, value } => self.keys(
+                "SELECT doc FROM meta WHERE key = ?1 AND value = ?2",
+                &[key, value],
+            ),
+            Term::Has { key } => self.keys("SELECT doc FROM meta WHERE key = ?1", &[key]),
+            Term::Compare { key, op, value } => self.compare(key, *op, value),
+            Term::Text(text) => self.text(text),
+        }
+    }
+
+    fn compare(&self, key: &str, op: CmpOp, value: &str) -> Result<RoaringBitmap, ApiError> {
+        if let Ok(n) = value.trim().parse::<f64>() {
+            let sql = match op {
+                CmpOp::Eq => "SELECT doc FROM meta WHERE key = ?1 AND num = ?2",
+                CmpOp::Ne => {
+                    "SELECT doc FROM meta WHERE key = ?1 AND num IS NOT NULL AND num != ?2"
+                }
+                CmpOp::Lt => "SELECT doc FROM meta WHERE key = ?1 AND num < ?2",
+                CmpOp::Le => "SELECT doc FROM meta WHERE key = ?1 AND num <= ?2",
+                CmpOp::Gt => "SELECT doc FROM meta WHERE key = ?1 AND num > ?2",
+                CmpOp::Ge => "SELECT doc FROM meta WHERE key = ?1 AND num >= ?2",
+            };
+            if n.is_finite() {
+                return self.keys(sql, &[&key, &n]);
+            }
+        }
+        // Dates and text: compare each value as the query language says.
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc, value FROM meta WHERE key = ?1")?;
+        let mut out = RoaringBitmap::new();
+        for row in stmt.query_map([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+            let (doc, v) = row?;
+            if op.holds(compare_values(&v, value)) {
+                out.insert(doc as u32);
+            }
+        }
+        Ok(out)
+    }
+
+    fn text(&mut self, text: &str) -> Result<RoaringBitmap, ApiError> {
+        self.texts.push(text.to_string());
+        let hits = self
+            .ft
+            .matching(text)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key FROM docs WHERE id = ?1 AND deleted = 0")?;
+        let mut out = RoaringBitmap::new();
+        for (id, score) in hits {
+            if let Ok(key) = stmt.query_row([&id], |r| r.get::<_, i64>(0)) {
+                out.insert(key as u32);
+                *self.scores.entry(key as u32).or_default() += score;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `*` globs as a LIKE pattern (case-insensitive, like `=` on values).
+fn glob_to_like(glob: &str) -> String {
+    let mut out = String::with_capacity(glob.len());
+    for c in glob.chars() {
+        match c {
+            '*' => out.push('%'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Runs `q` and returns one page of hits: by full-text score when the
+/// query has text terms, else newest first.
+pub fn search(
+    conn: &Connection,
+    ft: &FullText,
+    q: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<SearchResponse, ApiError> {
+    let parsed = query::parse(q).map_err(|e| ApiError::bad_query(&e))?;
+    let mut s = Searcher::new(conn, ft);
+    let keys = s.eval(&parsed)?;
+    let total = keys.len();
+    let mut ranked: Vec<(u32, f32, u64)> = Vec::with_capacity(keys.len() as usize);
+    if s.scores.is_empty() {
+        // Newest first: key order follows creation, rev follows change.
+        let mut stmt = conn.prepare_cached("SELECT rev FROM docs WHERE key = ?1")?;
+        if keys.len() as usize <= (offset + limit) * 4 {
+            for k in &keys {
+                let rev: u64 = stmt.query_row([k], |r| r.get(0))?;
+                ranked.push((k, 0.0, rev));
+            }
+        } else {
+            ranked.extend(keys.iter().rev().map(|k| (k, 0.0, u64::from(k))));
+        }
+    } else {
+        ranked.extend(
+            keys.iter()
+                .map(|k| (k, s.scores.get(&k).copied().unwrap_or(0.0), 0)),
+        );
+    }
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)).then(b.0.cmp(&a.0)));
+    let texts: Vec<&str> = s.texts.iter().map(String::as_str).collect();
+    let mut hits = Vec::new();
+    for &(k, score, _) in ranked.iter().skip(offset).take(limit) {
+        let doc = read::doc_info_by_key(conn, i64::from(k))?;
+        let snippet = if texts.is_empty() {
+            None
+        } else {
+            ft.snippet(&doc.id.to_string(), &texts)
+                .map_err(|e| ApiError::internal(e.to_string()))?
+        };
+        hits.push(Hit {
+            doc,
+            score,
+            snippet,
+        });
+    }
+    Ok(SearchResponse { total, hits })
+}

@@ -1,0 +1,230 @@
+//! Executing tree listings (`GET /v1/tree/{path}`): core's
+//! [`Dir::listing`](docgrid_core::tree::Dir::listing) says what to list; this
+//! runs it against the index.
+
+use std::collections::BTreeMap;
+
+use docgrid_core::api::{EntryKind, TreeEntry, TreeListing};
+use docgrid_core::tree::{self, DocFilter, EntryIn, Subdirs, value_component};
+use roaring::RoaringBitmap;
+use rusqlite::Connection;
+
+use crate::error::ApiError;
+use crate::fulltext::FullText;
+use crate::index::read;
+use crate::search::Searcher;
+
+/// Lists `path` (a directory of the tree).
+pub fn list(conn: &Connection, ft: &FullText, path: &str) -> Result<TreeListing, ApiError> {
+    let dir = tree::parse_dir(path)?;
+    let listing = dir.listing();
+    let docs = select_docs(conn, ft, &listing.docs)?;
+    let mut entries: Vec<(EntryIn, Option<u64>, Option<u64>)> =
+        subdirs(conn, &listing.subdirs, &docs)?
+            .into_iter()
+            .map(|(name, count)| (EntryIn::dir(name), None, count))
+            .collect();
+    for key in ordered(conn, &listing.docs, &docs)? {
+        let info = read::doc_info_by_key(conn, i64::from(key))?;
+        let name = listing.docs.display_name(&info.name, &info.meta);
+        entries.push((EntryIn::doc(name, info.id), Some(info.size), None));
+    }
+    let ins: Vec<EntryIn> = entries.iter().map(|(e, _, _)| e.clone()).collect();
+    let names = tree::disambiguate(&ins);
+    let entries = entries
+        .into_iter()
+        .zip(names)
+        .map(|((e, size, count), name)| TreeEntry {
+            kind: if e.doc.is_some() {
+                EntryKind::Doc
+            } else {
+                EntryKind::Dir
+            },
+            name,
+            id: e.doc,
+            size,
+            count,
+        })
+        .collect();
+    Ok(TreeListing {
+        path: dir.to_path(),
+        entries,
+    })
+}
+
+/// The documents a filter selects.
+fn select_docs(
+    conn: &Connection,
+    ft: &FullText,
+    filter: &DocFilter,
+) -> Result<RoaringBitmap, ApiError> {
+    let s = Searcher::new(conn, ft);
+    Ok(match filter {
+        DocFilter::None => RoaringBitmap::new(),
+        DocFilter::All | DocFilter::Recent(_) => s.live()?,
+        DocFilter::Pairs(pairs) => {
+            let mut acc: Option<RoaringBitmap> = None;
+            for (k, v) in pairs {
+                let q = docgrid_core::query::Query::Term(docgrid_core::query::Term::Match {
+                    key: k.clone(),
+                    value: v.replace('*', ""),
+                });
+                let set = Searcher::new(conn, ft).eval(&q)?;
+                acc = Some(match acc {
+                    Some(a) => a & set,
+                    None => set,
+                });
+            }
+            acc.unwrap_or_default()
+        }
+        DocFilter::FilesDir(dir) => files_docs(conn, dir)?,
+        DocFilter::Query(q) => {
+            let parsed = docgrid_core::query::parse(q).map_err(|e| ApiError::bad_query(&e))?;
+            Searcher::new(conn, ft).eval(&parsed)?
+        }
+    })
+}
+
+/// Documents whose `path` lies directly in `dir`.
+fn files_docs(conn: &Connection, dir: &str) -> Result<RoaringBitmap, ApiError> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT doc, value FROM meta WHERE key = 'path' AND substr(value, 1, ?2) = ?1",
+    )?;
+    let mut out = RoaringBitmap::new();
+    for row in stmt.query_map(rusqlite::params![prefix, prefix.len() as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (doc, path) = row?;
+        let leaf = &path[prefix.len()..];
+        if !leaf.is_empty() && !leaf.contains('/') {
+            out.insert(doc as u32);
+        }
+    }
+    Ok(out)
+}
+
+/// Documents in listing order: recent ones by revision, newest first (at
+/// most the limit), others by key (disambiguation sorts nothing).
+fn ordered(
+    conn: &Connection,
+    filter: &DocFilter,
+    docs: &RoaringBitmap,
+) -> Result<Vec<u32>, ApiError> {
+    let DocFilter::Recent(n) = filter else {
+        return Ok(docs.iter().collect());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT key FROM docs WHERE deleted = 0 ORDER BY rev DESC, key DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([*n as i64], |r| r.get::<_, i64>(0))?;
+    Ok(rows
+        .map(|r| r.map(|k| k as u32))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Subdirectory names with document counts.
+fn subdirs(
+    conn: &Connection,
+    spec: &Subdirs,
+    docs: &RoaringBitmap,
+) -> Result<Vec<(String, Option<u64>)>, ApiError> {
+    let named = |counts: Vec<docgrid_core::api::Count>| -> Vec<(String, Option<u64>)> {
+        counts
+            .into_iter()
+            .filter_map(|c| Some((value_component(&c.value)?, Some(c.count))))
+            .collect()
+    };
+    Ok(match spec {
+        Subdirs::None => Vec::new(),
+        Subdirs::Fixed(names) => names
+            .iter()
+            .map(|n| (n.trim_end_matches('/').to_string(), None))
+            .collect(),
+        Subdirs::AllTags => named(read::tag_counts(conn)?),
+        Subdirs::Keys => named(read::key_counts(conn)?),
+        Subdirs::CoTags { tags } => {
+            let mut counts = values_among(conn, "tag", docs)?;
+            counts.retain(|v, _| !tags.contains(v));
+            counts
+                .into_iter()
+                .filter_map(|(v, n)| Some((value_component(&v)?, Some(n))))
+                .collect()
+        }
+        Subdirs::Values { filters: _, key } => values_among(conn, key, docs)?
+            .into_iter()
+            .filter_map(|(v, n)| Some((value_component(&v)?, Some(n))))
+            .collect(),
+        Subdirs::OtherKeys { filters } => {
+            let used: Vec<&String> = filters.iter().map(|(k, _)| k).collect();
+            keys_among(conn, docs)?
+                .into_iter()
+                .filter(|(k, _)| !used.contains(&k))
+                .map(|(k, n)| (k, Some(n)))
+                .collect()
+        }
+        Subdirs::FilesDirs { dir } => files_subdirs(conn, dir)?,
+    })
+}
+
+/// Values of `key` carried by `docs`, with counts.
+fn values_among(
+    conn: &Connection,
+    key: &str,
+    docs: &RoaringBitmap,
+) -> Result<BTreeMap<String, u64>, ApiError> {
+    let mut stmt = conn.prepare_cached("SELECT doc, value FROM meta WHERE key = ?1")?;
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for row in stmt.query_map([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        let (doc, v) = row?;
+        if docs.contains(doc as u32) {
+            *out.entry(v).or_default() += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Keys carried by `docs`, with counts.
+fn keys_among(conn: &Connection, docs: &RoaringBitmap) -> Result<BTreeMap<String, u64>, ApiError> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT doc, key FROM meta")?;
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        let (doc, k) = row?;
+        if docs.contains(doc as u32) {
+            *out.entry(k).or_default() += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Child directories of `dir` in the `/files` namespace (from paths and created dirs).
+fn files_subdirs(conn: &Connection, dir: &str) -> Result<Vec<(String, Option<u64>)>, ApiError> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add = |path: &str, count: bool| {
+        if let Some(rest) = path.strip_prefix(&prefix) {
+            if let Some((child, _)) = rest.split_once('/') {
+                *out.entry(child.to_string()).or_default() += u64::from(count);
+            } else if !count && !rest.is_empty() {
+                out.entry(rest.to_string()).or_default();
+            }
+        }
+    };
+    let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE key = 'path'")?;
+    for p in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        add(&p?, true);
+    }
+    let mut stmt = conn.prepare_cached("SELECT path FROM dirs")?;
+    for p in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        add(&p?, false);
+    }
+    Ok(out.into_iter().map(|(k, n)| (k, Some(n))).collect())
+}
