@@ -1,0 +1,155 @@
+//! Finding documents: search (metadata, comparisons, boolean logic, full
+//! text in PDF and Markdown), bad queries, the tree.
+
+mod common;
+
+use common::{Server, urlencode};
+use docgrid_core::api::{SearchResponse, TreeListing};
+use docgrid_server::testing::one_page_pdf;
+
+fn corpus(s: &Server) -> [String; 4] {
+    let pdf = s
+        .upload(
+            "name=q3.pdf&tag=work&year=2025",
+            one_page_pdf("BT /F1 24 Tf 72 720 Td (quarterly report zebra) Tj ET"),
+        )
+        .id;
+    let md = s
+        .upload(
+            "name=notes.md&tag=jazz&year=1959&author=miles",
+            b"# Kind of Blue\n\nMiles Davis recorded *So What* in [1959](https://x.example)."
+                .to_vec(),
+        )
+        .id;
+    let txt = s
+        .upload(
+            "name=live.txt&tag=jazz&tag=live&year=1965&author=bob",
+            b"a live recording in Paris".to_vec(),
+        )
+        .id;
+    let html = s
+        .upload(
+            "name=page.html&tag=web",
+            b"<html><script>var hidden=1;</script><p>Zebra crossing guide</p></html>".to_vec(),
+        )
+        .id;
+    [pdf, md, txt, html].map(|i| i.to_string())
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn search_metadata_comparisons_boolean_and_full_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let [pdf, md, txt, html] = corpus(&s);
+    let cases: &[(&str, Vec<&String>)] = &[
+        ("tag:jazz", vec![&md, &txt]),
+        ("tag:JAZZ", vec![&md, &txt]),
+        ("tag:jazz -tag:live", vec![&md]),
+        ("tag:jazz AND NOT tag:live", vec![&md]),
+        ("year>=1960", vec![&pdf, &txt]),
+        ("year<1960", vec![&md]),
+        ("year!=1959 tag:jazz", vec![&txt]),
+        ("tag:work OR tag:web", vec![&pdf, &html]),
+        ("(author:miles OR author:bob) davis", vec![&md]),
+        ("zebra", vec![&pdf, &html]),
+        ("zebra mime:application/pdf", vec![&pdf]),
+        ("\"so what\"", vec![&md]),
+        ("\"what so\"", vec![]),
+        ("name:*.md", vec![&md]),
+        ("name:q3.*", vec![&pdf]),
+        ("has:year -tag:jazz", vec![&pdf]),
+        ("has:year -author:miles -author:bob", vec![&pdf]),
+        ("hidden", vec![]),
+        ("modified>=2020-01-01 tag:web", vec![&html]),
+        ("created<2001-01-01", vec![]),
+    ];
+    for (q, want) in cases {
+        let want = sorted(want.iter().map(|s| s.to_string()).collect());
+        assert_eq!(s.search_ids(q), want, "query {q:?}");
+    }
+    let r: SearchResponse = s.get_json(&format!("/v1/search?q={}", urlencode("zebra")));
+    assert_eq!(r.total, 2);
+    let snippet = r
+        .hits
+        .iter()
+        .find(|h| h.doc.id.to_string() == pdf)
+        .unwrap()
+        .snippet
+        .clone()
+        .unwrap();
+    assert!(snippet.contains("«zebra»"), "{snippet}");
+    let page: SearchResponse = s.get_json("/v1/search?q=has:year&limit=2&offset=1");
+    assert_eq!((page.total, page.hits.len()), (3, 2));
+}
+
+#[test]
+fn a_bad_query_is_a_400_naming_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    for (q, col) in [("year>=", 7), ("tag:jazz (live", 10), ("\"open", 1)] {
+        let r = s.get(&format!("/v1/search?q={}", urlencode(q)));
+        assert_eq!(r.status(), 400, "{q}");
+        let body: serde_json::Value = r.json().unwrap();
+        assert_eq!(body["error"]["code"], "bad_query");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(&format!("column {col}")) && msg.contains("expected"),
+            "{q}: {msg}"
+        );
+        assert_eq!(body["error"]["offset"], col - 1);
+    }
+}
+
+#[test]
+fn tree_tags_intersect_and_show_co_tags_clashes_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let a = s.upload("name=a.txt&tag=x&tag=y", b"a".to_vec()).id;
+    s.upload("name=b.txt&tag=x&tag=z", b"b".to_vec());
+    s.upload("name=c.txt&tag=y", b"c".to_vec());
+    assert_eq!(
+        s.ls("/"),
+        ["all", "tags", "by", "files", "search", "recent", "ids"]
+    );
+    assert_eq!(s.ls("/tags/"), ["x", "y", "z"]);
+    assert_eq!(s.ls("/tags/x/"), ["y", "z", "a.txt", "b.txt"]);
+    assert_eq!(s.ls("/tags/x/y/"), ["a.txt"]);
+    let l: TreeListing = s.get_json("/v1/tree/tags/x/");
+    assert_eq!(l.entries[0].count, Some(1));
+    assert_eq!(l.entries[2].id.unwrap(), a);
+
+    let d1 = s.upload("name=dup.txt&tag=clash", b"1".to_vec()).id;
+    let d2 = s.upload("name=dup.txt&tag=clash", b"2".to_vec()).id;
+    let names = s.ls("/tags/clash/");
+    let want = sorted(vec![
+        format!("dup~{}.txt", d1.short()),
+        format!("dup~{}.txt", d2.short()),
+    ]);
+    assert_eq!(sorted(names), want);
+
+    s.upload(
+        "name=so-what.flac&path=music/jazz/so-what.flac",
+        b"sw".to_vec(),
+    );
+    s.upload("name=other.flac&path=music/other.flac", b"o".to_vec());
+    assert_eq!(s.ls("/files/"), ["music"]);
+    assert_eq!(s.ls("/files/music/"), ["jazz", "other.flac"]);
+    assert_eq!(s.ls("/files/music/jazz/"), ["so-what.flac"]);
+    assert!(s.ls("/by/").contains(&"tag".to_string()));
+    assert_eq!(s.ls("/by/tag/y/"), s.ls("/by/tag/y/").clone());
+    assert!(s.ls("/by/tag/y/").contains(&"a.txt".to_string()));
+    assert_eq!(
+        s.ls(&format!("/search/{}/", urlencode("tag:x tag:z")))
+            .last()
+            .unwrap(),
+        "b.txt"
+    );
+    assert_eq!(s.ls("/recent/").len(), 7);
+    let r = s.get("/v1/tree/nonsense/");
+    assert_eq!(r.status(), 400);
+}
