@@ -14,6 +14,8 @@ use docgrid_core::store::native::{NativeStore, default_disks};
 use docgrid_core::store::{BlobStore, Codec, Locator};
 use serde_json::json;
 
+mod server;
+
 #[derive(Parser)]
 #[command(about = "docgrid benchmark harness (run through bench/run)")]
 struct Cli {
@@ -45,6 +47,28 @@ enum Cmd {
         dir: PathBuf,
         out: PathBuf,
     },
+    /// Index DOCS metadata-only documents in commits of BATCH into a fresh
+    /// server in DIR; prints docs/s.
+    Index {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        docs: u64,
+        #[arg(long, default_value_t = 100_000)]
+        batch: u64,
+    },
+    /// Search (tag, range, full text) and /v1/tree/tags/common latency over DOCS documents.
+    Search {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        docs: u64,
+    },
+    /// Import every file under CORPUS, then time QUERY searches.
+    Corpus {
+        dir: PathBuf,
+        corpus: PathBuf,
+        #[arg(long = "query")]
+        queries: Vec<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -57,6 +81,30 @@ fn main() -> Result<()> {
             seconds,
         } => rs(&file, k, m, chunk, seconds),
         Cmd::Store { file, dir, out } => store(&file, &dir, &out),
+        Cmd::Index { dir, docs, batch } => {
+            let rate = server::index(&dir, docs, batch)?;
+            println!(
+                "{}",
+                json!({"bench": "index", "docs": docs, "batch": batch, "docs_per_s": rate})
+            );
+            Ok(())
+        }
+        Cmd::Search { dir, docs } => {
+            for r in server::search(&dir, docs)? {
+                println!("{r}");
+            }
+            Ok(())
+        }
+        Cmd::Corpus {
+            dir,
+            corpus,
+            queries,
+        } => {
+            for r in server::corpus(&dir, &corpus, &queries)? {
+                println!("{r}");
+            }
+            Ok(())
+        }
     }
 }
 

@@ -24,10 +24,9 @@ pub fn list(conn: &Connection, ft: &FullText, path: &str) -> Result<TreeListing,
             .into_iter()
             .map(|(name, count)| (EntryIn::dir(name), None, count))
             .collect();
-    for key in ordered(conn, &listing.docs, &docs)? {
-        let info = read::doc_info_by_key(conn, i64::from(key))?;
-        let name = listing.docs.display_name(&info.name, &info.meta);
-        entries.push((EntryIn::doc(name, info.id), Some(info.size), None));
+    for (id, name, size, meta) in doc_rows(conn, &listing.docs, &docs)? {
+        let name = listing.docs.display_name(&name, &meta);
+        entries.push((EntryIn::doc(name, id), Some(size), None));
     }
     let ins: Vec<EntryIn> = entries.iter().map(|(e, _, _)| e.clone()).collect();
     let names = tree::disambiguate(&ins);
@@ -108,23 +107,55 @@ fn files_docs(conn: &Connection, dir: &str) -> Result<RoaringBitmap, ApiError> {
     Ok(out)
 }
 
-/// Documents in listing order: recent ones by revision, newest first (at
-/// most the limit), others by key (disambiguation sorts nothing).
-fn ordered(
+type DocRow = (docgrid_core::DocId, String, u64, docgrid_core::Metadata);
+
+/// Id, name, size (and, in `/files`, the `path` metadata display names
+/// need) of the selected documents, in listing order: recent ones by
+/// revision, newest first, at most the limit; others by key. One scan of
+/// the documents table, not a query per document.
+fn doc_rows(
     conn: &Connection,
     filter: &DocFilter,
     docs: &RoaringBitmap,
-) -> Result<Vec<u32>, ApiError> {
-    let DocFilter::Recent(n) = filter else {
-        return Ok(docs.iter().collect());
+) -> Result<Vec<DocRow>, ApiError> {
+    if docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (sql, limit) = match filter {
+        DocFilter::Recent(n) => (
+            "SELECT key, id, name, size FROM docs WHERE deleted = 0 ORDER BY rev DESC, key DESC",
+            *n,
+        ),
+        _ => (
+            "SELECT key, id, name, size FROM docs WHERE deleted = 0 ORDER BY key",
+            usize::MAX,
+        ),
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT key FROM docs WHERE deleted = 0 ORDER BY rev DESC, key DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([*n as i64], |r| r.get::<_, i64>(0))?;
-    Ok(rows
-        .map(|r| r.map(|k| k as u32))
-        .collect::<Result<_, _>>()?)
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut path_stmt =
+        conn.prepare_cached("SELECT value FROM meta WHERE doc = ?1 AND key = 'path' ORDER BY pos")?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        if out.len() >= limit {
+            break;
+        }
+        let key: i64 = r.get(0)?;
+        if !docs.contains(key as u32) {
+            continue;
+        }
+        let id: String = r.get(1)?;
+        let id = id
+            .parse()
+            .map_err(|e: docgrid_core::id::ParseDocIdError| ApiError::internal(e.to_string()))?;
+        let mut meta = docgrid_core::Metadata::new();
+        if matches!(filter, DocFilter::FilesDir(_)) {
+            let paths = path_stmt.query_map([key], |r| r.get::<_, String>(0))?;
+            meta.insert("path".into(), paths.collect::<Result<Vec<_>, _>>()?);
+        }
+        out.push((id, r.get(2)?, r.get(3)?, meta));
+    }
+    Ok(out)
 }
 
 /// Subdirectory names with document counts.

@@ -53,35 +53,47 @@ pub fn apply(
     content: &dyn ContentSource,
 ) -> rusqlite::Result<Vec<FtUpdate>> {
     let mut touched: Vec<i64> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut ft = Vec::new();
     for op in &cs.ops {
         if let Some(key) = apply_op(tx, cs, op, content, &mut ft)?
-            && !touched.contains(&key)
+            && seen.insert(key)
         {
             touched.push(key);
         }
     }
     let mut ids = Vec::new();
     for &key in &touched {
-        tx.execute(
+        exec(
+            tx,
             "UPDATE docs SET rev = ?2 WHERE key = ?1",
             params![key, cs.rev],
         )?;
-        tx.execute(
+        exec(
+            tx,
             "INSERT OR REPLACE INTO history(doc, rev, name, size, hash, manifest, deleted)
              SELECT key, ?2, name, size, hash, manifest, deleted FROM docs WHERE key = ?1",
             params![key, cs.rev],
         )?;
-        let id: String = tx.query_row("SELECT id FROM docs WHERE key = ?1", [key], |r| r.get(0))?;
+        let id: String = tx
+            .prepare_cached("SELECT id FROM docs WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))?;
         if let Some(up) = ft_upsert(tx, key)? {
-            ft.retain(|u| !matches!(u, FtUpdate::Upsert { id: i, .. } if *i == id));
             ft.push(up);
         }
         ids.push(id);
     }
-    tx.execute(
+    exec(
+        tx,
         "INSERT OR REPLACE INTO changesets(rev, locator, author, time, message, docs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![cs.rev, locator.as_str(), cs.author, cs.time, cs.message, serde_json::to_string(&ids).expect("ids serialize")],
+        params![
+            cs.rev,
+            locator.as_str(),
+            cs.author,
+            cs.time,
+            cs.message,
+            serde_json::to_string(&ids).expect("ids serialize")
+        ],
     )?;
     super::set_applied_rev(tx, cs.rev)?;
     Ok(ft)
@@ -129,7 +141,8 @@ fn apply_op(
             let Some(row) = row(tx, id)? else {
                 return Ok(None);
             };
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE docs SET name = ?2 WHERE key = ?1",
                 params![row.key, name],
             )?;
@@ -144,19 +157,22 @@ fn apply_op(
                 return Ok(None);
             };
             let purge = matches!(op, Op::Purge { .. });
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE docs SET deleted = 1, purged = purged OR ?2 WHERE key = ?1",
                 params![row.key, purge],
             )?;
-            tx.execute("DELETE FROM meta WHERE doc = ?1", [row.key])?;
-            tx.execute("DELETE FROM bodies WHERE doc = ?1", [row.key])?;
+            exec(tx, "DELETE FROM meta WHERE doc = ?1", [row.key])?;
+            exec(tx, "DELETE FROM bodies WHERE doc = ?1", [row.key])?;
             if purge {
                 let empty = serde_json::to_string(&Manifest::empty()).expect("serializes");
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE history SET manifest = ?2 WHERE doc = ?1",
                     params![row.key, empty],
                 )?;
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE docs SET manifest = ?2 WHERE key = ?1",
                     params![row.key, empty],
                 )?;
@@ -165,19 +181,19 @@ fn apply_op(
             Ok(Some(row.key))
         }
         Op::CreateTag { tag } => {
-            tx.execute("INSERT OR IGNORE INTO tags(tag) VALUES (?1)", [tag])?;
+            exec(tx, "INSERT OR IGNORE INTO tags(tag) VALUES (?1)", [tag])?;
             Ok(None)
         }
         Op::DeleteTag { tag } => {
-            tx.execute("DELETE FROM tags WHERE tag = ?1", [tag])?;
+            exec(tx, "DELETE FROM tags WHERE tag = ?1", [tag])?;
             Ok(None)
         }
         Op::CreateDir { path } => {
-            tx.execute("INSERT OR IGNORE INTO dirs(path) VALUES (?1)", [path])?;
+            exec(tx, "INSERT OR IGNORE INTO dirs(path) VALUES (?1)", [path])?;
             Ok(None)
         }
         Op::DeleteDir { path } => {
-            tx.execute("DELETE FROM dirs WHERE path = ?1", [path])?;
+            exec(tx, "DELETE FROM dirs WHERE path = ?1", [path])?;
             Ok(None)
         }
     }
@@ -194,9 +210,18 @@ fn create(
 ) -> rusqlite::Result<i64> {
     let (mime, body) = sniff_and_extract(name, m, content);
     let manifest = serde_json::to_string(m).expect("manifest serializes");
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO docs(id, name, rev, size, hash, mime, manifest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![id.to_string(), name, cs.rev, m.size, m.hash.to_hex(), mime, manifest],
+        params![
+            id.to_string(),
+            name,
+            cs.rev,
+            m.size,
+            m.hash.to_hex(),
+            mime,
+            manifest
+        ],
     )?;
     let key = tx.last_insert_rowid();
     record_chunks(tx, m)?;
@@ -214,7 +239,8 @@ fn create(
     full.entry("author".into())
         .or_insert_with(|| vec![cs.author.clone()]);
     write_meta(tx, key, &full)?;
-    tx.execute(
+    exec(
+        tx,
         "INSERT OR REPLACE INTO bodies(doc, text) VALUES (?1, ?2)",
         params![key, body],
     )?;
@@ -230,7 +256,8 @@ fn set_content(
 ) -> rusqlite::Result<()> {
     let (mime, body) = sniff_and_extract(&row.name, m, content);
     let manifest = serde_json::to_string(m).expect("manifest serializes");
-    tx.execute(
+    exec(
+        tx,
         "UPDATE docs SET size = ?2, hash = ?3, mime = ?4, manifest = ?5 WHERE key = ?1",
         params![row.key, m.size, m.hash.to_hex(), mime, manifest],
     )?;
@@ -241,7 +268,8 @@ fn set_content(
     meta.insert("mime".into(), vec![mime]);
     meta.insert("modified".into(), vec![cs.time.clone()]);
     write_meta(tx, row.key, &meta)?;
-    tx.execute(
+    exec(
+        tx,
         "INSERT OR REPLACE INTO bodies(doc, text) VALUES (?1, ?2)",
         params![row.key, body],
     )?;
@@ -282,17 +310,14 @@ fn record_chunks(tx: &Transaction<'_>, m: &Manifest) -> rusqlite::Result<()> {
 }
 
 fn row(tx: &Transaction<'_>, id: &DocId) -> rusqlite::Result<Option<Row>> {
-    tx.query_row(
-        "SELECT key, name FROM docs WHERE id = ?1",
-        [id.to_string()],
-        |r| {
+    tx.prepare_cached("SELECT key, name FROM docs WHERE id = ?1")?
+        .query_row([id.to_string()], |r| {
             Ok(Row {
                 key: r.get(0)?,
                 name: r.get(1)?,
             })
-        },
-    )
-    .optional()
+        })
+        .optional()
 }
 
 /// A document's metadata, reserved keys included, values in order.
@@ -311,7 +336,7 @@ pub fn load_meta(conn: &rusqlite::Connection, key: i64) -> rusqlite::Result<Meta
 
 /// Replaces a document's metadata rows.
 pub fn write_meta(tx: &Transaction<'_>, key: i64, meta: &Metadata) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM meta WHERE doc = ?1", [key])?;
+    exec(tx, "DELETE FROM meta WHERE doc = ?1", [key])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO meta(doc, key, pos, value, num) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -326,11 +351,9 @@ pub fn write_meta(tx: &Transaction<'_>, key: i64, meta: &Metadata) -> rusqlite::
 
 /// The full-text document for `key`, `None` if it is deleted.
 fn ft_upsert(tx: &Transaction<'_>, key: i64) -> rusqlite::Result<Option<FtUpdate>> {
-    let (id, name, deleted): (String, String, bool) = tx.query_row(
-        "SELECT id, name, deleted FROM docs WHERE key = ?1",
-        [key],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let (id, name, deleted): (String, String, bool) = tx
+        .prepare_cached("SELECT id, name, deleted FROM docs WHERE key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     if deleted {
         return Ok(None);
     }
@@ -358,4 +381,9 @@ fn ft_upsert(tx: &Transaction<'_>, key: i64) -> rusqlite::Result<Option<FtUpdate
         meta: meta_text,
         body,
     }))
+}
+
+/// Executes `sql` through the connection's statement cache.
+fn exec(tx: &Transaction<'_>, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
 }
