@@ -125,6 +125,9 @@ fn enc(q: &str) -> String {
         .collect()
 }
 
+/// Makes the request path of run `k`.
+type PathFn = Box<dyn Fn(usize) -> String>;
+
 /// Search and tree latencies over `docs` documents.
 pub fn search(dir: &Path, docs: u64) -> Result<Vec<Value>> {
     let b = Bench::start(dir)?;
@@ -135,7 +138,7 @@ pub fn search(dir: &Path, docs: u64) -> Result<Vec<Value>> {
         i += n;
     }
     let mut out = Vec::new();
-    let kinds: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
+    let kinds: [(&str, PathFn); 4] = [
         (
             "tag",
             Box::new(|k| {
