@@ -134,9 +134,11 @@ impl App {
     /// Applies one committed changeset to SQLite and the full-text index.
     pub fn apply(&self, cs: &Changeset, locator: &Locator) -> Result<()> {
         let content = StoreContent(self.store.as_ref());
+        let started = std::time::Instant::now();
         let updates = self
             .index
             .write(|tx| apply::apply(tx, cs, locator, &content))?;
+        let sqlite = started.elapsed();
         for u in &updates {
             match u {
                 FtUpdate::Upsert {
@@ -154,6 +156,7 @@ impl App {
             }
         }
         self.fulltext.commit()?;
+        tracing::debug!(rev = cs.rev, ?sqlite, fulltext = ?(started.elapsed() - sqlite), "applied");
         Ok(())
     }
 

@@ -35,9 +35,11 @@ pub fn commit(
         ));
     }
     let _serial = app.commit_lock.lock().expect("poisoned");
+    let started = std::time::Instant::now();
     app.catch_up()
         .map_err(|e| ApiError::internal(format!("catching up with the journal: {e:#}")))?;
     app.index.read(|conn| Ok(validate(app, conn, &mut ops)))??;
+    let validated = started.elapsed();
     let journal = Journal::new(app.store.as_ref());
     let head = journal.head()?;
     let mut cs = Changeset {
@@ -58,6 +60,7 @@ pub fn commit(
         }
         Err(e) => return Err(e.into()),
     };
+    let journaled = started.elapsed();
     app.apply(&cs, &head.changeset).map_err(|e| {
         ApiError::internal(format!(
             "revision {} is committed but indexing it failed: {e:#}; restart to retry",
@@ -65,6 +68,14 @@ pub fn commit(
         ))
     })?;
     app.announce(cs.rev);
+    tracing::debug!(
+        rev = cs.rev,
+        ops = cs.ops.len(),
+        ?validated,
+        journal = ?(journaled - validated),
+        apply = ?(started.elapsed() - journaled),
+        "committed"
+    );
     Ok(CommitResponse { rev: cs.rev })
 }
 

@@ -54,9 +54,32 @@ pub fn apply(
 ) -> rusqlite::Result<Vec<FtUpdate>> {
     let mut touched: Vec<i64> = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    // Documents created here and not touched again: everything about them
+    // is known in memory, so the read-backs below are skipped.
+    let mut fresh: std::collections::HashMap<i64, (String, FtUpdate)> =
+        std::collections::HashMap::new();
     let mut ft = Vec::new();
     for op in &cs.ops {
-        if let Some(key) = apply_op(tx, cs, op, content, &mut ft)?
+        let key = match op {
+            Op::Create {
+                id,
+                name,
+                meta,
+                content: m,
+            } => {
+                let (key, up) = create(tx, cs, *id, name, meta, m, content)?;
+                fresh.insert(key, (id.to_string(), up));
+                Some(key)
+            }
+            other => {
+                let key = apply_op(tx, cs, other, content, &mut ft)?;
+                if let Some(k) = key {
+                    fresh.remove(&k);
+                }
+                key
+            }
+        };
+        if let Some(key) = key
             && seen.insert(key)
         {
             touched.push(key);
@@ -64,6 +87,11 @@ pub fn apply(
     }
     let mut ids = Vec::new();
     for &key in &touched {
+        if let Some((id, up)) = fresh.remove(&key) {
+            ft.push(up);
+            ids.push(id);
+            continue;
+        }
         exec(
             tx,
             "UPDATE docs SET rev = ?2 WHERE key = ?1",
@@ -113,7 +141,7 @@ fn apply_op(
             name,
             meta,
             content: m,
-        } => create(tx, cs, *id, name, meta, m, content).map(Some),
+        } => create(tx, cs, *id, name, meta, m, content).map(|(key, _)| Some(key)),
         Op::SetContent { id, content: m, .. } => {
             let Some(row) = row(tx, id)? else {
                 return Ok(None);
@@ -199,6 +227,8 @@ fn apply_op(
     }
 }
 
+/// Inserts a new document (row, metadata, text, history); returns its key
+/// and its full-text document.
 fn create(
     tx: &Transaction<'_>,
     cs: &Changeset,
@@ -207,29 +237,27 @@ fn create(
     meta: &Metadata,
     m: &Manifest,
     content: &dyn ContentSource,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<(i64, FtUpdate)> {
     let (mime, body) = sniff_and_extract(name, m, content);
     let manifest = serde_json::to_string(m).expect("manifest serializes");
+    let (id_text, hash) = (id.to_string(), m.hash.to_hex());
     exec(
         tx,
         "INSERT INTO docs(id, name, rev, size, hash, mime, manifest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            id.to_string(),
-            name,
-            cs.rev,
-            m.size,
-            m.hash.to_hex(),
-            mime,
-            manifest
-        ],
+        params![id_text, name, cs.rev, m.size, hash, mime, manifest],
     )?;
     let key = tx.last_insert_rowid();
+    exec(
+        tx,
+        "INSERT INTO history(doc, rev, name, size, hash, manifest, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+        params![key, cs.rev, name, m.size, hash, manifest],
+    )?;
     record_chunks(tx, m)?;
     let mut full = meta.clone();
     for (k, v) in [
         ("name", name.to_string()),
         ("size", m.size.to_string()),
-        ("hash", m.hash.to_hex()),
+        ("hash", hash),
         ("mime", mime),
         ("created", cs.time.clone()),
         ("modified", cs.time.clone()),
@@ -238,13 +266,19 @@ fn create(
     }
     full.entry("author".into())
         .or_insert_with(|| vec![cs.author.clone()]);
-    write_meta(tx, key, &full)?;
+    insert_meta(tx, key, &full)?;
     exec(
         tx,
-        "INSERT OR REPLACE INTO bodies(doc, text) VALUES (?1, ?2)",
+        "INSERT INTO bodies(doc, text) VALUES (?1, ?2)",
         params![key, body],
     )?;
-    Ok(key)
+    let up = FtUpdate::Upsert {
+        id: id_text,
+        name: name.to_string(),
+        meta: meta_text(&full),
+        body,
+    };
+    Ok((key, up))
 }
 
 fn set_content(
@@ -337,6 +371,11 @@ pub fn load_meta(conn: &rusqlite::Connection, key: i64) -> rusqlite::Result<Meta
 /// Replaces a document's metadata rows.
 pub fn write_meta(tx: &Transaction<'_>, key: i64, meta: &Metadata) -> rusqlite::Result<()> {
     exec(tx, "DELETE FROM meta WHERE doc = ?1", [key])?;
+    insert_meta(tx, key, meta)
+}
+
+/// Inserts metadata rows for a document that has none.
+fn insert_meta(tx: &Transaction<'_>, key: i64, meta: &Metadata) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO meta(doc, key, pos, value, num) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -358,17 +397,7 @@ fn ft_upsert(tx: &Transaction<'_>, key: i64) -> rusqlite::Result<Option<FtUpdate
         return Ok(None);
     }
     let meta = load_meta(tx, key)?;
-    let meta_text = meta
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "hash" | "size" | "created" | "modified" | "name"
-            )
-        })
-        .flat_map(|(_, v)| v.iter().map(String::as_str))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let meta_text = meta_text(&meta);
     let body: String = tx
         .query_row("SELECT text FROM bodies WHERE doc = ?1", [key], |r| {
             r.get(0)
@@ -386,4 +415,18 @@ fn ft_upsert(tx: &Transaction<'_>, key: i64) -> rusqlite::Result<Option<FtUpdate
 /// Executes `sql` through the connection's statement cache.
 fn exec(tx: &Transaction<'_>, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
     tx.prepare_cached(sql)?.execute(params)
+}
+
+/// The metadata values full text indexes: all but bookkeeping keys.
+fn meta_text(meta: &Metadata) -> String {
+    meta.iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "hash" | "size" | "created" | "modified" | "name"
+            )
+        })
+        .flat_map(|(_, v)| v.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
