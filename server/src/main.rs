@@ -97,6 +97,9 @@ enum Cmd {
     Gc {
         #[command(flatten)]
         data: DataArg,
+        /// Keep chunks uploaded less than this many seconds ago.
+        #[arg(long, default_value_t = 3600)]
+        grace: u64,
     },
     /// Manage bearer tokens.
     Token {
@@ -243,11 +246,11 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Gc { data } => {
+        Cmd::Gc { data, grace } => {
             let dir = DataDir::new(data.data);
             let cfg = dir.read_config()?.context("no store in this directory")?;
             let app = App::open(dir, &cfg)?;
-            let r = docgrid_server::maintenance::gc(&app, std::time::Duration::from_secs(3600))
+            let r = docgrid_server::maintenance::gc(&app, std::time::Duration::from_secs(grace))
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())

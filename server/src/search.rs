@@ -37,8 +37,16 @@ impl<'a> Searcher<'a> {
     pub fn eval(&mut self, q: &Query) -> Result<RoaringBitmap, ApiError> {
         Ok(match q {
             Query::And(parts) => {
+                let (ranges, rest) = numeric_ranges(parts);
                 let mut acc: Option<RoaringBitmap> = None;
-                for p in parts {
+                for r in &ranges {
+                    let s = self.range(r)?;
+                    acc = Some(match acc {
+                        Some(a) => a & s,
+                        None => s,
+                    });
+                }
+                for p in rest {
                     let s = self.eval(p)?;
                     acc = Some(match acc {
                         Some(a) => a & s,
@@ -89,6 +97,14 @@ impl<'a> Searcher<'a> {
         }
     }
 
+    /// Documents with a value of the key inside both bounds.
+    fn range(&self, r: &Range) -> Result<RoaringBitmap, ApiError> {
+        let lo = if r.lo_incl { ">=" } else { ">" };
+        let hi = if r.hi_incl { "<=" } else { "<" };
+        let sql = format!("SELECT doc FROM meta WHERE key = ?1 AND num {lo} ?2 AND num {hi} ?3");
+        self.keys(&sql, &[&r.key, &r.lo, &r.hi])
+    }
+
     fn compare(&self, key: &str, op: CmpOp, value: &str) -> Result<RoaringBitmap, ApiError> {
         if let Ok(n) = value.trim().parse::<f64>() {
             let sql = match op {
@@ -137,6 +153,65 @@ impl<'a> Searcher<'a> {
         }
         Ok(out)
     }
+}
+
+/// A numeric lower and upper bound on one key, from two terms of an `AND`.
+struct Range {
+    key: String,
+    lo: f64,
+    lo_incl: bool,
+    hi: f64,
+    hi_incl: bool,
+}
+
+/// Pairs of numeric bounds on the same key (`year>=1960 year<1970`) become
+/// one range: a value of the key inside both bounds, so one index scan
+/// instead of two half-index scans. Returns the ranges and the other parts.
+fn numeric_ranges(parts: &[Query]) -> (Vec<Range>, Vec<&Query>) {
+    let bound = |q: &Query| -> Option<(String, CmpOp, f64)> {
+        let Query::Term(Term::Compare { key, op, value }) = q else {
+            return None;
+        };
+        let n = value.trim().parse::<f64>().ok().filter(|n| n.is_finite())?;
+        matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge).then(|| (key.clone(), *op, n))
+    };
+    let mut ranges = Vec::new();
+    let mut used = vec![false; parts.len()];
+    for i in 0..parts.len() {
+        let Some((key, op, n)) = bound(&parts[i]).filter(|_| !used[i]) else {
+            continue;
+        };
+        let lower = matches!(op, CmpOp::Gt | CmpOp::Ge);
+        let partner = (i + 1..parts.len()).find(|&j| {
+            !used[j]
+                && bound(&parts[j]).is_some_and(|(k, o, _)| {
+                    k == key && matches!(o, CmpOp::Gt | CmpOp::Ge) != lower
+                })
+        });
+        let Some(j) = partner else { continue };
+        let (_, op2, m) = bound(&parts[j]).expect("checked");
+        let ((lo, lo_op), (hi, hi_op)) = if lower {
+            ((n, op), (m, op2))
+        } else {
+            ((m, op2), (n, op))
+        };
+        ranges.push(Range {
+            key,
+            lo,
+            lo_incl: lo_op == CmpOp::Ge,
+            hi,
+            hi_incl: hi_op == CmpOp::Le,
+        });
+        used[i] = true;
+        used[j] = true;
+    }
+    let rest = parts
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| !**u)
+        .map(|(p, _)| p)
+        .collect();
+    (ranges, rest)
 }
 
 /// `*` globs as a LIKE pattern (case-insensitive, like `=` on values).

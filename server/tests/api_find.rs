@@ -53,6 +53,8 @@ fn search_metadata_comparisons_boolean_and_full_text() {
         ("tag:jazz AND NOT tag:live", vec![&md]),
         ("year>=1960", vec![&pdf, &txt]),
         ("year<1960", vec![&md]),
+        ("year>=1959 year<1966", vec![&md, &txt]),
+        ("year>1959 year<=1965", vec![&txt]),
         ("year!=1959 tag:jazz", vec![&txt]),
         ("tag:work OR tag:web", vec![&pdf, &html]),
         ("(author:miles OR author:bob) davis", vec![&md]),

@@ -80,10 +80,21 @@ async fn repair(
     blocking(move || crate::maintenance::scrub(&app, true).map(Json)).await
 }
 
-async fn gc(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<GcReport>, ApiError> {
+#[derive(Deserialize)]
+struct GcParams {
+    /// Chunks uploaded less than this many seconds ago are kept (a commit
+    /// may be about to reference them). Default one hour.
+    grace: Option<u64>,
+}
+
+async fn gc(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Query(p): Query<GcParams>,
+) -> Result<Json<GcReport>, ApiError> {
     caller.require(Role::Admin)?;
-    blocking(move || crate::maintenance::gc(&app, std::time::Duration::from_secs(3600)).map(Json))
-        .await
+    let grace = std::time::Duration::from_secs(p.grace.unwrap_or(3600));
+    blocking(move || crate::maintenance::gc(&app, grace).map(Json)).await
 }
 
 async fn purge(
