@@ -28,17 +28,7 @@ impl Head {
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<Self, FormatError> {
-        let head: Head = serde_json::from_slice(bytes).map_err(|e| FormatError::Malformed {
-            what: "journal head",
-            why: e.to_string(),
-        })?;
-        if head.version != FORMAT_VERSION {
-            return Err(FormatError::UnknownVersion {
-                what: "journal head",
-                version: head.version,
-            });
-        }
-        Ok(head)
+        crate::model::decode_versioned(bytes, "journal head", |h: &Head| h.version)
     }
 }
 

@@ -347,6 +347,23 @@ impl Changeset {
     }
 }
 
+/// Parses JSON `bytes` as a `what`, refusing a format version other than
+/// [`FORMAT_VERSION`]. One rule for every persisted structure.
+pub fn decode_versioned<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+    version: impl Fn(&T) -> u32,
+) -> Result<T, FormatError> {
+    let value: T = serde_json::from_slice(bytes).map_err(|e| FormatError::Malformed {
+        what,
+        why: e.to_string(),
+    })?;
+    match version(&value) {
+        FORMAT_VERSION => Ok(value),
+        v => Err(FormatError::UnknownVersion { what, version: v }),
+    }
+}
+
 /// A persisted structure that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {

@@ -151,6 +151,18 @@ fn two_wiped_disks_lose_nothing_and_scrub_repair_restores_them() {
     );
 }
 
+/// How many documents `q` matches on the server at `url`.
+fn total(http: &reqwest::blocking::Client, url: &str, token: &str, q: &str) -> u64 {
+    let r: serde_json::Value = http
+        .get(format!("{url}/v1/search?limit=1&q={}", urlencode(q)))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    r["total"].as_u64().unwrap()
+}
+
 /// The server binary, run in `dir` on a free port.
 fn spawn_server(dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
@@ -185,16 +197,6 @@ fn a_server_killed_mid_commit_keeps_earlier_commits_and_all_or_nothing_of_the_la
             .unwrap()
             .trim()
             .to_string();
-        let count = |q: &str| -> u64 {
-            let r: serde_json::Value = http
-                .get(format!("{url}/v1/search?limit=1&q={}", urlencode(q)))
-                .bearer_auth(&token)
-                .send()
-                .unwrap()
-                .json()
-                .unwrap();
-            r["total"].as_u64().unwrap()
-        };
         // An earlier, acknowledged commit.
         let r = http
             .post(format!("{url}/v1/docs?name=before{round}.txt&tag=before"))
@@ -224,23 +226,12 @@ fn a_server_killed_mid_commit_keeps_earlier_commits_and_all_or_nothing_of_the_la
         eprintln!("round {round}: killed after {:?}", start.elapsed());
 
         let (mut child, url2) = spawn_server(dir.path());
-        let count2 = |q: &str| -> u64 {
-            let r: serde_json::Value = http
-                .get(format!("{url2}/v1/search?limit=1&q={}", urlencode(q)))
-                .bearer_auth(&token)
-                .send()
-                .unwrap()
-                .json()
-                .unwrap();
-            r["total"].as_u64().unwrap()
-        };
-        let _ = count;
         assert_eq!(
-            count2("tag:before"),
+            total(&http, &url2, &token, "tag:before"),
             round as u64 + 1,
             "every acknowledged commit survives"
         );
-        let big = count2(&format!("tag:big{round}"));
+        let big = total(&http, &url2, &token, &format!("tag:big{round}"));
         assert!(
             big == 0 || big == 40_000,
             "round {round}: the killed commit is all or nothing, found {big} of 40000"
