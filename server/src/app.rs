@@ -99,6 +99,7 @@ impl App {
             crate::maintenance::reindex(&app).map_err(|e| anyhow::anyhow!(e.message))?;
         }
         let replayed = app.catch_up()?;
+        app.refresh_fulltext()?;
         if replayed > 0 {
             tracing::info!(replayed, "index caught up with the journal");
         }
@@ -155,8 +156,67 @@ impl App {
                 FtUpdate::Delete { id } => self.fulltext.delete(id)?,
             }
         }
-        self.fulltext.commit()?;
+        self.fulltext.mark_pending(cs.rev);
         tracing::debug!(rev = cs.rev, ?sqlite, fulltext = ?(started.elapsed() - sqlite), "applied");
+        Ok(())
+    }
+
+    /// Makes every applied change visible to full-text search: commits what
+    /// is pending. Called before reading the full-text index and once a
+    /// second in the background.
+    pub fn sync_fulltext(&self) -> Result<()> {
+        Ok(self.fulltext.sync()?)
+    }
+
+    /// After a crash, tantivy may lag SQLite (its commits are deferred):
+    /// re-index the documents of every changeset beyond its last commit,
+    /// from SQLite (text is kept in `bodies`, so nothing is re-extracted).
+    fn refresh_fulltext(&self) -> Result<()> {
+        let applied = self.index.applied_rev()?;
+        let committed = self.fulltext.committed_rev()?;
+        if committed >= applied {
+            return Ok(());
+        }
+        let updates = self.index.read(|c| {
+            let mut keys = std::collections::BTreeSet::new();
+            let mut stmt = c.prepare("SELECT docs FROM changesets WHERE rev > ?1")?;
+            for ids in stmt.query_map([committed], |r| r.get::<_, String>(0))? {
+                for id in serde_json::from_str::<Vec<String>>(&ids?).unwrap_or_default() {
+                    keys.insert(id);
+                }
+            }
+            let mut out = Vec::new();
+            let mut key_of = c.prepare("SELECT key FROM docs WHERE id = ?1")?;
+            for id in keys {
+                let key: i64 = key_of.query_row([&id], |r| r.get(0))?;
+                out.push(apply::ft_upsert(c, key)?.unwrap_or(FtUpdate::Delete { id }));
+            }
+            Ok(out)
+        })?;
+        tracing::info!(
+            from = committed,
+            to = applied,
+            docs = updates.len(),
+            "catching up the full-text index"
+        );
+        for u in &updates {
+            match u {
+                FtUpdate::Upsert {
+                    id,
+                    name,
+                    meta,
+                    body,
+                } => self.fulltext.upsert(&FtDoc {
+                    id,
+                    name,
+                    meta,
+                    body,
+                })?,
+                FtUpdate::Delete { id } => self.fulltext.delete(id)?,
+            }
+        }
+        self.fulltext.mark_pending(applied);
+        self.fulltext.sync()?;
         Ok(())
     }
 

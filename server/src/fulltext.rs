@@ -128,9 +128,12 @@ impl Fields {
 /// The full-text index: one writer behind a mutex, a reader reloaded on commit.
 pub struct FullText {
     fields: Fields,
+    index: Index,
     writer: Mutex<IndexWriter>,
     reader: IndexReader,
     created: bool,
+    /// The newest revision written but not yet committed.
+    pending: Mutex<Option<u64>>,
 }
 
 /// The schema of [`SCHEMA_VERSION`].
@@ -237,9 +240,11 @@ impl FullText {
             .op("creating the index reader")?;
         Ok(FullText {
             fields,
+            index,
             writer: Mutex::new(writer),
             reader,
             created,
+            pending: Mutex::new(None),
         })
     }
 
@@ -302,6 +307,33 @@ impl FullText {
             w.commit().op("committing")?;
             self.reader.reload().op("reloading the reader")
         })
+    }
+
+    /// Notes that changes up to journal revision `rev` were written; they
+    /// become visible (and durable) at the next [`FullText::sync`].
+    pub fn mark_pending(&self, rev: u64) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(rev);
+    }
+
+    /// Commits pending changes, recording their revision in the commit's
+    /// payload, and reloads the reader. Cheap when nothing is pending.
+    pub fn sync(&self) -> Result<(), FullTextError> {
+        let mut pending = self.pending.lock().map_err(|_| FullTextError::Poisoned)?;
+        let Some(rev) = *pending else { return Ok(()) };
+        self.with_writer(|w| {
+            let mut prepared = w.prepare_commit().op("preparing a commit")?;
+            prepared.set_payload(&rev.to_string());
+            prepared.commit().op("committing")?;
+            self.reader.reload().op("reloading the reader")
+        })?;
+        *pending = None;
+        Ok(())
+    }
+
+    /// The journal revision of the last [`FullText::sync`] (0: none).
+    pub fn committed_rev(&self) -> Result<u64, FullTextError> {
+        let metas = self.index.load_metas().op("reading the index metadata")?;
+        Ok(metas.payload.and_then(|p| p.parse().ok()).unwrap_or(0))
     }
 
     /// Number of documents visible to searches.

@@ -30,9 +30,28 @@ pub async fn launch(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::router(app))
+    // Full-text commits are deferred (a commit per changeset costs ~20 ms):
+    // reads commit what is pending, and so does this tick, once a second.
+    let ticker = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let app = app.clone();
+                let synced = tokio::task::spawn_blocking(move || app.sync_fulltext()).await;
+                if let Ok(Err(e)) = synced {
+                    tracing::error!("full-text commit failed: {e:#}");
+                }
+            }
+        })
+    };
+    let served = axum::serve(listener, http::router(app.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    ticker.abort();
+    let _ = tokio::task::spawn_blocking(move || app.sync_fulltext()).await;
+    served
 }
 
 /// Now, RFC 3339 UTC.

@@ -94,6 +94,10 @@ pub fn reindex(app: &App) -> Result<usize, ApiError> {
     app.fulltext
         .clear()
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    app.catch_up()
-        .map_err(|e| ApiError::internal(format!("replaying the journal: {e:#}")))
+    let n = app
+        .catch_up()
+        .map_err(|e| ApiError::internal(format!("replaying the journal: {e:#}")))?;
+    app.sync_fulltext()
+        .map_err(|e| ApiError::internal(format!("full-text index: {e:#}")))?;
+    Ok(n)
 }

@@ -244,3 +244,33 @@ fn a_server_killed_mid_commit_keeps_earlier_commits_and_all_or_nothing_of_the_la
         child.wait().unwrap();
     }
 }
+
+#[test]
+fn full_text_survives_a_kill_before_its_deferred_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::blocking::Client::new();
+    let (mut child, url) = spawn_server(dir.path());
+    let token = std::fs::read_to_string(dir.path().join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    for i in 0..3 {
+        let r = http
+            .post(format!("{url}/v1/docs?name=n{i}.txt"))
+            .bearer_auth(&token)
+            .body(format!("the okapi number {i}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    child.kill().unwrap(); // right after the commits: tantivy's deferred commit may not have run
+    child.wait().unwrap();
+    let (mut child, url) = spawn_server(dir.path());
+    assert_eq!(
+        total(&http, &url, &token, "okapi"),
+        3,
+        "full text caught up from SQLite at start"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

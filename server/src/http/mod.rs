@@ -240,6 +240,7 @@ async fn tree(
     caller.require(Role::Read)?;
     blocking(move || {
         let path = format!("/{path}");
+        sync_fulltext(&app)?;
         Ok(Json(app.index.read(|c| {
             Ok(crate::treeexec::list(c, &app.fulltext, &path))
         })??))
@@ -291,9 +292,16 @@ async fn search(
     let limit = p.limit.unwrap_or(50).min(1000);
     let offset = p.offset.unwrap_or(0);
     blocking(move || {
+        sync_fulltext(&app)?;
         Ok(Json(app.index.read(|c| {
             Ok(crate::search::search(c, &app.fulltext, &p.q, limit, offset))
         })??))
     })
     .await
+}
+
+/// Commits pending full-text changes so a read sees every applied commit.
+fn sync_fulltext(app: &App) -> Result<(), ApiError> {
+    app.sync_fulltext()
+        .map_err(|e| ApiError::internal(format!("full-text index: {e:#}")))
 }

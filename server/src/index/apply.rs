@@ -389,7 +389,7 @@ fn insert_meta(tx: &Transaction<'_>, key: i64, meta: &Metadata) -> rusqlite::Res
 }
 
 /// The full-text document for `key`, `None` if it is deleted.
-fn ft_upsert(tx: &Transaction<'_>, key: i64) -> rusqlite::Result<Option<FtUpdate>> {
+pub fn ft_upsert(tx: &rusqlite::Connection, key: i64) -> rusqlite::Result<Option<FtUpdate>> {
     let (id, name, deleted): (String, String, bool) = tx
         .prepare_cached("SELECT id, name, deleted FROM docs WHERE key = ?1")?
         .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
