@@ -219,8 +219,16 @@ pub fn locate(app: &App, conn: &Connection, hash: &Digest, len: u64) -> Result<L
         }
         return Ok(loc);
     }
+    // Content-addressed stores: the chunk may be stored without a row
+    // (index rebuilt); check its length, not just its presence.
     let guess = Locator::for_digest(hash);
     if app.store.has(&guess).unwrap_or(false) {
+        let stored = app.store.get(&guess)?.len() as u64;
+        if stored != len {
+            return Err(ApiError::bad_request(format!(
+                "chunk {hash} is {stored} bytes, not {len}"
+            )));
+        }
         return Ok(guess);
     }
     Err(ApiError::bad_request(format!(

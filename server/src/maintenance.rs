@@ -73,9 +73,11 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
         .into_iter()
         .filter(|(h, _, _)| !referenced.contains(h))
     {
-        app.store.delete(&Locator::new(loc))?;
+        // Row first: a crash in between leaves an unreferenced blob (the
+        // next GC misses it, harmlessly), never a row naming a deleted blob.
         app.index
             .write(|tx| tx.execute("DELETE FROM chunks WHERE hash = ?1", [&hash]))?;
+        app.store.delete(&Locator::new(loc))?;
         report.deleted += 1;
         report.bytes_freed += len;
     }

@@ -84,17 +84,22 @@ impl<'a> Searcher<'a> {
     fn term(&mut self, t: &Term) -> Result<RoaringBitmap, ApiError> {
         match t {
             Term::Match { key, value } if value.contains('*') => self.keys(
-                "SELECT doc FROM meta WHERE key = ?1 AND value LIKE ?2 ESCAPE '\\'",
-                &[key, &glob_to_like(value)],
+                "SELECT doc FROM meta WHERE key = ?1 AND value GLOB ?2",
+                &[key, &glob_pattern(value)],
             ),
-            Term::Match { key, value } => self.keys(
-                "SELECT doc FROM meta WHERE key = ?1 AND value = ?2",
-                &[key, value],
-            ),
+            Term::Match { key, value } => self.exact(key, value),
             Term::Has { key } => self.keys("SELECT doc FROM meta WHERE key = ?1", &[key]),
             Term::Compare { key, op, value } => self.compare(key, *op, value),
             Term::Text(text) => self.text(text),
         }
+    }
+
+    /// Documents where `key` has exactly `value`.
+    pub fn exact(&self, key: &str, value: &str) -> Result<RoaringBitmap, ApiError> {
+        self.keys(
+            "SELECT doc FROM meta WHERE key = ?1 AND value = ?2",
+            &[&key, &value],
+        )
     }
 
     /// Documents with a value of the key inside both bounds.
@@ -105,8 +110,13 @@ impl<'a> Searcher<'a> {
         self.keys(&sql, &[&r.key, &r.lo, &r.hi])
     }
 
+    /// `key op value`: numeric values compare numerically through the
+    /// index (when the query value is a number), every other value as the
+    /// query language says (dates chronologically, else lexically).
     fn compare(&self, key: &str, op: CmpOp, value: &str) -> Result<RoaringBitmap, ApiError> {
-        if let Ok(n) = value.trim().parse::<f64>() {
+        let mut out = RoaringBitmap::new();
+        let numeric = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
+        if let Some(n) = numeric {
             let sql = match op {
                 CmpOp::Eq => "SELECT doc FROM meta WHERE key = ?1 AND num = ?2",
                 CmpOp::Ne => {
@@ -117,15 +127,14 @@ impl<'a> Searcher<'a> {
                 CmpOp::Gt => "SELECT doc FROM meta WHERE key = ?1 AND num > ?2",
                 CmpOp::Ge => "SELECT doc FROM meta WHERE key = ?1 AND num >= ?2",
             };
-            if n.is_finite() {
-                return self.keys(sql, &[&key, &n]);
-            }
+            out |= self.keys(sql, &[&key, &n])?;
         }
-        // Dates and text: compare each value as the query language says.
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT doc, value FROM meta WHERE key = ?1")?;
-        let mut out = RoaringBitmap::new();
+        let sql = if numeric.is_some() {
+            "SELECT doc, value FROM meta WHERE key = ?1 AND num IS NULL"
+        } else {
+            "SELECT doc, value FROM meta WHERE key = ?1"
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         for row in stmt.query_map([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
             let (doc, v) = row?;
             if op.holds(compare_values(&v, value)) {
@@ -214,16 +223,13 @@ fn numeric_ranges(parts: &[Query]) -> (Vec<Range>, Vec<&Query>) {
     (ranges, rest)
 }
 
-/// `*` globs as a LIKE pattern (case-insensitive, like `=` on values).
-fn glob_to_like(glob: &str) -> String {
+/// A query glob (only `*` is special) as an SQLite GLOB pattern.
+fn glob_pattern(glob: &str) -> String {
     let mut out = String::with_capacity(glob.len());
     for c in glob.chars() {
         match c {
-            '*' => out.push('%'),
-            '%' | '_' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
+            '?' => out.push_str("[?]"),
+            '[' => out.push_str("[[]"),
             c => out.push(c),
         }
     }
@@ -243,28 +249,26 @@ pub fn search(
     let mut s = Searcher::new(conn, ft);
     let keys = s.eval(&parsed)?;
     let total = keys.len();
-    let mut ranked: Vec<(u32, f32, u64)> = Vec::with_capacity(keys.len() as usize);
-    if s.scores.is_empty() {
-        // Newest first: key order follows creation, rev follows change.
-        let mut stmt = conn.prepare_cached("SELECT rev FROM docs WHERE key = ?1")?;
-        if keys.len() as usize <= (offset + limit) * 4 {
-            for k in &keys {
-                let rev: u64 = stmt.query_row([k], |r| r.get(0))?;
-                ranked.push((k, 0.0, rev));
-            }
-        } else {
-            ranked.extend(keys.iter().rev().map(|k| (k, 0.0, u64::from(k))));
-        }
+    // Full-text hits by score, ties and queries without text newest first
+    // by creation (key order): one order for every page.
+    let page: Vec<(u32, f32)> = if s.scores.is_empty() {
+        keys.iter()
+            .rev()
+            .skip(offset)
+            .take(limit)
+            .map(|k| (k, 0.0))
+            .collect()
     } else {
-        ranked.extend(
-            keys.iter()
-                .map(|k| (k, s.scores.get(&k).copied().unwrap_or(0.0), 0)),
-        );
-    }
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)).then(b.0.cmp(&a.0)));
+        let mut ranked: Vec<(u32, f32)> = keys
+            .iter()
+            .map(|k| (k, s.scores.get(&k).copied().unwrap_or(0.0)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        ranked.into_iter().skip(offset).take(limit).collect()
+    };
     let texts: Vec<&str> = s.texts.iter().map(String::as_str).collect();
     let mut hits = Vec::new();
-    for &(k, score, _) in ranked.iter().skip(offset).take(limit) {
+    for (k, score) in page {
         let doc = read::doc_info_by_key(conn, i64::from(k))?;
         let snippet = if texts.is_empty() {
             None

@@ -20,7 +20,7 @@ pub fn list(conn: &Connection, ft: &FullText, path: &str) -> Result<TreeListing,
     let listing = dir.listing();
     let docs = select_docs(conn, ft, &listing.docs)?;
     let mut entries: Vec<(EntryIn, Option<u64>, Option<u64>)> =
-        subdirs(conn, &listing.subdirs, &docs)?
+        subdirs(conn, ft, &listing.subdirs, &docs)?
             .into_iter()
             .map(|(name, count)| (EntryIn::dir(name), None, count))
             .collect();
@@ -61,27 +61,28 @@ fn select_docs(
     Ok(match filter {
         DocFilter::None => RoaringBitmap::new(),
         DocFilter::All | DocFilter::Recent(_) => s.live()?,
-        DocFilter::Pairs(pairs) => {
-            let mut acc: Option<RoaringBitmap> = None;
-            for (k, v) in pairs {
-                let q = docgrid_core::query::Query::Term(docgrid_core::query::Term::Match {
-                    key: k.clone(),
-                    value: v.replace('*', ""),
-                });
-                let set = Searcher::new(conn, ft).eval(&q)?;
-                acc = Some(match acc {
-                    Some(a) => a & set,
-                    None => set,
-                });
-            }
-            acc.unwrap_or_default()
-        }
+        DocFilter::Pairs(pairs) => pairs_docs(conn, ft, pairs)?,
         DocFilter::FilesDir(dir) => files_docs(conn, dir)?,
         DocFilter::Query(q) => {
             let parsed = docgrid_core::query::parse(q).map_err(|e| ApiError::bad_query(&e))?;
             Searcher::new(conn, ft).eval(&parsed)?
         }
     })
+}
+
+/// Documents carrying every `key = value` pair exactly (no globs: a `*`
+/// in a tag is a character here); every live document for no pairs.
+fn pairs_docs(
+    conn: &Connection,
+    ft: &FullText,
+    pairs: &[(String, String)],
+) -> Result<RoaringBitmap, ApiError> {
+    let s = Searcher::new(conn, ft);
+    let mut acc = s.live()?;
+    for (k, v) in pairs {
+        acc &= s.exact(k, v)?;
+    }
+    Ok(acc)
 }
 
 /// Documents whose `path` lies directly in `dir`.
@@ -92,10 +93,10 @@ fn files_docs(conn: &Connection, dir: &str) -> Result<RoaringBitmap, ApiError> {
         format!("{dir}/")
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT doc, value FROM meta WHERE key = 'path' AND substr(value, 1, ?2) = ?1",
+        "SELECT doc, value FROM meta WHERE key = 'path' AND substr(value, 1, length(?1)) = ?1",
     )?;
     let mut out = RoaringBitmap::new();
-    for row in stmt.query_map(rusqlite::params![prefix, prefix.len() as i64], |r| {
+    for row in stmt.query_map([&prefix], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
     })? {
         let (doc, path) = row?;
@@ -161,6 +162,7 @@ fn doc_rows(
 /// Subdirectory names with document counts.
 fn subdirs(
     conn: &Connection,
+    ft: &FullText,
     spec: &Subdirs,
     docs: &RoaringBitmap,
 ) -> Result<Vec<(String, Option<u64>)>, ApiError> {
@@ -186,10 +188,21 @@ fn subdirs(
                 .filter_map(|(v, n)| Some((value_component(&v)?, Some(n))))
                 .collect()
         }
-        Subdirs::Values { filters: _, key } => values_among(conn, key, docs)?
-            .into_iter()
-            .filter_map(|(v, n)| Some((value_component(&v)?, Some(n))))
-            .collect(),
+        Subdirs::Values { filters, key } => {
+            // `/by/K/` shows no documents inline: its values are counted over
+            // the documents the path's earlier pairs select.
+            let among = pairs_docs(conn, ft, filters)?;
+            let on_path: Vec<&String> = filters
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .collect();
+            values_among(conn, key, &among)?
+                .into_iter()
+                .filter(|(v, _)| !on_path.contains(&v))
+                .filter_map(|(v, n)| Some((value_component(&v)?, Some(n))))
+                .collect()
+        }
         Subdirs::OtherKeys { filters } => {
             let used: Vec<&String> = filters.iter().map(|(k, _)| k).collect();
             keys_among(conn, docs)?

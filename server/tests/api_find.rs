@@ -48,7 +48,9 @@ fn search_metadata_comparisons_boolean_and_full_text() {
     let [pdf, md, txt, html] = corpus(&s);
     let cases: &[(&str, Vec<&String>)] = &[
         ("tag:jazz", vec![&md, &txt]),
-        ("tag:JAZZ", vec![&md, &txt]),
+        ("tag:JAZZ", vec![]),
+        ("tag:j*z", vec![&md, &txt]),
+        ("tag:j?zz", vec![]),
         ("tag:jazz -tag:live", vec![&md]),
         ("tag:jazz AND NOT tag:live", vec![&md]),
         ("year>=1960", vec![&pdf, &txt]),
@@ -68,6 +70,8 @@ fn search_metadata_comparisons_boolean_and_full_text() {
         ("has:year -author:miles -author:bob", vec![&pdf]),
         ("hidden", vec![]),
         ("modified>=2020-01-01 tag:web", vec![&html]),
+        ("created>=2026 tag:web", vec![&html]),
+        ("created<2026-01-01", vec![]),
         ("created<2001-01-01", vec![]),
     ];
     for (q, want) in cases {
@@ -154,4 +158,33 @@ fn tree_tags_intersect_and_show_co_tags_clashes_and_files() {
     assert_eq!(s.ls("/recent/").len(), 7);
     let r = s.get("/v1/tree/nonsense/");
     assert_eq!(r.status(), 400);
+}
+
+#[test]
+fn tree_by_keys_values_case_and_unicode_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    s.upload("name=a.txt&author=alice&year=2020&tag=Jazz", b"a".to_vec());
+    s.upload("name=b.txt&author=alice&year=2021&tag=jazz", b"b".to_vec());
+    s.upload("name=c.txt&author=bob&year=2020", b"c".to_vec());
+    s.upload("name=d.txt&path=M%C3%BCsik/d.txt&tag=c*", b"d".to_vec());
+    // d.txt's author is its committer, the admin token.
+    assert_eq!(s.ls("/by/author/"), ["admin", "alice", "bob"]);
+    let l: TreeListing = s.get_json("/v1/tree/by/author/");
+    assert_eq!(l.entries[1].count, Some(2));
+    assert_eq!(s.ls("/by/author/alice/year/"), ["2020", "2021"]);
+    let refined = s.ls("/by/author/alice/year/2020/");
+    assert_eq!(refined.last().unwrap(), "a.txt", "{refined:?}");
+    assert!(
+        refined.contains(&"tag".to_string()),
+        "other keys refine further: {refined:?}"
+    );
+    assert!(!refined.contains(&"author".to_string()) && !refined.contains(&"year".to_string()));
+    // Values are exact: Jazz and jazz are two tags.
+    assert_eq!(s.ls("/tags/"), ["Jazz", "c*", "jazz"]);
+    assert_eq!(s.ls("/tags/jazz/"), ["b.txt"]);
+    // A '*' in a tag is a character in the tree, not a glob.
+    assert_eq!(s.ls("/tags/c*/"), ["d.txt"]);
+    assert_eq!(s.ls("/files/"), ["Müsik"]);
+    assert_eq!(s.ls("/files/Müsik/"), ["d.txt"]);
 }

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -29,12 +29,31 @@ use crate::index::read;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/v1/docs", post(upload))
-        .route("/v1/docs/{id}", get(info).patch(patch).delete(remove))
+        .route(
+            "/v1/docs/{id}",
+            get(info)
+                .patch(patch)
+                .delete(remove)
+                .layer(DefaultBodyLimit::max(SMALL_BODY)),
+        )
         .route("/v1/docs/{id}/content", get(content).put(replace_content))
         .route("/v1/docs/{id}/history", get(history))
-        .route("/v1/chunks/missing", post(missing))
-        .route("/v1/chunks/{hash}", put(put_chunk).get(get_chunk))
+        .route(
+            "/v1/chunks/missing",
+            post(missing).layer(DefaultBodyLimit::max(SMALL_BODY)),
+        )
+        .route(
+            "/v1/chunks/{hash}",
+            put(put_chunk)
+                .get(get_chunk)
+                .layer(DefaultBodyLimit::max(MAX_CHUNK_BODY)),
+        )
 }
+
+/// Small JSON bodies (metadata patches, chunk hash lists).
+const SMALL_BODY: usize = 16 << 20;
+/// A chunk upload: FastCDC's largest chunk, with room to spare.
+const MAX_CHUNK_BODY: usize = 4 * MAX_CHUNK as usize;
 
 fn parse_id(id: &str) -> Result<DocId, ApiError> {
     id.parse()
@@ -395,7 +414,10 @@ async fn missing(
         let missing = app.index.read(|c| {
             let mut out = Vec::new();
             for h in &req.hashes {
-                if read::chunk(c, h)?.is_none() {
+                // A row whose blob is gone (GC interrupted, store replaced) counts as missing.
+                let stored =
+                    read::chunk(c, h)?.is_some_and(|(loc, _)| app.store.has(&loc).unwrap_or(false));
+                if !stored {
                     out.push(*h);
                 }
             }
@@ -554,6 +576,9 @@ async fn content(
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
+/// One chunk to send: where, the byte range of it, its length per the manifest.
+type Piece = (docgrid_core::store::Locator, usize, usize, u64);
+
 /// Streams `len` bytes from `start` of the content; the first chunk is
 /// read before answering, so an unreadable document is an error, not a
 /// truncated body. A later failure aborts the connection.
@@ -563,7 +588,7 @@ async fn stream_content(
     start: u64,
     len: u64,
 ) -> Result<Body, ApiError> {
-    let mut pieces: Vec<(docgrid_core::store::Locator, usize, usize)> = Vec::new();
+    let mut pieces: Vec<Piece> = Vec::new();
     let mut at = 0u64;
     for c in &m.chunks {
         let (c_start, c_end) = (at, at + c.len);
@@ -573,10 +598,20 @@ async fn stream_content(
         }
         let from = start.max(c_start) - c_start;
         let to = (start + len).min(c_end) - c_start;
-        pieces.push((c.locator.clone(), from as usize, to as usize));
+        pieces.push((c.locator.clone(), from as usize, to as usize, c.len));
     }
-    let fetch = |app: Arc<App>, (loc, from, to): (docgrid_core::store::Locator, usize, usize)| async move {
-        blocking(move || Ok(Bytes::from(app.store.get(&loc)?).slice(from..to))).await
+    let fetch = |app: Arc<App>, (loc, from, to, len): Piece| async move {
+        blocking(move || {
+            let bytes = app.store.get(&loc)?;
+            if bytes.len() as u64 != len {
+                return Err(ApiError::internal(format!(
+                    "chunk {loc} is {} bytes but the manifest says {len}; refusing to serve it",
+                    bytes.len()
+                )));
+            }
+            Ok(Bytes::from(bytes).slice(from..to))
+        })
+        .await
     };
     let mut pieces = pieces.into_iter();
     let Some(first) = pieces.next() else {

@@ -20,7 +20,8 @@ fn op(summary: &str, auth: bool) -> Value {
 }
 
 /// `GET /v1/openapi.json`.
-pub async fn document() -> Json<Value> {
+pub async fn document(caller: super::Caller) -> Result<Json<Value>, crate::error::ApiError> {
+    caller.require(docgrid_core::api::Role::Read)?;
     let paths = json!({
         "/v1/health": {"get": op("Liveness, version and applied revision (no token needed)", false)},
         "/v1/stats": {"get": op("Documents, bytes stored vs logical, dedup ratio, backend health", true)},
@@ -46,7 +47,7 @@ pub async fn document() -> Json<Value> {
         "/v1/admin/purge/{id}": {"post": op("Remove a document's content from history (admin)", true)},
         "/v1/admin/reindex": {"post": op("Rebuild the index from the journal (admin)", true)}
     });
-    Json(json!({
+    Ok(Json(json!({
         "openapi": "3.0.3",
         "info": {"title": "docgrid", "version": docgrid_core::VERSION},
         "paths": paths,
@@ -55,5 +56,5 @@ pub async fn document() -> Json<Value> {
             "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"}}}}}}
         }
-    }))
+    })))
 }

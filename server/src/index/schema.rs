@@ -24,12 +24,13 @@ CREATE TABLE meta (
     doc INTEGER NOT NULL REFERENCES docs(key),
     key TEXT NOT NULL,
     pos INTEGER NOT NULL,
-    value TEXT NOT NULL COLLATE NOCASE,
+    value TEXT NOT NULL,
     num REAL,
     PRIMARY KEY (doc, key, pos)
 ) WITHOUT ROWID;
 CREATE INDEX meta_kv ON meta(key, value, doc);
 CREATE INDEX meta_knum ON meta(key, num) WHERE num IS NOT NULL;
+CREATE INDEX meta_ktext ON meta(key, value) WHERE num IS NULL;
 CREATE TABLE history (
     doc INTEGER NOT NULL REFERENCES docs(key),
     rev INTEGER NOT NULL,
