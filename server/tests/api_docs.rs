@@ -200,6 +200,14 @@ fn auth_roles_and_bad_input() {
     assert_eq!(r.status(), 401);
     let r = s
         .http
+        .get(format!("{}/v1/openapi.json", s.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401, "only /v1/health is open");
+    let r = s.get("/v1/openapi.json");
+    assert_eq!(r.status(), 200);
+    let r = s
+        .http
         .get(format!("{}/v1/search?q=x", s.url))
         .bearer_auth("dg_nope")
         .send()
