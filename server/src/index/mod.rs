@@ -12,6 +12,9 @@ pub mod apply;
 pub mod read;
 pub mod schema;
 
+/// Reader connections kept open between requests.
+const MAX_IDLE_READERS: usize = 4;
+
 /// The index database: one writer connection, a pool of readers (WAL).
 pub struct Index {
     path: std::path::PathBuf,
@@ -71,7 +74,11 @@ impl Index {
             }
         };
         let result = f(&conn);
-        self.readers.lock().expect("poisoned").push(conn);
+        let mut idle = self.readers.lock().expect("poisoned");
+        // Keep a few connections for reuse; a burst of readers closes the rest.
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
         result
     }
 
