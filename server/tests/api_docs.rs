@@ -273,16 +273,17 @@ fn auth_roles_and_bad_input() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 400);
-    let r = s
+    // The server answers 413 as soon as the body passes the limit; a client
+    // still writing may then see the connection reset instead of the answer.
+    match s
         .req(Method::PUT, &format!("/v1/chunks/{}", Digest::of(b"")))
         .body(vec![0u8; 17 << 20])
         .send()
-        .unwrap();
-    assert!(
-        r.status() == 413 || r.status() == 400,
-        "oversized chunk: {}",
-        r.status()
-    );
+    {
+        Ok(r) => assert_eq!(r.status(), 413, "oversized chunk"),
+        Err(e) => assert!(e.is_request() || e.is_body(), "oversized chunk: {e}"),
+    }
+    assert_eq!(s.get("/v1/health").status(), 200, "the server survives it");
     let r = s.post_json("/v1/commits", &json!({"message": "m", "ops": [{"op": "set_meta", "id": DocId::random(), "base": 1, "key": "Bad Key", "values": ["v"]}]}));
     assert!(r.status().is_client_error());
     let doc = s.upload("name=ok.txt", b"ok".to_vec());
