@@ -35,6 +35,8 @@ pub struct App {
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Shards missing or corrupt at the last scrub (`u64::MAX`: never).
     pub last_scrub_problems: AtomicU64,
+    /// Full-text updates failed after this revision: re-index at next sync.
+    ft_gap: Mutex<Option<u64>>,
 }
 
 /// Reads content through the store, for sniffing and extraction.
@@ -91,6 +93,7 @@ impl App {
             commit_lock: Mutex::new(()),
             changes: tokio::sync::watch::channel(rev).0,
             last_scrub_problems: AtomicU64::new(u64::MAX),
+            ft_gap: Mutex::new(None),
         });
         if app.fulltext.created() && rev > 0 {
             tracing::warn!(
@@ -140,21 +143,15 @@ impl App {
             .index
             .write(|tx| apply::apply(tx, cs, locator, &content))?;
         let sqlite = started.elapsed();
-        for u in &updates {
-            match u {
-                FtUpdate::Upsert {
-                    id,
-                    name,
-                    meta,
-                    body,
-                } => self.fulltext.upsert(&FtDoc {
-                    id,
-                    name,
-                    meta,
-                    body,
-                })?,
-                FtUpdate::Delete { id } => self.fulltext.delete(id)?,
-            }
+        // The commit is durable and in SQLite: a full-text failure must not
+        // fail it. The gap is re-indexed from SQLite at the next sync.
+        if let Err(e) = self.write_fulltext(&updates) {
+            tracing::error!(
+                rev = cs.rev,
+                "full-text update failed, re-indexing at next sync: {e:#}"
+            );
+            let mut gap = self.ft_gap.lock().expect("poisoned");
+            *gap = Some(gap.map_or(cs.rev - 1, |g| g.min(cs.rev - 1)));
         }
         self.fulltext.mark_pending(cs.rev);
         tracing::debug!(rev = cs.rev, ?sqlite, fulltext = ?(started.elapsed() - sqlite), "applied");
@@ -162,44 +159,19 @@ impl App {
     }
 
     /// Makes every applied change visible to full-text search: commits what
-    /// is pending. Called before reading the full-text index and once a
-    /// second in the background.
+    /// is pending (re-indexing from SQLite after a failed update). Called
+    /// before reading the full-text index and once a second in the background.
     pub fn sync_fulltext(&self) -> Result<()> {
+        let gap = *self.ft_gap.lock().expect("poisoned");
+        if let Some(after) = gap {
+            self.reindex_fulltext_after(after)?;
+            *self.ft_gap.lock().expect("poisoned") = None;
+        }
         Ok(self.fulltext.sync()?)
     }
 
-    /// After a crash, tantivy may lag SQLite (its commits are deferred):
-    /// re-index the documents of every changeset beyond its last commit,
-    /// from SQLite (text is kept in `bodies`, so nothing is re-extracted).
-    fn refresh_fulltext(&self) -> Result<()> {
-        let applied = self.index.applied_rev()?;
-        let committed = self.fulltext.committed_rev()?;
-        if committed >= applied {
-            return Ok(());
-        }
-        let updates = self.index.read(|c| {
-            let mut keys = std::collections::BTreeSet::new();
-            let mut stmt = c.prepare("SELECT docs FROM changesets WHERE rev > ?1")?;
-            for ids in stmt.query_map([committed], |r| r.get::<_, String>(0))? {
-                for id in serde_json::from_str::<Vec<String>>(&ids?).unwrap_or_default() {
-                    keys.insert(id);
-                }
-            }
-            let mut out = Vec::new();
-            let mut key_of = c.prepare("SELECT key FROM docs WHERE id = ?1")?;
-            for id in keys {
-                let key: i64 = key_of.query_row([&id], |r| r.get(0))?;
-                out.push(apply::ft_upsert(c, key)?.unwrap_or(FtUpdate::Delete { id }));
-            }
-            Ok(out)
-        })?;
-        tracing::info!(
-            from = committed,
-            to = applied,
-            docs = updates.len(),
-            "catching up the full-text index"
-        );
-        for u in &updates {
+    fn write_fulltext(&self, updates: &[FtUpdate]) -> Result<()> {
+        for u in updates {
             match u {
                 FtUpdate::Upsert {
                     id,
@@ -215,8 +187,46 @@ impl App {
                 FtUpdate::Delete { id } => self.fulltext.delete(id)?,
             }
         }
+        Ok(())
+    }
+
+    /// After a crash, tantivy may lag SQLite (its commits are deferred):
+    /// re-index what changed after its last commit.
+    fn refresh_fulltext(&self) -> Result<()> {
+        let committed = self.fulltext.committed_rev()?;
+        if committed >= self.index.applied_rev()? {
+            return Ok(());
+        }
+        self.reindex_fulltext_after(committed)?;
+        Ok(self.fulltext.sync()?)
+    }
+
+    /// Re-indexes, from SQLite (text is kept in `bodies`, nothing is
+    /// re-extracted), every document the changesets after `after` touched.
+    fn reindex_fulltext_after(&self, after: u64) -> Result<()> {
+        let applied = self.index.applied_rev()?;
+        let updates = self.index.read(|c| {
+            let mut ids = std::collections::BTreeSet::new();
+            let mut stmt = c.prepare("SELECT docs FROM changesets WHERE rev > ?1")?;
+            for docs in stmt.query_map([after], |r| r.get::<_, String>(0))? {
+                ids.extend(serde_json::from_str::<Vec<String>>(&docs?).unwrap_or_default());
+            }
+            let mut key_of = c.prepare("SELECT key FROM docs WHERE id = ?1")?;
+            let mut out = Vec::new();
+            for id in ids {
+                let key: i64 = key_of.query_row([&id], |r| r.get(0))?;
+                out.push(apply::ft_upsert(c, key)?.unwrap_or(FtUpdate::Delete { id }));
+            }
+            Ok(out)
+        })?;
+        tracing::info!(
+            after,
+            to = applied,
+            docs = updates.len(),
+            "re-indexing full text from SQLite"
+        );
+        self.write_fulltext(&updates)?;
         self.fulltext.mark_pending(applied);
-        self.fulltext.sync()?;
         Ok(())
     }
 
