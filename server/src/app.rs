@@ -37,6 +37,8 @@ pub struct App {
     pub last_scrub_problems: AtomicU64,
     /// Full-text updates failed after this revision: re-index at next sync.
     ft_gap: Mutex<Option<u64>>,
+    /// A reindex is rebuilding the index in place: reads answer 503.
+    pub reindexing: std::sync::atomic::AtomicBool,
 }
 
 /// Reads content through the store, for sniffing and extraction.
@@ -94,6 +96,7 @@ impl App {
             changes: tokio::sync::watch::channel(rev).0,
             last_scrub_problems: AtomicU64::new(u64::MAX),
             ft_gap: Mutex::new(None),
+            reindexing: std::sync::atomic::AtomicBool::new(false),
         });
         if app.fulltext.created() && rev > 0 {
             tracing::warn!(

@@ -166,7 +166,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// Takes `DIR/server.lock` for the life of the command: a running server
+/// and an offline reindex, scrub or gc never touch one data directory at once.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("server.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{} is in use by a running docgrid-server; stop it first (or use the admin API: \
+             POST /v1/admin/reindex, /v1/admin/scrub, /v1/admin/gc)",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    let data_dir = match &cli.cmd {
+        Cmd::Run { data, .. }
+        | Cmd::Init { data, .. }
+        | Cmd::Reindex { data }
+        | Cmd::Scrub { data, .. }
+        | Cmd::Gc { data, .. }
+        | Cmd::Token { data, .. } => data.data.clone(),
+    };
+    let _lock = match &cli.cmd {
+        Cmd::Token { .. } => None,
+        _ => Some(lock_data_dir(&data_dir)?),
+    };
     match cli.cmd {
         Cmd::Run { data, listen } => serve(DataDir::new(data.data), listen),
         Cmd::Init {

@@ -86,6 +86,15 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
 
 /// Rebuilds SQLite and tantivy from the journal; returns the changesets replayed.
 pub fn reindex(app: &App) -> Result<usize, ApiError> {
+    struct Busy<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Busy<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    app.reindexing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let _busy = Busy(&app.reindexing);
     let _serial = app.commit_lock.lock().expect("poisoned");
     app.index.write(|tx| {
         tx.execute_batch(

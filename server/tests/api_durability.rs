@@ -274,3 +274,39 @@ fn full_text_survives_a_kill_before_its_deferred_commit() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn offline_maintenance_refuses_a_data_dir_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _url) = spawn_server(dir.path());
+    for args in [&["reindex"][..], &["scrub"], &["gc"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+            .args(args)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "{args:?} must refuse while the server runs"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("in use by a running docgrid-server"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(dir.path().join("index").exists(), "reindex removed nothing");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args(["reindex", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

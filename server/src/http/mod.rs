@@ -91,6 +91,10 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(docs::routes())
         .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            unavailable_while_reindexing,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(app)
 }
@@ -298,6 +302,25 @@ async fn search(
         })??))
     })
     .await
+}
+
+/// While `POST /v1/admin/reindex` rebuilds the index in place, everything
+/// but health and stats answers 503: no partial listing or search is served.
+async fn unavailable_while_reindexing(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let open = matches!(
+        req.uri().path(),
+        "/v1/health" | "/v1/stats" | "/v1/admin/reindex"
+    );
+    if !open && app.reindexing.load(std::sync::atomic::Ordering::SeqCst) {
+        return ApiError::unavailable("the index is being rebuilt from the journal; retry shortly")
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Commits pending full-text changes so a read sees every applied commit.
