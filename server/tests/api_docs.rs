@@ -190,29 +190,27 @@ fn two_clients_on_the_same_base_one_wins_one_gets_409() {
 fn auth_roles_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::create(dir.path());
-    let r = s.http.get(format!("{}/v1/health", s.url)).send().unwrap();
-    assert_eq!(r.status(), 200, "health needs no token");
-    let r = s
-        .http
-        .get(format!("{}/v1/search?q=x", s.url))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let r = s
-        .http
-        .get(format!("{}/v1/openapi.json", s.url))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 401, "only /v1/health is open");
-    let r = s.get("/v1/openapi.json");
-    assert_eq!(r.status(), 200);
-    let r = s
-        .http
-        .get(format!("{}/v1/search?q=x", s.url))
-        .bearer_auth("dg_nope")
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    // The status of METHOD PATH sent with `token` (None: no Authorization header).
+    let status = |m: Method, path: &str, token: Option<&str>| -> u16 {
+        let mut r = s.http.request(m, format!("{}{path}", s.url)).body("x");
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().unwrap().status().as_u16()
+    };
+    assert_eq!(
+        status(Method::GET, "/v1/health", None),
+        200,
+        "health needs no token"
+    );
+    assert_eq!(status(Method::GET, "/v1/search?q=x", None), 401);
+    assert_eq!(
+        status(Method::GET, "/v1/openapi.json", None),
+        401,
+        "only /v1/health is open"
+    );
+    assert_eq!(status(Method::GET, "/v1/openapi.json", Some(&s.token)), 200);
+    assert_eq!(status(Method::GET, "/v1/search?q=x", Some("dg_nope")), 401);
 
     let tok: serde_json::Value = s
         .post_json(
@@ -222,33 +220,18 @@ fn auth_roles_and_bad_input() {
         .json()
         .unwrap();
     let reader = tok["token"].as_str().unwrap().to_string();
-    let r = s
-        .http
-        .post(format!("{}/v1/docs?name=x", s.url))
-        .bearer_auth(&reader)
-        .body("x")
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let r = s
-        .http
-        .get(format!("{}/v1/search?q=x", s.url))
-        .bearer_auth(&reader)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(status(Method::POST, "/v1/docs?name=x", Some(&reader)), 403);
+    assert_eq!(status(Method::GET, "/v1/search?q=x", Some(&reader)), 200);
     let r = s
         .req(Method::DELETE, "/v1/admin/tokens/reader")
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = s
-        .http
-        .get(format!("{}/v1/search?q=x", s.url))
-        .bearer_auth(&reader)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 401, "a revoked token is refused");
+    assert_eq!(
+        status(Method::GET, "/v1/search?q=x", Some(&reader)),
+        401,
+        "a revoked token is refused"
+    );
 
     for name in ["a%2Fb", "..", "a%00b", "", "%2E%2E"] {
         let r = s
