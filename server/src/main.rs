@@ -332,8 +332,14 @@ fn serve(dir: DataDir, listen: SocketAddr) -> Result<()> {
             listener.local_addr()?,
             app.rev()
         );
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        // SIGINT or SIGTERM: finish requests, commit the full-text index, exit.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("docgrid-server: shutting down");
         };
         docgrid_server::launch(app, listener, shutdown).await?;
         Ok(())
