@@ -24,8 +24,16 @@ pub fn list(conn: &Connection, ft: &FullText, path: &str) -> Result<TreeListing,
             .into_iter()
             .map(|(name, count)| (EntryIn::dir(name), None, count))
             .collect();
-    for (id, name, size, meta) in doc_rows(conn, &listing.docs, &docs)? {
-        let name = listing.docs.display_name(&name, &meta);
+    let mut docs_in: Vec<_> = doc_rows(conn, &listing.docs, &docs)?
+        .into_iter()
+        .map(|(id, name, size, meta)| (listing.docs.display_name(&name, &meta), id, size))
+        .collect();
+    // Documents by display name then id, as core's reference executor
+    // lists them; /recent/ keeps newest first.
+    if !matches!(listing.docs, DocFilter::Recent(_)) {
+        docs_in.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    }
+    for (name, id, size) in docs_in {
         entries.push((EntryIn::doc(name, id), Some(size), None));
     }
     let ins: Vec<EntryIn> = entries.iter().map(|(e, _, _)| e.clone()).collect();
