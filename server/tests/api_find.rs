@@ -188,3 +188,63 @@ fn tree_by_keys_values_case_and_unicode_paths() {
     assert_eq!(s.ls("/files/"), ["Müsik"]);
     assert_eq!(s.ls("/files/Müsik/"), ["d.txt"]);
 }
+
+#[test]
+fn tree_listings_agree_with_cores_reference_executor() {
+    use docgrid_core::tree::{DocView, Extras, list_naive, parse_dir};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let mut views = Vec::new();
+    for i in 0..40u32 {
+        let tags: String = (0..3)
+            .filter(|t| (i >> t) & 1 == 1)
+            .map(|t| format!("&tag=t{t}"))
+            .collect();
+        let path = if i % 4 == 0 {
+            format!("&path=d{}/s{}/f{i}.txt", i % 3, i % 2)
+        } else {
+            String::new()
+        };
+        let name = if i % 7 == 0 {
+            "same.txt".to_string()
+        } else {
+            format!("f{i}.txt")
+        };
+        let doc = s.upload(
+            &format!("name={name}&year={}{tags}{path}", 2000 + i % 5),
+            vec![b'x'; i as usize],
+        );
+        views.push(DocView {
+            id: doc.id,
+            name: doc.name,
+            meta: doc.meta,
+            rev: doc.rev,
+        });
+    }
+    let paths = [
+        "/all/",
+        "/tags/",
+        "/tags/t0/",
+        "/tags/t0/t1/",
+        "/tags/t2/t0/",
+        "/by/",
+        "/by/year/",
+        "/by/year/2001/",
+        "/by/year/2002/tag/",
+        "/by/year/2002/tag/t1/",
+        "/files/",
+        "/files/d1/",
+        "/files/d1/s1/",
+        "/recent/",
+        "/",
+    ];
+    for p in paths {
+        let listing = parse_dir(p).unwrap().listing();
+        let want: Vec<String> = list_naive(&listing, &views, &Extras::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(s.ls(p), want, "{p}");
+    }
+}
