@@ -26,7 +26,7 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct DataArg {
     /// The data directory (store config, index, tokens; the native disks by default).
-    #[arg(long, env = "DOCGRID_DATA", default_value_os_t = default_data())]
+    #[arg(long, global = true, env = "DOCGRID_DATA", default_value_os_t = default_data())]
     data: PathBuf,
 }
 
