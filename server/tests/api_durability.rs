@@ -309,4 +309,16 @@ fn offline_maintenance_refuses_a_data_dir_in_use() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Token management works offline, with --data after the subcommand.
+    let out = Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args(["token", "create", "ci", "--role", "read", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("dg_"));
 }
