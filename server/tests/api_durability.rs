@@ -100,12 +100,34 @@ fn deleting_the_index_and_reindexing_gives_identical_results() {
     std::fs::remove_dir_all(dir.path().join("index")).unwrap();
     let s = Server::open(dir.path(), &token);
     assert_eq!(snapshot(&s), before);
-    // And through the admin endpoint, while running.
-    let r = s
-        .req(reqwest::Method::POST, "/v1/admin/reindex")
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // And through the admin endpoint, while running: meanwhile a reader
+    // gets the full answer or a 503, never a partial one.
+    let full = s.search_ids("tag:t1").len() as u64;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (partial, unavailable) = std::thread::scope(|t| {
+        let reader = t.spawn(|| {
+            let (mut partial, mut unavailable) = (0, 0);
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let r = s.get("/v1/search?limit=1&q=tag%3At1");
+                if r.status() == 503 {
+                    unavailable += 1;
+                } else {
+                    let v: serde_json::Value = r.json().unwrap();
+                    partial += u32::from(v["total"].as_u64() != Some(full));
+                }
+            }
+            (partial, unavailable)
+        });
+        let r = s
+            .req(reqwest::Method::POST, "/v1/admin/reindex")
+            .send()
+            .unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(r.status(), 200);
+        reader.join().unwrap()
+    });
+    assert_eq!(partial, 0, "a partial index was served during reindex");
+    eprintln!("{unavailable} reads answered 503 during the reindex");
     assert_eq!(snapshot(&s), before);
 }
 
