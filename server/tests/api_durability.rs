@@ -297,17 +297,22 @@ fn full_text_survives_a_kill_before_its_deferred_commit() {
     child.wait().unwrap();
 }
 
+/// Runs `docgrid-server ARGS --data DIR` to completion.
+fn server_cmd(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args(args)
+        .arg("--data")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn offline_maintenance_refuses_a_data_dir_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, _url) = spawn_server(dir.path());
     for args in [&["reindex"][..], &["scrub"], &["gc"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
-            .args(args)
-            .arg("--data")
-            .arg(dir.path())
-            .output()
-            .unwrap();
+        let out = server_cmd(args, dir.path());
         assert!(
             !out.status.success(),
             "{args:?} must refuse while the server runs"
@@ -321,22 +326,14 @@ fn offline_maintenance_refuses_a_data_dir_in_use() {
     assert!(dir.path().join("index").exists(), "reindex removed nothing");
     child.kill().unwrap();
     child.wait().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
-        .args(["reindex", "--data"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = server_cmd(&["reindex"], dir.path());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     // Token management works offline, with --data after the subcommand.
-    let out = Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
-        .args(["token", "create", "ci", "--role", "read", "--data"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = server_cmd(&["token", "create", "ci", "--role", "read"], dir.path());
     assert!(
         out.status.success(),
         "{}",
