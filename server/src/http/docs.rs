@@ -168,19 +168,10 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
     let flush = |batch: &mut Vec<Vec<u8>>, chunks: &mut Vec<ChunkRef>| -> Result<(), ApiError> {
         let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
         let locs = app.store.put_batch(&refs)?;
-        let now = crate::unix_now();
         app.index.write(|tx| -> Result<(), ApiError> {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO chunks(hash, locator, len, added) VALUES (?1, ?2, ?3, ?4)",
-            )?;
             for (data, loc) in batch.iter().zip(&locs) {
                 let hash = Digest::of(data);
-                stmt.execute(rusqlite::params![
-                    hash.to_hex(),
-                    loc.as_str(),
-                    data.len() as u64,
-                    now
-                ])?;
+                crate::index::record_upload(tx, &hash, loc, data.len() as u64)?;
                 chunks.push(ChunkRef {
                     hash,
                     len: data.len() as u64,
@@ -449,17 +440,8 @@ async fn put_chunk(
     }
     blocking(move || {
         let loc = app.store.put(&body)?;
-        app.index.write(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO chunks(hash, locator, len, added) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![
-                    hash.to_hex(),
-                    loc.as_str(),
-                    body.len() as u64,
-                    crate::unix_now()
-                ],
-            )
-        })?;
+        app.index
+            .write(|tx| crate::index::record_upload(tx, &hash, &loc, body.len() as u64))?;
         Ok(Json(ChunkStored {
             hash,
             len: body.len() as u64,

@@ -118,3 +118,23 @@ pub fn set_applied_rev(tx: &Transaction<'_>, rev: u64) -> rusqlite::Result<()> {
     )?;
     Ok(())
 }
+
+/// Records a chunk just uploaded (before any commit references it); the
+/// upload time lets GC spare it for a grace period.
+pub fn record_upload(
+    tx: &Transaction<'_>,
+    hash: &docgrid_core::Digest,
+    locator: &docgrid_core::Locator,
+    len: u64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO chunks(hash, locator, len, added) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        hash.to_hex(),
+        locator.as_str(),
+        len,
+        crate::unix_now()
+    ])?;
+    Ok(())
+}
