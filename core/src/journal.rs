@@ -59,6 +59,16 @@ pub enum JournalError {
     },
 }
 
+/// What [`Journal::since`] found.
+#[derive(Debug)]
+pub struct Since {
+    /// The head read (`None`: empty journal).
+    pub head: Option<Head>,
+    /// The changesets after the revision asked for, oldest first, each with
+    /// its blob's locator.
+    pub changesets: Vec<(Locator, Changeset)>,
+}
+
 /// The journal over a store.
 pub struct Journal<'a> {
     store: &'a dyn BlobStore,
@@ -116,14 +126,18 @@ impl<'a> Journal<'a> {
         Ok(Changeset::from_bytes(&self.store.get(locator)?)?)
     }
 
-    /// The changesets after revision `after` up to the head, oldest first.
-    /// `after = 0` gives the whole journal.
-    pub fn since(&self, after: u64) -> Result<Vec<Changeset>, JournalError> {
+    /// The head, and the changesets after revision `after` up to it,
+    /// oldest first, each with the locator of its blob. `after = 0` gives
+    /// the whole journal.
+    pub fn since(&self, after: u64) -> Result<Since, JournalError> {
         let Some(head) = self.head()? else {
-            return Ok(Vec::new());
+            return Ok(Since {
+                head: None,
+                changesets: Vec::new(),
+            });
         };
         let mut out = Vec::new();
-        let mut next = Some((head.rev, head.changeset));
+        let mut next = Some((head.rev, head.changeset.clone()));
         while let Some((rev, loc)) = next {
             if rev <= after {
                 break;
@@ -145,10 +159,13 @@ impl<'a> Journal<'a> {
                     });
                 }
             };
-            out.push(cs);
+            out.push((loc, cs));
         }
         out.reverse();
-        Ok(out)
+        Ok(Since {
+            head: Some(head),
+            changesets: out,
+        })
     }
 }
 
@@ -178,14 +195,22 @@ mod tests {
         let h2 = j.append(Some(&h1), &mut cs("two")).unwrap();
         let h3 = j.append(Some(&h2), &mut cs("three")).unwrap();
         assert_eq!(h3.rev, 3);
-        let all = j.since(0).unwrap();
+        let all: Vec<Changeset> = j
+            .since(0)
+            .unwrap()
+            .changesets
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
         assert_eq!(
             all.iter().map(|c| c.message.as_str()).collect::<Vec<_>>(),
             ["one", "two", "three"]
         );
         assert_eq!(all[1].parent.as_ref(), Some(&h1.changeset));
-        assert_eq!(j.since(2).unwrap().len(), 1);
-        assert!(j.since(3).unwrap().is_empty());
+        assert_eq!(j.since(2).unwrap().changesets.len(), 1);
+        assert!(j.since(3).unwrap().changesets.is_empty());
+        assert_eq!(j.since(1).unwrap().changesets[0].0, h2.changeset);
+        assert_eq!(j.since(3).unwrap().head, Some(h3));
     }
 
     #[test]
@@ -208,6 +233,6 @@ mod tests {
                 found: 2
             })
         ));
-        assert_eq!(j.since(0).unwrap().len(), 2);
+        assert_eq!(j.since(0).unwrap().changesets.len(), 2);
     }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
-use docgrid_core::journal::Journal;
+use docgrid_core::journal::{Head, Journal};
 use docgrid_core::model::{Changeset, Manifest};
 use docgrid_core::store::native::NativeStore;
 use docgrid_core::store::{BlobStore, Locator};
@@ -114,28 +114,21 @@ impl App {
 
     /// Applies every journal changeset beyond the index; returns how many.
     pub fn catch_up(&self) -> Result<usize> {
+        Ok(self.catch_up_to_head()?.1)
+    }
+
+    /// [`App::catch_up`], also returning the journal head it read (a
+    /// commit appends after it without reading the root again).
+    pub fn catch_up_to_head(&self) -> Result<(Option<Head>, usize)> {
         let applied = self.index.applied_rev()?;
-        let pending = Journal::new(self.store.as_ref()).since(applied)?;
-        let head = pending.last().map(|c| c.rev);
-        for (i, cs) in pending.iter().enumerate() {
-            let locator = match pending.get(i + 1) {
-                Some(next) => next
-                    .parent
-                    .clone()
-                    .expect("a later changeset names its parent"),
-                None => {
-                    Journal::new(self.store.as_ref())
-                        .head()?
-                        .expect("journal has a head")
-                        .changeset
-                }
-            };
-            self.apply(cs, &locator)?;
+        let since = Journal::new(self.store.as_ref()).since(applied)?;
+        for (locator, cs) in &since.changesets {
+            self.apply(cs, locator)?;
         }
-        if let Some(rev) = head {
-            self.changes.send_replace(rev);
+        if let Some((_, last)) = since.changesets.last() {
+            self.changes.send_replace(last.rev);
         }
-        Ok(pending.len())
+        Ok((since.head, since.changesets.len()))
     }
 
     /// Applies one committed changeset to SQLite and the full-text index.

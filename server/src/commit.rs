@@ -36,12 +36,12 @@ pub fn commit(
     }
     let _serial = app.commit_lock.lock().expect("poisoned");
     let started = std::time::Instant::now();
-    app.catch_up()
+    let (head, _) = app
+        .catch_up_to_head()
         .map_err(|e| ApiError::internal(format!("catching up with the journal: {e:#}")))?;
     app.index.read(|conn| Ok(validate(app, conn, &mut ops)))??;
     let validated = started.elapsed();
     let journal = Journal::new(app.store.as_ref());
-    let head = journal.head()?;
     let mut cs = Changeset {
         version: FORMAT_VERSION,
         rev: 0,
