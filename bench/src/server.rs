@@ -10,6 +10,7 @@ use docgrid_core::chunk::Chunker;
 use docgrid_core::{Digest, DocId};
 use docgrid_server::app::App;
 use docgrid_server::config::{DataDir, init_store};
+use docgrid_server::testing::Background;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -18,7 +19,7 @@ pub struct Bench {
     pub url: String,
     pub token: String,
     pub http: Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _server: Background,
 }
 
 impl Bench {
@@ -26,22 +27,8 @@ impl Bench {
         let data = DataDir::new(dir);
         let token = init_store(&data, &data.default_config())?;
         let app = App::open(data.clone(), &data.default_config())?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                tx.send(l.local_addr().expect("addr")).expect("send");
-                let _ = docgrid_server::launch(app, l, async {
-                    let _ = stopped.await;
-                })
-                .await;
-            });
-        });
-        let addr = rx.recv()?;
+        let bg = Background::start(app)?;
+        let addr = bg.addr;
         let http = Client::builder()
             .timeout(Duration::from_secs(3600))
             .build()?;
@@ -49,7 +36,7 @@ impl Bench {
             url: format!("http://{addr}"),
             token,
             http,
-            _stop: stop,
+            _server: bg,
         })
     }
 

@@ -29,3 +29,75 @@ pub fn one_page_pdf(content: &str) -> Vec<u8> {
     pdf.extend_from_slice(tail.as_bytes());
     pdf
 }
+
+/// A server on 127.0.0.1:0 in a background thread with its own runtime,
+/// for tests and benchmarks. Dropping it stops the server and waits; a
+/// panic of the server thread is re-raised there.
+pub struct Background {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Serves `app`; returns once the listener is bound.
+    pub fn start(app: std::sync::Arc<crate::app::App>) -> std::io::Result<Background> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            rt.block_on(async move {
+                let bound = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+                let listener = match bound.and_then(|l| Ok((l.local_addr()?, l))) {
+                    Ok((addr, l)) => {
+                        let _ = addr_tx.send(Ok(addr));
+                        l
+                    }
+                    Err(e) => {
+                        let _ = addr_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let shutdown = async {
+                    let _ = stopped.await;
+                };
+                crate::launch(app, listener, shutdown)
+                    .await
+                    .expect("serving the API");
+            });
+        });
+        let addr = addr_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("server thread died"))??;
+        Ok(Background {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the server (releasing the store) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take()
+            && let Err(panic) = t.join()
+            && !std::thread::panicking()
+        {
+            // A server that panicked fails the test or benchmark that ran it.
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -2,10 +2,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 
 use docgrid_server::app::App;
 use docgrid_server::config::{DataDir, init_store};
+use docgrid_server::testing::Background;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -15,8 +15,7 @@ pub struct Server {
     pub url: String,
     pub token: String,
     pub dir: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    bg: Background,
     pub http: Client,
 }
 
@@ -33,31 +32,13 @@ impl Server {
         let data = DataDir::new(dir);
         let cfg = data.read_config().unwrap().unwrap();
         let app = App::open(data, &cfg).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                docgrid_server::launch(app, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
+        let bg = Background::start(app).unwrap();
+        let addr = bg.addr;
         Server {
             url: format!("http://{addr}"),
             token: token.to_string(),
             dir: dir.to_path_buf(),
-            stop: Some(stop),
-            thread: Some(thread),
+            bg,
             http: Client::builder()
                 .timeout(std::time::Duration::from_secs(120))
                 .build()
@@ -67,12 +48,7 @@ impl Server {
 
     /// Stops the server (releasing the store) and waits for it.
     pub fn stop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
+        self.bg.stop();
     }
 
     pub fn req(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
