@@ -1,4 +1,661 @@
-//! `docgrid-backend-tahoe`: a `BlobStore` over a Tahoe-LAFS gateway. Not built
-//! yet (issue "[3/5] Tahoe-LAFS backend"); this crate only fixes its place in
-//! the workspace. It will run `docgrid_core::store::conformance` like every
-//! other store.
+//! `docgrid-backend-tahoe`: a [`BlobStore`] over a Tahoe-LAFS gateway's web
+//! API, and [`grid`], a local grid for tests, benchmarks and trying it out.
+//!
+//! - Every blob is an immutable upload (`PUT /uri`): CHK, or LIT when tiny
+//!   (the bytes are then in the cap). The cap is the [`Locator`]. Tahoe's
+//!   convergent encryption gives equal bytes equal caps through one gateway,
+//!   and its capabilities are self-verifying: a download either matches the
+//!   cap or fails.
+//! - The root pointer is a small SDMF mutable file created by
+//!   [`TahoeStore::create_root`]; its write cap is the store's identity.
+//!   Anyone with the gateway and the root cap can read the whole journal.
+//! - Tahoe cannot delete: `delete` *releases* (the blob leaves the catalog,
+//!   so scrub stops renewing its lease and a grid with lease expiry reclaims
+//!   it). See [`DeleteGuarantee::Releases`].
+//! - `list` answers from a local catalog (see `catalog.rs`): Tahoe cannot
+//!   enumerate files. A server rebuilt from the root cap learns every blob
+//!   the journal references by replaying it; only never-committed uploads
+//!   of another server are unknown to it, and those are what GC would
+//!   release anyway.
+//! - `swap_root` compares and swaps under a process-wide lock: Tahoe's web
+//!   API has no conditional write, so the root cap must have **one writer**
+//!   (the primary server; followers only read it).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use docgrid_core::store::{BlobStore, DeleteGuarantee, Locator, RootSwap, StoreError};
+use serde::{Deserialize, Serialize};
+
+mod catalog;
+mod gateway;
+pub mod grid;
+
+pub use gateway::{Gateway, GatewayError, ServerStatus};
+
+use catalog::Catalog;
+
+/// The root file's contents start with this line; an empty file is "no root yet".
+const ROOT_MAGIC: &[u8] = b"docgrid-root 1\n";
+
+/// How to reach a grid.
+#[derive(Debug, Clone)]
+pub struct TahoeOptions {
+    /// The gateway's web API (`http://127.0.0.1:3456`).
+    pub gateway: String,
+    /// The root pointer's write cap (`URI:SSK:…`).
+    pub root_cap: String,
+    /// Where the catalog of held caps lives; `None`: in memory only.
+    pub state_dir: Option<PathBuf>,
+    /// Storage servers that must be connected before the first request.
+    pub min_servers: usize,
+    /// How long to wait for them.
+    pub ready_timeout: Duration,
+    /// How long to retry an upload the grid cannot place yet.
+    pub retry_for: Duration,
+    /// Uploads in flight at once in `put_batch`.
+    pub parallel_uploads: usize,
+}
+
+impl TahoeOptions {
+    /// Defaults for the gateway and root cap: one server, 2 min to get
+    /// ready, retry 2 min, four uploads in flight, catalog in memory.
+    pub fn new(gateway: impl Into<String>, root_cap: impl Into<String>) -> TahoeOptions {
+        TahoeOptions {
+            gateway: gateway.into(),
+            root_cap: root_cap.into(),
+            state_dir: None,
+            min_servers: 1,
+            ready_timeout: Duration::from_secs(120),
+            retry_for: Duration::from_secs(120),
+            parallel_uploads: 4,
+        }
+    }
+}
+
+/// The share counts of one check (`t=check`), before and after repair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareCheck {
+    /// Distinct good shares before repair.
+    pub good_before: u32,
+    /// Distinct good shares after repair (= before when not repairing).
+    pub good_after: u32,
+    /// Shares needed to read it (k).
+    pub needed: u32,
+    /// Shares written when healthy (N).
+    pub total: u32,
+    /// Readable after the check (and repair).
+    pub recoverable: bool,
+    /// All N shares present after the check (and repair).
+    pub healthy: bool,
+    /// A repair was attempted.
+    pub repaired: bool,
+    /// A literal (LIT) cap: the bytes are in the cap, there are no shares.
+    pub literal: bool,
+}
+
+/// A [`BlobStore`] on a Tahoe-LAFS grid.
+pub struct TahoeStore {
+    gw: Gateway,
+    opts: TahoeOptions,
+    ready: Mutex<bool>,
+    root_lock: Mutex<()>,
+    catalog: Catalog,
+}
+
+/// What a locator is, read from its text.
+enum Cap<'a> {
+    /// `URI:LIT:…`: the bytes are in the cap.
+    Lit(&'a str),
+    /// `URI:CHK:key:ueb:k:n:size`.
+    Chk {
+        cap: &'a str,
+        needed: u32,
+        size: u64,
+    },
+}
+
+fn parse_cap(loc: &Locator) -> Result<Cap<'_>, StoreError> {
+    let text = loc.as_str();
+    let invalid = |why: &str| StoreError::InvalidLocator {
+        locator: loc.clone(),
+        why: why.to_string(),
+    };
+    if text.starts_with("URI:LIT:") {
+        return Ok(Cap::Lit(text));
+    }
+    let Some(rest) = text.strip_prefix("URI:CHK:") else {
+        return Err(invalid("a Tahoe store holds URI:CHK: or URI:LIT: caps"));
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let [key, ueb, k, n, size] = parts[..] else {
+        return Err(invalid("a CHK cap has five fields after URI:CHK:"));
+    };
+    let b32 = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    match (
+        b32(key) && b32(ueb),
+        k.parse(),
+        n.parse::<u32>(),
+        size.parse(),
+    ) {
+        (true, Ok(needed), Ok(_total), Ok(size)) => Ok(Cap::Chk {
+            cap: text,
+            needed,
+            size,
+        }),
+        _ => Err(invalid("malformed CHK cap")),
+    }
+}
+
+/// A cap shortened for messages: enough to tell chunks apart, not enough
+/// to read them.
+pub fn short_cap(cap: &str) -> String {
+    match cap.strip_prefix("URI:CHK:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.split(':').collect();
+            match parts[..] {
+                [_, ueb, k, n, size] => {
+                    format!("CHK:{}…:{k}:{n}:{size}", &ueb[..ueb.len().min(10)])
+                }
+                _ => format!("{}…", &cap[..cap.len().min(20)]),
+            }
+        }
+        None => format!("{}…", &cap[..cap.len().min(20)]),
+    }
+}
+
+impl TahoeStore {
+    /// Creates a new, empty root pointer (an SDMF mutable file) through the
+    /// gateway and returns its write cap: the store's identity, to keep.
+    pub fn create_root(opts: &TahoeOptions) -> Result<String, StoreError> {
+        let store = TahoeStore::open(TahoeOptions {
+            root_cap: String::new(),
+            state_dir: None,
+            ..opts.clone()
+        })?;
+        store.ensure_ready()?;
+        let cap = store.retrying("creating the root file", || store.gw.create_mutable(b""))?;
+        if !cap.starts_with("URI:SSK:") {
+            return Err(StoreError::Backend(format!(
+                "the gateway {} answered {cap:?} when asked for a mutable file",
+                store.gw.base()
+            )));
+        }
+        Ok(cap)
+    }
+
+    /// A store on the grid behind `opts.gateway`, rooted at `opts.root_cap`.
+    /// Makes no request: the first operation waits for the grid.
+    pub fn open(opts: TahoeOptions) -> Result<TahoeStore, StoreError> {
+        if !opts.root_cap.is_empty() && !opts.root_cap.starts_with("URI:SSK:") {
+            return Err(StoreError::Config(format!(
+                "the root cap must be an SDMF write cap (URI:SSK:…), not {}",
+                short_cap(&opts.root_cap)
+            )));
+        }
+        let gw = Gateway::new(&opts.gateway).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let catalog = Catalog::open(opts.state_dir.as_deref())?;
+        Ok(TahoeStore {
+            gw,
+            opts,
+            ready: Mutex::new(false),
+            root_lock: Mutex::new(()),
+            catalog,
+        })
+    }
+
+    /// The gateway URL.
+    pub fn gateway(&self) -> &str {
+        self.gw.base()
+    }
+
+    /// The root cap.
+    pub fn root_cap(&self) -> &str {
+        &self.opts.root_cap
+    }
+
+    /// The storage servers the gateway knows, connected or not.
+    pub fn servers(&self) -> Result<Vec<ServerStatus>, StoreError> {
+        self.gw
+            .servers()
+            .map_err(|e| self.backend("listing servers", e))
+    }
+
+    fn backend(&self, what: &str, e: GatewayError) -> StoreError {
+        StoreError::Backend(format!(
+            "{what} through the Tahoe gateway {}: {e}",
+            self.gw.base()
+        ))
+    }
+
+    /// Waits, once, until `min_servers` storage servers are connected.
+    fn ensure_ready(&self) -> Result<(), StoreError> {
+        let mut ready = self.ready.lock().expect("poisoned");
+        if *ready {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.opts.ready_timeout;
+        loop {
+            let seen = self.gw.servers();
+            if let Ok(servers) = &seen
+                && servers.iter().filter(|s| s.connected()).count() >= self.opts.min_servers
+            {
+                *ready = true;
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let what = match seen {
+                    Ok(servers) => {
+                        let up: Vec<String> = servers
+                            .iter()
+                            .filter(|s| s.connected())
+                            .map(ServerStatus::name)
+                            .collect();
+                        let down: Vec<String> = servers
+                            .iter()
+                            .filter(|s| !s.connected())
+                            .map(ServerStatus::name)
+                            .collect();
+                        format!(
+                            "{} storage server(s) connected of the {} required (connected: {}; not connected: {})",
+                            up.len(),
+                            self.opts.min_servers,
+                            none_if_empty(&up),
+                            none_if_empty(&down)
+                        )
+                    }
+                    Err(e) => e.to_string(),
+                };
+                return Err(StoreError::Backend(format!(
+                    "the Tahoe gateway {} is not ready after {:?}: {what}. Start the storage nodes \
+                     or check the gateway's introducer",
+                    self.gw.base(),
+                    self.opts.ready_timeout
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Runs `op` until it succeeds, fails for good, or `retry_for` passes,
+    /// backing off from 250 ms to 8 s between tries.
+    fn retrying<T>(
+        &self,
+        what: &str,
+        mut op: impl FnMut() -> Result<T, GatewayError>,
+    ) -> Result<T, StoreError> {
+        let deadline = Instant::now() + self.opts.retry_for;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match op() {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retryable() && Instant::now() + pause < deadline => {
+                    tracing::warn!("{what}: {e}; retrying in {pause:?}");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(8));
+                }
+                Err(e) => return Err(self.backend(what, e)),
+            }
+        }
+    }
+
+    fn upload(&self, data: &[u8]) -> Result<String, StoreError> {
+        let cap = self.retrying("uploading a chunk", || self.gw.put_immutable(data))?;
+        if !(cap.starts_with("URI:CHK:") || cap.starts_with("URI:LIT:")) {
+            return Err(StoreError::Backend(format!(
+                "the gateway {} answered {:?} to an upload instead of a cap",
+                self.gw.base(),
+                short_cap(&cap)
+            )));
+        }
+        Ok(cap)
+    }
+
+    /// What to say when the grid cannot rebuild `cap`: how many shares the
+    /// gateway found, how many are needed, which servers are not connected.
+    fn unrecoverable(&self, cap: &str, needed: u32, body: &str) -> StoreError {
+        let found = body
+            .split("complete=")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .map_or(0, |s| s.split(',').filter(|x| x.starts_with("sh")).count());
+        let missing = match self.gw.servers() {
+            Ok(servers) => servers
+                .iter()
+                .filter(|s| !s.connected())
+                .map(|s| format!("{} (not connected)", s.name()))
+                .collect(),
+            Err(e) => vec![format!("(could not ask the gateway: {e})")],
+        };
+        StoreError::Unrecoverable {
+            chunk: short_cap(cap),
+            found,
+            needed: needed as usize,
+            missing,
+            corrupt: Vec::new(),
+        }
+    }
+
+    /// Checks `locator`'s shares; renews its lease with `add_lease`, and
+    /// repairs it with `repair` (regenerates missing shares on the servers
+    /// now connected).
+    pub fn check(
+        &self,
+        locator: &Locator,
+        add_lease: bool,
+        repair: bool,
+    ) -> Result<ShareCheck, StoreError> {
+        match parse_cap(locator)? {
+            Cap::Lit(_) => Ok(ShareCheck {
+                good_before: 0,
+                good_after: 0,
+                needed: 0,
+                total: 0,
+                recoverable: true,
+                healthy: true,
+                repaired: false,
+                literal: true,
+            }),
+            Cap::Chk { cap, .. } => self.check_cap(cap, add_lease, repair),
+        }
+    }
+
+    /// [`TahoeStore::check`] on the root pointer's mutable file.
+    pub fn check_root(&self, add_lease: bool, repair: bool) -> Result<ShareCheck, StoreError> {
+        self.check_cap(&self.opts.root_cap, add_lease, repair)
+    }
+
+    fn check_cap(
+        &self,
+        cap: &str,
+        add_lease: bool,
+        repair: bool,
+    ) -> Result<ShareCheck, StoreError> {
+        self.ensure_ready()?;
+        let v = self
+            .gw
+            .check(cap, add_lease, repair)
+            .map_err(|e| self.backend(&format!("checking {}", short_cap(cap)), e))?;
+        Ok(share_check(&v, repair))
+    }
+}
+
+fn none_if_empty(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Reads a `t=check&output=JSON` answer (with or without repair).
+fn share_check(v: &serde_json::Value, repair: bool) -> ShareCheck {
+    let counts = |r: &serde_json::Value| {
+        let res = &r["results"];
+        let n = |k: &str| res[k].as_u64().unwrap_or(0) as u32;
+        (
+            n("count-shares-good"),
+            n("count-shares-needed"),
+            n("count-shares-expected"),
+            res["recoverable"].as_bool().unwrap_or(false),
+            res["healthy"].as_bool().unwrap_or(false),
+        )
+    };
+    if repair {
+        let (before, needed, total, _, _) = counts(&v["pre-repair-results"]);
+        let (after, _, _, recoverable, healthy) = counts(&v["post-repair-results"]);
+        ShareCheck {
+            good_before: before,
+            good_after: after,
+            needed,
+            total,
+            recoverable,
+            healthy,
+            repaired: v["repair-attempted"].as_bool().unwrap_or(false),
+            literal: false,
+        }
+    } else {
+        let (good, needed, total, recoverable, healthy) = counts(v);
+        ShareCheck {
+            good_before: good,
+            good_after: good,
+            needed,
+            total,
+            recoverable,
+            healthy,
+            repaired: false,
+            literal: false,
+        }
+    }
+}
+
+impl BlobStore for TahoeStore {
+    fn kind(&self) -> &'static str {
+        "tahoe"
+    }
+
+    fn put(&self, data: &[u8]) -> Result<Locator, StoreError> {
+        self.ensure_ready()?;
+        let cap = self.upload(data)?;
+        self.catalog.add(std::slice::from_ref(&cap))?;
+        Ok(Locator::new(cap))
+    }
+
+    /// Uploads up to `parallel_uploads` blobs at once; the catalog is
+    /// synced once for the batch.
+    fn put_batch(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
+        if blobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ensure_ready()?;
+        let next = AtomicUsize::new(0);
+        let results: Vec<Mutex<Option<Result<String, StoreError>>>> =
+            blobs.iter().map(|_| Mutex::new(None)).collect();
+        let workers = self.opts.parallel_uploads.clamp(1, blobs.len());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(data) = blobs.get(i) else { break };
+                        let r = self.upload(data);
+                        let failed = r.is_err();
+                        *results[i].lock().expect("poisoned") = Some(r);
+                        if failed {
+                            // Stop handing out work: the batch fails anyway.
+                            next.store(blobs.len(), Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let mut caps = Vec::with_capacity(blobs.len());
+        for r in results {
+            match r.into_inner().expect("poisoned") {
+                Some(Ok(cap)) => caps.push(cap),
+                Some(Err(e)) => return Err(e),
+                None => {} // not attempted: an earlier error is returned below
+            }
+        }
+        if caps.len() != blobs.len() {
+            return Err(StoreError::Backend(
+                "the batch upload stopped after a failure".into(),
+            ));
+        }
+        self.catalog.add(&caps)?;
+        Ok(caps.into_iter().map(Locator::new).collect())
+    }
+
+    fn get(&self, locator: &Locator) -> Result<Vec<u8>, StoreError> {
+        let (cap, needed, size) = match parse_cap(locator)? {
+            Cap::Lit(cap) => (cap, 1, 0),
+            Cap::Chk {
+                cap, needed, size, ..
+            } => (cap, needed, size),
+        };
+        self.ensure_ready()?;
+        let mut tries = 0;
+        let bytes = loop {
+            match self.gw.get(cap, size as usize) {
+                Ok(b) => break b,
+                Err(e) if e.is_gone() => {
+                    let body = match &e {
+                        GatewayError::Status { body, .. } => body.as_str(),
+                        GatewayError::Transport(_) => "",
+                    };
+                    return Err(self.unrecoverable(cap, needed, body));
+                }
+                Err(GatewayError::Status { status, body }) if status.is_client_error() => {
+                    return Err(StoreError::InvalidLocator {
+                        locator: locator.clone(),
+                        why: format!("the gateway refused it: {}", body.trim()),
+                    });
+                }
+                Err(e) if matches!(e, GatewayError::Transport(_)) && tries < 3 => {
+                    tries += 1;
+                    tracing::warn!("reading {}: {e}; retrying", short_cap(cap));
+                    std::thread::sleep(Duration::from_millis(200 * tries));
+                }
+                Err(e) => {
+                    return Err(self.backend(&format!("reading {}", short_cap(cap)), e));
+                }
+            }
+        };
+        if cap.starts_with("URI:CHK:") && bytes.len() as u64 != size {
+            return Err(StoreError::Corrupt {
+                locator: locator.clone(),
+                why: format!(
+                    "the gateway sent {} bytes of {size} (download cut short)",
+                    bytes.len()
+                ),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// `t=check`: whether enough shares are on connected servers to read it.
+    fn has(&self, locator: &Locator) -> Result<bool, StoreError> {
+        match parse_cap(locator) {
+            Err(_) => Ok(false),
+            Ok(Cap::Lit(_)) => Ok(true),
+            Ok(Cap::Chk { cap, .. }) => Ok(self.check_cap(cap, false, false)?.recoverable),
+        }
+    }
+
+    /// Releases: the cap leaves the catalog, so scrub no longer renews its
+    /// lease. The bytes stay readable until the grid expires them.
+    fn delete(&self, locator: &Locator) -> Result<(), StoreError> {
+        self.catalog.remove(locator.as_str())
+    }
+
+    fn delete_guarantee(&self) -> DeleteGuarantee {
+        DeleteGuarantee::Releases
+    }
+
+    fn list(&self) -> Result<Vec<Locator>, StoreError> {
+        Ok(self.catalog.list().into_iter().map(Locator::new).collect())
+    }
+
+    fn root(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.ensure_ready()?;
+        let text = self
+            .gw
+            .get(&self.opts.root_cap, 64 * 1024)
+            .map_err(|e| self.backend("reading the root pointer", e))?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match text.strip_prefix(ROOT_MAGIC) {
+            Some(value) => Ok(Some(value.to_vec())),
+            None => Err(StoreError::Config(format!(
+                "the root cap {} holds a file that is not a docgrid root",
+                short_cap(&self.opts.root_cap)
+            ))),
+        }
+    }
+
+    fn swap_root(&self, expected: Option<&[u8]>, new: &[u8]) -> Result<RootSwap, StoreError> {
+        if new.len() > docgrid_core::store::MAX_ROOT_LEN {
+            return Err(StoreError::Config(format!(
+                "a root value is at most {} bytes",
+                docgrid_core::store::MAX_ROOT_LEN
+            )));
+        }
+        let _one_writer = self.root_lock.lock().expect("poisoned");
+        let current = self.root()?;
+        if current.as_deref() != expected {
+            return Ok(RootSwap::Conflict { current });
+        }
+        let mut body = ROOT_MAGIC.to_vec();
+        body.extend_from_slice(new);
+        let cap = self.opts.root_cap.clone();
+        self.retrying("writing the root pointer", || {
+            self.gw.replace_mutable(&cap, &body)
+        })?;
+        Ok(RootSwap::Swapped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_parse_and_shorten() {
+        let cap = "URI:CHK:ycdgr3rnqv7ljrekqxkr2cjlfa:4l6yr4bz6sfhbqbd4otwncvgcf2tfpm5l6ac2vfxkxx5isaapija:3:5:70000";
+        let loc = Locator::new(cap);
+        match parse_cap(&loc).unwrap() {
+            Cap::Chk { needed, size, .. } => assert_eq!((needed, size), (3, 70000)),
+            Cap::Lit(_) => panic!("a CHK cap parsed as LIT"),
+        }
+        assert_eq!(short_cap(cap), "CHK:4l6yr4bz6s…:3:5:70000");
+        assert!(parse_cap(&Locator::new("b3:00")).is_err());
+        assert!(parse_cap(&Locator::new("URI:CHK:a:b:3:5")).is_err());
+        assert!(parse_cap(&Locator::new("URI:CHK:a:b:x:5:9")).is_err());
+        assert!(matches!(
+            parse_cap(&Locator::new("URI:LIT:mfrgg")).unwrap(),
+            Cap::Lit(_)
+        ));
+    }
+
+    #[test]
+    fn check_answers_are_read() {
+        let plain = serde_json::json!({"results": {"count-shares-good": 3, "count-shares-needed": 3,
+            "count-shares-expected": 5, "recoverable": true, "healthy": false}});
+        let c = share_check(&plain, false);
+        assert_eq!(
+            (c.good_before, c.good_after, c.needed, c.total),
+            (3, 3, 3, 5)
+        );
+        assert!(c.recoverable && !c.healthy);
+        let repaired = serde_json::json!({"repair-attempted": true, "repair-successful": true,
+            "pre-repair-results": {"results": {"count-shares-good": 4, "count-shares-needed": 3,
+                "count-shares-expected": 5, "recoverable": true, "healthy": false}},
+            "post-repair-results": {"results": {"count-shares-good": 5, "count-shares-needed": 3,
+                "count-shares-expected": 5, "recoverable": true, "healthy": true}}});
+        let c = share_check(&repaired, true);
+        assert_eq!((c.good_before, c.good_after), (4, 5));
+        assert!(c.healthy && c.repaired);
+    }
+
+    #[test]
+    fn a_root_cap_must_be_a_mutable_write_cap() {
+        let err = TahoeStore::open(TahoeOptions::new("http://127.0.0.1:1", "URI:CHK:a:b:1:2:3"))
+            .err()
+            .expect("a CHK root cap is refused");
+        assert!(err.to_string().contains("URI:SSK"), "{err}");
+    }
+
+    #[test]
+    fn an_unreachable_gateway_is_named() {
+        let mut opts = TahoeOptions::new("http://127.0.0.1:9", "URI:SSK:a:b");
+        opts.ready_timeout = Duration::from_millis(300);
+        let store = TahoeStore::open(opts).unwrap();
+        let err = store.root().unwrap_err().to_string();
+        assert!(err.contains("http://127.0.0.1:9"), "{err}");
+        assert!(err.contains("not ready"), "{err}");
+    }
+}

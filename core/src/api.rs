@@ -21,7 +21,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// A stable machine-readable code: `bad_request`, `bad_query`,
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_large`,
-    /// `unavailable`, `internal`.
+    /// `unavailable`, `internal`, `read_only_follower` (a write sent to a
+    /// follower; the `x-docgrid-primary` header names the primary).
     pub code: String,
     /// What failed, on what, and what to do.
     pub message: String,
@@ -57,6 +58,9 @@ pub struct Health {
     pub rev: u64,
     /// "primary" or "follower".
     pub role: String,
+    /// A follower's primary, when configured: where writes go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
 }
 
 /// `GET /v1/stats`.
@@ -341,10 +345,35 @@ pub struct ScrubSummary {
     pub repaired: u64,
     /// Chunks that cannot be rebuilt, with why.
     pub unrecoverable: Vec<String>,
-    /// Offline disks found.
+    /// Offline disks found (Tahoe: storage servers the gateway does not
+    /// see connected).
     pub offline_disks: Vec<String>,
     /// Whether nothing was wrong.
     pub clean: bool,
+    /// Tahoe: blobs whose lease was renewed (chunks, changesets, the root).
+    #[serde(default)]
+    pub leases_renewed: u64,
+    /// Tahoe: every document that had fewer than all its shares before or
+    /// after, with the counts (a healthy document is not listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocShares>,
+}
+
+/// One document's shares at a Tahoe scrub: the least of its chunks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocShares {
+    /// The document.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Good shares of its worst chunk before repair.
+    pub shares_before: u32,
+    /// Good shares of its worst chunk after repair (= before without repair).
+    pub shares_after: u32,
+    /// Shares needed to read a chunk (k).
+    pub needed: u32,
+    /// Shares of a healthy chunk (N).
+    pub total: u32,
 }
 
 /// `POST /v1/admin/gc` response.

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
+use docgrid_backend_tahoe::TahoeStore;
 use docgrid_core::journal::{Head, Journal};
 use docgrid_core::model::{Changeset, Manifest};
 use docgrid_core::store::native::NativeStore;
@@ -15,6 +16,21 @@ use crate::fulltext::{FtDoc, FullText};
 use crate::index::Index;
 use crate::index::apply::{self, ContentSource, FtUpdate};
 
+/// What a server does with the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerRole {
+    /// Commits: the one writer of the store's root.
+    Primary,
+    /// Tails the journal a primary writes to the same store, serves every
+    /// read and search, and refuses writes.
+    Follower {
+        /// The primary's URL, named in refusals and in `/v1/health`.
+        primary: Option<String>,
+        /// How often to look for new commits.
+        poll: std::time::Duration,
+    },
+}
+
 /// Everything a request handler needs.
 pub struct App {
     /// The data directory.
@@ -23,6 +39,10 @@ pub struct App {
     pub store: Arc<dyn BlobStore>,
     /// The same store when it is native (disks, scrub).
     pub native: Option<Arc<NativeStore>>,
+    /// The same store when it is on Tahoe (lease renewal, repair).
+    pub tahoe: Option<Arc<TahoeStore>>,
+    /// Primary or follower.
+    pub role: ServerRole,
     /// The SQLite index.
     pub index: Index,
     /// The full-text index.
@@ -68,16 +88,28 @@ impl App {
     /// Opens the store and indexes described by `cfg` in `data`, and
     /// replays what the journal holds beyond the index.
     pub fn open(data: DataDir, cfg: &ServerConfig) -> Result<Arc<App>> {
-        let (store, native): (Arc<dyn BlobStore>, _) = match &cfg.backend {
+        App::open_as(data, cfg, ServerRole::Primary)
+    }
+
+    /// [`App::open`] as a primary or a follower. A follower needs a store
+    /// other servers can reach: the Tahoe backend.
+    pub fn open_as(data: DataDir, cfg: &ServerConfig, role: ServerRole) -> Result<Arc<App>> {
+        let (store, native, tahoe): (Arc<dyn BlobStore>, _, _) = match &cfg.backend {
+            Backend::Native { .. } if role != ServerRole::Primary => anyhow::bail!(
+                "a follower reads the journal another server writes, which needs a shared \
+                 store: the native store's disks belong to one server. Use the Tahoe backend \
+                 (init --backend tahoe --gateway URL --root-cap CAP)"
+            ),
             Backend::Native { disks, k, m } => {
                 let s = Arc::new(
                     NativeStore::open_or_create(disks, *k, *m)
                         .context("opening the native store")?,
                 );
-                (s.clone(), Some(s))
+                (s.clone(), Some(s), None)
             }
             Backend::Tahoe { .. } => {
-                anyhow::bail!("the Tahoe-LAFS backend is not built yet (issue [3/5])")
+                let s = Arc::new(crate::config::tahoe_store(&data, &cfg.backend)?);
+                (s.clone(), None, Some(s))
             }
         };
         let index = Index::open(&data.index_dir()).context("opening the index")?;
@@ -89,6 +121,8 @@ impl App {
             data,
             store,
             native,
+            tahoe,
+            role,
             index,
             fulltext,
             tokens,
@@ -234,6 +268,11 @@ impl App {
     /// Notes that `rev` was applied, waking long polls.
     pub fn announce(&self, rev: u64) {
         self.changes.send_replace(rev);
+    }
+
+    /// Whether this server only reads (a follower).
+    pub fn is_follower(&self) -> bool {
+        matches!(self.role, ServerRole::Follower { .. })
     }
 
     /// Records a scrub's problem count for `/v1/stats`.

@@ -6,6 +6,7 @@
 //! DIR/tokens.db       tokens (SQLite; not derived, survives reindex)
 //! DIR/index/          SQLite index + tantivy (derived: reindex rebuilds)
 //! DIR/disks/0 … 5     the native store's disks (embedded default)
+//! DIR/tahoe/          the Tahoe store's catalog of the caps it holds
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,12 +36,19 @@ pub enum Backend {
         /// Parity shards.
         m: usize,
     },
-    /// A Tahoe-LAFS grid (issue [3/5]).
+    /// A Tahoe-LAFS grid.
     Tahoe {
         /// The gateway's web API URL.
         gateway: String,
-        /// The root pointer's mutable cap.
-        root_cap: Option<String>,
+        /// The root pointer's write cap (`URI:SSK:…`): with the gateway, all
+        /// a new server needs to rebuild its index.
+        root_cap: String,
+        /// Storage servers to wait for before the first request (default 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_servers: Option<usize>,
+        /// Chunk uploads in flight at once (default 4).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parallel_uploads: Option<usize>,
     },
 }
 
@@ -183,7 +191,13 @@ pub fn init_store(dir: &DataDir, cfg: &ServerConfig) -> Result<String> {
             docgrid_core::store::native::NativeStore::create(disks, *k, *m)
                 .context("creating the native store")?;
         }
-        Backend::Tahoe { .. } => bail!("the Tahoe-LAFS backend is not built yet (issue [3/5])"),
+        Backend::Tahoe { .. } => {
+            // Reading the root proves the gateway answers and the cap is a
+            // docgrid root (empty, or written by docgrid).
+            let store = tahoe_store(dir, &cfg.backend)?;
+            docgrid_core::store::BlobStore::root(&store)
+                .context("reading the root pointer through the gateway")?;
+        }
     }
     dir.write_config(cfg)?;
     let secret = crate::auth::new_secret();
@@ -192,4 +206,37 @@ pub fn init_store(dir: &DataDir, cfg: &ServerConfig) -> Result<String> {
         .map_err(|e| anyhow::anyhow!(e.message))?;
     write_secret(&dir.admin_token_path(), &secret)?;
     Ok(secret)
+}
+
+/// The Tahoe store `backend` describes, its catalog in `DIR/tahoe/`.
+/// Panics if `backend` is not Tahoe.
+pub fn tahoe_store(dir: &DataDir, backend: &Backend) -> Result<docgrid_backend_tahoe::TahoeStore> {
+    let Backend::Tahoe {
+        gateway,
+        root_cap,
+        min_servers,
+        parallel_uploads,
+    } = backend
+    else {
+        bail!("not a Tahoe backend");
+    };
+    let mut opts = docgrid_backend_tahoe::TahoeOptions::new(gateway, root_cap);
+    opts.state_dir = Some(dir.root.join("tahoe"));
+    if let Some(n) = min_servers {
+        opts.min_servers = *n;
+    }
+    if let Some(n) = parallel_uploads {
+        opts.parallel_uploads = *n;
+    }
+    docgrid_backend_tahoe::TahoeStore::open(opts).context("opening the Tahoe store")
+}
+
+/// Creates a new root pointer on the grid behind `gateway`; returns its cap.
+pub fn create_tahoe_root(gateway: &str, min_servers: Option<usize>) -> Result<String> {
+    let mut opts = docgrid_backend_tahoe::TahoeOptions::new(gateway, "");
+    if let Some(n) = min_servers {
+        opts.min_servers = n;
+    }
+    docgrid_backend_tahoe::TahoeStore::create_root(&opts)
+        .with_context(|| format!("creating a root pointer through the gateway {gateway}"))
 }

@@ -49,6 +49,11 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// 403 `read_only_follower`: a write sent to a follower.
+    pub fn read_only(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "read_only_follower", message)
+    }
+
     /// 403: the token's role does not allow this.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
@@ -95,6 +100,12 @@ impl ApiError {
     /// 500.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// The same error, its message prefixed with what it was about.
+    pub fn about(mut self, what: impl std::fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
     }
 }
 

@@ -46,12 +46,55 @@ pub async fn launch(
             }
         })
     };
+    let follower = match &app.role {
+        app::ServerRole::Follower { poll, .. } => Some(tokio::spawn(follow(app.clone(), *poll))),
+        app::ServerRole::Primary => None,
+    };
     let served = axum::serve(listener, http::router(app.clone()))
         .with_graceful_shutdown(shutdown)
         .await;
     ticker.abort();
+    if let Some(f) = follower {
+        f.abort();
+    }
     let _ = tokio::task::spawn_blocking(move || app.sync_fulltext()).await;
     served
+}
+
+/// A follower's tail: applies what the primary commits, every `poll`.
+/// Failures (the grid away, the gateway restarting) are logged once per
+/// change of message and retried at the next poll.
+async fn follow(app: Arc<app::App>, poll: std::time::Duration) {
+    let mut tick = tokio::time::interval(poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_error: Option<String> = None;
+    loop {
+        tick.tick().await;
+        let a = app.clone();
+        let caught = tokio::task::spawn_blocking(move || {
+            let _serial = a.commit_lock.lock().expect("poisoned");
+            a.catch_up()
+        })
+        .await;
+        match caught {
+            Ok(Ok(n)) => {
+                if n > 0 {
+                    tracing::info!(applied = n, rev = app.rev(), "followed the primary");
+                }
+                if last_error.take().is_some() {
+                    tracing::info!("following the journal again");
+                }
+            }
+            Ok(Err(e)) => {
+                let msg = format!("{e:#}");
+                if last_error.as_ref() != Some(&msg) {
+                    tracing::error!("following the journal: {msg}");
+                    last_error = Some(msg);
+                }
+            }
+            Err(e) => tracing::error!("following the journal: {e}"),
+        }
+    }
 }
 
 /// Now, RFC 3339 UTC.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use docgrid_core::api::Role;
-use docgrid_server::app::App;
+use docgrid_server::app::{App, ServerRole};
 use docgrid_server::auth::Tokens;
 use docgrid_server::config::{
     Backend, ClientConfig, DataDir, ServerConfig, write_client_config_if_absent,
@@ -50,10 +50,29 @@ enum Cmd {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8040")]
         listen: SocketAddr,
+        /// Follow the journal another server (the primary) writes to the same
+        /// Tahoe store: serve reads and searches, refuse writes. The data
+        /// directory must hold a Tahoe store with the primary's gateway and
+        /// root cap (init --backend tahoe --gateway URL --root-cap CAP).
+        ///
+        /// Example: docgrid-server run --data ./follower --follow --primary http://10.0.0.1:8040
+        #[arg(long)]
+        follow: bool,
+        /// The primary's URL, named when a follower refuses a write.
+        #[arg(long, requires = "follow")]
+        primary: Option<String>,
+        /// How often a follower looks for new commits, in milliseconds.
+        #[arg(long, default_value_t = 1000, requires = "follow")]
+        poll_ms: u64,
     },
-    /// Create a store: choose the backend explicitly.
+    /// Create a store: choose the backend explicitly. With --backend tahoe and
+    /// no --root-cap, creates the root pointer on the grid and prints its cap:
+    /// with the gateway, it is all another server needs to rebuild the index
+    /// or follow.
     ///
     /// Example: docgrid-server init --data ./data --backend native --disk /mnt/a ... --k 4 --m 2
+    ///
+    /// Example: docgrid-server init --data ./data --backend tahoe --gateway http://127.0.0.1:3456
     Init {
         #[command(flatten)]
         data: DataArg,
@@ -72,9 +91,13 @@ enum Cmd {
         /// Tahoe: the gateway URL.
         #[arg(long)]
         gateway: Option<String>,
-        /// Tahoe: an existing root cap.
+        /// Tahoe: an existing root cap (URI:SSK:…), to serve (or follow) a
+        /// store another server created.
         #[arg(long)]
         root_cap: Option<String>,
+        /// Tahoe: storage servers to wait for before the first request.
+        #[arg(long)]
+        min_servers: Option<usize>,
     },
     /// Rebuild the index (SQLite and tantivy) from the journal in the store.
     Reindex {
@@ -204,7 +227,23 @@ fn run(cli: Cli) -> Result<()> {
         _ => Some(lock_data_dir(&data_dir)?),
     };
     match cli.cmd {
-        Cmd::Run { data, listen } => serve(DataDir::new(data.data), listen),
+        Cmd::Run {
+            data,
+            listen,
+            follow,
+            primary,
+            poll_ms,
+        } => {
+            let role = if follow {
+                ServerRole::Follower {
+                    primary,
+                    poll: std::time::Duration::from_millis(poll_ms.max(50)),
+                }
+            } else {
+                ServerRole::Primary
+            };
+            serve(DataDir::new(data.data), listen, role)
+        }
         Cmd::Init {
             data,
             backend,
@@ -213,8 +252,12 @@ fn run(cli: Cli) -> Result<()> {
             m,
             gateway,
             root_cap,
+            min_servers,
         } => {
             let dir = DataDir::new(data.data);
+            if dir.config_path().exists() {
+                bail!("{} already holds a docgrid store", dir.root.display());
+            }
             let backend = match backend {
                 BackendKind::Native => Backend::Native {
                     disks: if disks.is_empty() {
@@ -225,10 +268,28 @@ fn run(cli: Cli) -> Result<()> {
                     k,
                     m,
                 },
-                BackendKind::Tahoe => Backend::Tahoe {
-                    gateway: gateway.context("--backend tahoe needs --gateway URL")?,
-                    root_cap,
-                },
+                BackendKind::Tahoe => {
+                    let gateway = gateway.context("--backend tahoe needs --gateway URL")?;
+                    let root_cap = match root_cap {
+                        Some(cap) => cap,
+                        None => {
+                            eprintln!("creating the root pointer through {gateway}…");
+                            let cap =
+                                docgrid_server::config::create_tahoe_root(&gateway, min_servers)?;
+                            eprintln!(
+                                "root cap (keep it: with the gateway it is all a new server \
+                                 needs):\n{cap}"
+                            );
+                            cap
+                        }
+                    };
+                    Backend::Tahoe {
+                        gateway,
+                        root_cap,
+                        min_servers,
+                        parallel_uploads: None,
+                    }
+                }
             };
             init(
                 &dir,
@@ -273,6 +334,15 @@ fn run(cli: Cli) -> Result<()> {
                     s.unrecoverable.len(),
                     if s.clean { "clean" } else { "NOT clean" }
                 );
+                if s.leases_renewed > 0 {
+                    println!("leases renewed {}", s.leases_renewed);
+                }
+                for d in &s.documents {
+                    println!(
+                        "document {} ({}): {} good shares before, {} after, of {} ({} needed)",
+                        d.id, d.name, d.shares_before, d.shares_after, d.total, d.needed
+                    );
+                }
                 for u in &s.unrecoverable {
                     println!("unrecoverable: {u}");
                 }
@@ -305,9 +375,15 @@ fn init(dir: &DataDir, cfg: ServerConfig) -> Result<String> {
     Ok(secret)
 }
 
-fn serve(dir: DataDir, listen: SocketAddr) -> Result<()> {
+fn serve(dir: DataDir, listen: SocketAddr, role: ServerRole) -> Result<()> {
     let cfg = match dir.read_config()? {
         Some(c) => c,
+        None if role != ServerRole::Primary => bail!(
+            "{} holds no store to follow: first run docgrid-server init --data {} --backend \
+             tahoe --gateway URL --root-cap CAP with the primary's gateway and root cap",
+            dir.root.display(),
+            dir.root.display()
+        ),
         None => {
             let cfg = dir.default_config();
             let secret = init(&dir, cfg.clone())?;
@@ -321,16 +397,21 @@ fn serve(dir: DataDir, listen: SocketAddr) -> Result<()> {
             cfg
         }
     };
-    let app = App::open(dir, &cfg)?;
+    let app = App::open_as(dir, &cfg, role)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
         eprintln!(
-            "docgrid-server listening on http://{} (revision {})",
+            "docgrid-server listening on http://{} (revision {}{})",
             listener.local_addr()?,
-            app.rev()
+            app.rev(),
+            if app.is_follower() {
+                ", following the journal; writes refused"
+            } else {
+                ""
+            }
         );
         // SIGINT or SIGTERM: finish requests, commit the full-text index, exit.
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -11,11 +11,15 @@ use docgrid_core::store::native::ScrubOptions;
 use crate::app::App;
 use crate::error::ApiError;
 
-/// Scrubs the backend (native: every shard of every chunk), repairing if asked.
+/// Scrubs the backend, repairing if asked. Native: every shard of every
+/// chunk. Tahoe: every blob the journal references, renewing its lease.
 pub fn scrub(app: &App, repair: bool) -> Result<ScrubSummary, ApiError> {
+    if let Some(tahoe) = &app.tahoe {
+        return scrub_tahoe(app, tahoe, repair);
+    }
     let Some(native) = &app.native else {
         return Err(ApiError::bad_request(format!(
-            "scrub is not available for the {} backend yet",
+            "scrub is not available for the {} backend",
             app.store.kind()
         )));
     };
@@ -39,7 +43,180 @@ pub fn scrub(app: &App, repair: bool) -> Result<ScrubSummary, ApiError> {
         unrecoverable: r.unrecoverable.clone(),
         offline_disks: r.offline_disks.clone(),
         clean: r.is_clean(),
+        leases_renewed: 0,
+        documents: Vec::new(),
     })
+}
+
+/// Checks in flight at once on a Tahoe scrub.
+const TAHOE_CHECKS_IN_FLIGHT: usize = 4;
+
+/// Tahoe scrub: `t=check&add-lease=true` (and `repair=true`) on the root,
+/// every changeset and every chunk of every kept revision, reported per
+/// document. What the journal no longer references (released by GC) is not
+/// renewed, so a grid with lease expiry reclaims it.
+fn scrub_tahoe(
+    app: &App,
+    tahoe: &docgrid_backend_tahoe::TahoeStore,
+    repair: bool,
+) -> Result<ScrubSummary, ApiError> {
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use docgrid_backend_tahoe::ShareCheck;
+    // Documents (live ones by name) and every locator the index references.
+    let (docs, mut blobs) = app.index.read(|c| {
+        let mut docs: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut blobs: Vec<String> = Vec::new();
+        let mut stmt = c.prepare("SELECT id, name, manifest FROM docs WHERE purged = 0")?;
+        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))? {
+            let (id, name, m): (String, String, String) = row?;
+            let locs = serde_json::from_str::<Manifest>(&m)
+                .map(|m| m.chunks.iter().map(|ch| ch.locator.to_string()).collect())
+                .unwrap_or_default();
+            docs.push((id, name, locs));
+        }
+        let mut stmt = c.prepare("SELECT manifest FROM history")?;
+        for m in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            if let Ok(m) = serde_json::from_str::<Manifest>(&m?) {
+                blobs.extend(m.chunks.iter().map(|ch| ch.locator.to_string()));
+            }
+        }
+        let mut stmt = c.prepare("SELECT locator FROM changesets")?;
+        for l in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            blobs.push(l?);
+        }
+        Ok((docs, blobs))
+    })?;
+    blobs.extend(docs.iter().flat_map(|(_, _, l)| l.iter().cloned()));
+    blobs.sort();
+    blobs.dedup();
+
+    let offline: Vec<String> = tahoe
+        .servers()
+        .map(|s| {
+            s.iter()
+                .filter(|s| !s.connected())
+                .map(|s| s.name())
+                .collect()
+        })
+        .unwrap_or_default();
+    let root = tahoe.check_root(true, repair)?;
+    let results: Mutex<HashMap<String, Result<ShareCheck, String>>> = Mutex::new(HashMap::new());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..TAHOE_CHECKS_IN_FLIGHT {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(loc) = blobs.get(i) else { break };
+                    let r = tahoe
+                        .check(&Locator::new(loc.clone()), true, repair)
+                        .map_err(|e| e.to_string());
+                    results.lock().expect("poisoned").insert(loc.clone(), r);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().expect("poisoned");
+
+    let mut summary = ScrubSummary {
+        repair,
+        chunks: blobs.len() as u64,
+        missing: u64::from(root.total.saturating_sub(root.good_before)),
+        corrupt: 0,
+        repaired: u64::from(root.good_after > root.good_before),
+        unrecoverable: Vec::new(),
+        offline_disks: offline,
+        clean: root.healthy,
+        leases_renewed: 1,
+        documents: Vec::new(),
+    };
+    if !root.recoverable {
+        summary.unrecoverable.push(format!(
+            "the root pointer: {} of the {} shares needed",
+            root.good_after, root.needed
+        ));
+    }
+    let mut failures: BTreeMap<String, String> = BTreeMap::new();
+    for (loc, r) in &results {
+        match r {
+            Ok(c) => {
+                summary.leases_renewed += 1;
+                if c.literal {
+                    continue;
+                }
+                summary.missing += u64::from(c.total.saturating_sub(c.good_before));
+                if c.good_after > c.good_before {
+                    summary.repaired += 1;
+                }
+                if c.good_before < c.total {
+                    summary.clean = false;
+                }
+            }
+            Err(e) => {
+                summary.clean = false;
+                failures.insert(loc.clone(), e.clone());
+            }
+        }
+    }
+    for (id, name, locs) in &docs {
+        let checks: Vec<&ShareCheck> = locs
+            .iter()
+            .filter_map(|l| results.get(l).and_then(|r| r.as_ref().ok()))
+            .filter(|c| !c.literal)
+            .collect();
+        if let Some(err) = locs.iter().find_map(|l| failures.get(l)) {
+            summary
+                .unrecoverable
+                .push(format!("document {id} ({name}): could not check: {err}"));
+        }
+        let Some(worst) = checks.iter().min_by_key(|c| c.good_after) else {
+            continue;
+        };
+        let before = checks.iter().map(|c| c.good_before).min().unwrap_or(0);
+        if !worst.recoverable {
+            summary.unrecoverable.push(format!(
+                "document {id} ({name}): a chunk has {} of the {} shares needed",
+                worst.good_after, worst.needed
+            ));
+        }
+        if before < worst.total || worst.good_after < worst.total {
+            summary.documents.push(docgrid_core::api::DocShares {
+                id: id.clone(),
+                name: name.clone(),
+                shares_before: before,
+                shares_after: worst.good_after,
+                needed: worst.needed,
+                total: worst.total,
+            });
+        }
+    }
+    // Changesets and old revisions are not documents: name what is lost.
+    let in_docs: std::collections::HashSet<&String> =
+        docs.iter().flat_map(|(_, _, l)| l.iter()).collect();
+    for (loc, r) in &results {
+        if let Ok(c) = r
+            && !c.recoverable
+            && !in_docs.contains(loc)
+        {
+            summary.unrecoverable.push(format!(
+                "blob {} (a changeset or an older revision): {} of the {} shares needed",
+                docgrid_backend_tahoe::short_cap(loc),
+                c.good_after,
+                c.needed
+            ));
+        }
+    }
+    let left = summary.unrecoverable.len() as u64
+        + summary
+            .documents
+            .iter()
+            .filter(|d| d.shares_after < d.total)
+            .count() as u64;
+    app.note_scrub(if repair { left } else { summary.missing });
+    Ok(summary)
 }
 
 /// Deletes chunks that no kept revision references and that were uploaded

@@ -540,7 +540,12 @@ async fn content(
     let (start, end) = range.unwrap_or((0, m.size.saturating_sub(1)));
     let len = if m.size == 0 { 0 } else { end - start + 1 };
     let size = m.size;
-    let body = stream_content(app, m, start, len).await?;
+    let body = stream_content(app, m, start, len).await.map_err(|e| {
+        e.about(format_args!(
+            "reading document {} ({})",
+            state.id, state.name
+        ))
+    })?;
     let mut resp = Response::builder()
         .status(if range.is_some() {
             StatusCode::PARTIAL_CONTENT

@@ -95,6 +95,10 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             unavailable_while_reindexing,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            followers_refuse_writes,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(app)
 }
@@ -104,7 +108,16 @@ async fn health(State(app): State<Arc<App>>) -> Json<Health> {
         status: "ok".into(),
         version: docgrid_core::VERSION.into(),
         rev: app.rev(),
-        role: "primary".into(),
+        role: if app.is_follower() {
+            "follower"
+        } else {
+            "primary"
+        }
+        .into(),
+        primary: match &app.role {
+            crate::app::ServerRole::Follower { primary, .. } => primary.clone(),
+            crate::app::ServerRole::Primary => None,
+        },
     })
 }
 
@@ -321,6 +334,50 @@ async fn unavailable_while_reindexing(
             .into_response();
     }
     next.run(req).await
+}
+
+/// The header naming a follower's primary on a refused write.
+pub const PRIMARY_HEADER: &str = "x-docgrid-primary";
+
+/// A follower answers every read; a write (anything but GET and HEAD,
+/// except its own token administration and maintenance of its index)
+/// gets 403 `read_only_follower` naming the primary.
+async fn followers_refuse_writes(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    use axum::response::IntoResponse;
+    let crate::app::ServerRole::Follower { primary, .. } = &app.role else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path();
+    let local = path.starts_with("/v1/admin/tokens")
+        || matches!(
+            path,
+            "/v1/admin/scrub" | "/v1/admin/repair" | "/v1/admin/reindex"
+        );
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || local {
+        return next.run(req).await;
+    }
+    let whom = primary.as_deref().map_or_else(
+        || "to the primary server (this follower was started without --primary URL)".to_string(),
+        |p| format!("to the primary at {p}"),
+    );
+    let mut resp = ApiError::read_only(format!(
+        "this server is a read-only follower of the journal: send {} {} {whom}",
+        req.method(),
+        path
+    ))
+    .into_response();
+    if let Some(v) = primary
+        .as_deref()
+        .and_then(|p| axum::http::HeaderValue::from_str(p).ok())
+    {
+        resp.headers_mut().insert(PRIMARY_HEADER, v);
+    }
+    resp
 }
 
 /// Commits pending full-text changes so a read sees every applied commit.

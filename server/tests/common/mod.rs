@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use docgrid_server::app::App;
+use docgrid_server::app::{App, ServerRole};
 use docgrid_server::config::{DataDir, init_store};
 use docgrid_server::testing::Background;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -27,11 +27,22 @@ impl Server {
         Server::open(dir, &token)
     }
 
+    /// A fresh store described by `cfg` in `dir`, served.
+    pub fn create_with(dir: &Path, cfg: &docgrid_server::config::ServerConfig) -> Server {
+        let token = init_store(&DataDir::new(dir), cfg).unwrap();
+        Server::open(dir, &token)
+    }
+
     /// Serves the existing store in `dir`.
     pub fn open(dir: &Path, token: &str) -> Server {
+        Server::open_as(dir, token, ServerRole::Primary)
+    }
+
+    /// Serves the existing store in `dir` as a primary or a follower.
+    pub fn open_as(dir: &Path, token: &str, role: ServerRole) -> Server {
         let data = DataDir::new(dir);
         let cfg = data.read_config().unwrap().unwrap();
-        let app = App::open(data, &cfg).unwrap();
+        let app = App::open_as(data, &cfg, role).unwrap();
         let bg = Background::start(app).unwrap();
         let addr = bg.addr;
         Server {
@@ -88,6 +99,57 @@ impl Server {
             .unwrap();
         assert_eq!(r.status(), 201, "upload {params}: {}", r.text().unwrap());
         r.json().unwrap()
+    }
+
+    /// Creates one document per file in a single commit, uploading the
+    /// chunks first (`threads` at a time). Returns the ids, in order.
+    pub fn import(
+        &self,
+        files: &[(String, Value, Vec<u8>)],
+        threads: usize,
+    ) -> Vec<docgrid_core::DocId> {
+        use docgrid_core::chunk::{Chunker, Digest};
+        let mut pieces: Vec<(Digest, &[u8])> = Vec::new();
+        let mut ops = Vec::new();
+        let mut ids = Vec::new();
+        for (name, meta, data) in files {
+            let mut chunks = Vec::new();
+            for span in Chunker::default().chunks(data) {
+                let bytes = &data[span.range()];
+                let h = Digest::of(bytes);
+                pieces.push((h, bytes));
+                chunks.push(serde_json::json!({"hash": h, "len": bytes.len(), "locator": ""}));
+            }
+            let id = docgrid_core::DocId::random();
+            ops.push(serde_json::json!({"op": "create", "id": id, "name": name, "meta": meta,
+                "content": {"version": 1, "size": data.len(), "hash": Digest::of(data), "chunks": chunks}}));
+            ids.push(id);
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads.max(1) {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((h, bytes)) = pieces.get(i) else {
+                            break;
+                        };
+                        let r = self
+                            .req(reqwest::Method::PUT, &format!("/v1/chunks/{h}"))
+                            .body(bytes.to_vec())
+                            .send()
+                            .unwrap();
+                        assert_eq!(r.status(), 200, "chunk {h}: {}", r.text().unwrap());
+                    }
+                });
+            }
+        });
+        let r = self.post_json(
+            "/v1/commits",
+            &serde_json::json!({"message": format!("import of {} files", files.len()), "ops": ops}),
+        );
+        assert_eq!(r.status(), 200, "import commit: {}", r.text().unwrap());
+        ids
     }
 
     /// Names (in order) of a tree listing.

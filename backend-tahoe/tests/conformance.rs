@@ -1,0 +1,74 @@
+//! The core conformance suite, and the Tahoe store's own promises, on a
+//! real local grid (5 storage nodes, 3-of-5).
+
+use docgrid_backend_tahoe::grid::{Grid, GridSpec};
+use docgrid_backend_tahoe::{TahoeOptions, TahoeStore};
+use docgrid_core::store::conformance::{blob_store_suite, test_bytes};
+use docgrid_core::store::{BlobStore, StoreError};
+
+fn skip() -> bool {
+    if std::env::var_os("DOCGRID_SKIP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
+        eprintln!("skipped: DOCGRID_SKIP_SYSTEM_TESTS=1");
+        return true;
+    }
+    false
+}
+
+fn store_on(grid: &Grid, state: Option<&std::path::Path>) -> TahoeStore {
+    let mut opts = TahoeOptions::new(grid.gateway_url(), "");
+    opts.min_servers = grid.spec().happy;
+    let root = TahoeStore::create_root(&opts).expect("creating the root file");
+    opts.root_cap = root;
+    opts.state_dir = state.map(Into::into);
+    TahoeStore::open(opts).expect("opening the store")
+}
+
+#[test]
+fn tahoe_store_passes_the_conformance_suite_and_names_lost_chunks() {
+    if skip() {
+        return;
+    }
+    let mut grid = Grid::start(GridSpec::default()).expect("starting a grid");
+    let state = tempfile::tempdir().unwrap();
+    let store = store_on(&grid, Some(state.path()));
+    blob_store_suite(&store);
+
+    // The catalog survives reopening the store: list still names what was put.
+    let loc = store.put(&test_bytes(200_000, 42)).unwrap();
+    let reopened = TahoeStore::open(TahoeOptions {
+        state_dir: Some(state.path().into()),
+        ..TahoeOptions::new(grid.gateway_url(), store.root_cap())
+    })
+    .unwrap();
+    assert!(reopened.list().unwrap().contains(&loc));
+
+    // A check reports every share; with two of five servers gone the chunk
+    // still reads; with a third gone it is unrecoverable, and the error
+    // says how many shares were found and which servers are away.
+    let check = store.check(&loc, true, false).unwrap();
+    assert_eq!((check.good_before, check.needed, check.total), (5, 3, 5));
+    grid.stop_storage(0).unwrap();
+    grid.stop_storage(1).unwrap();
+    assert_eq!(store.get(&loc).unwrap(), test_bytes(200_000, 42));
+    grid.stop_storage(2).unwrap();
+    match store.get(&loc) {
+        Err(StoreError::Unrecoverable {
+            needed, missing, ..
+        }) => {
+            assert_eq!(needed, 3);
+            let text = missing.join(", ");
+            for s in ["s0", "s1", "s2"] {
+                assert!(text.contains(s), "the error names {s}: {text}");
+            }
+        }
+        other => panic!("expected Unrecoverable, got {other:?}"),
+    }
+    assert!(
+        !store.has(&loc).unwrap(),
+        "has is false when too few shares remain"
+    );
+    for i in 0..3 {
+        grid.start_storage(i).unwrap();
+    }
+    assert_eq!(store.get(&loc).unwrap(), test_bytes(200_000, 42));
+}

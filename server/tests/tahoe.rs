@@ -1,0 +1,284 @@
+//! The server on a real local Tahoe-LAFS grid (5 storage nodes, 3-of-5):
+//! lost nodes, repair, a new server rebuilt from the root cap, a follower.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{Server, bytes};
+use docgrid_backend_tahoe::grid::{Grid, GridSpec};
+use docgrid_core::DocId;
+use docgrid_core::api::{Health, ScrubSummary};
+use docgrid_server::app::ServerRole;
+use docgrid_server::config::{Backend, ServerConfig, create_tahoe_root};
+use serde_json::{Value, json};
+
+fn skip() -> bool {
+    if std::env::var_os("DOCGRID_SKIP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
+        eprintln!("skipped: DOCGRID_SKIP_SYSTEM_TESTS=1");
+        return true;
+    }
+    false
+}
+
+fn tahoe_config(grid: &Grid, root_cap: Option<String>) -> ServerConfig {
+    let min = grid.spec().happy;
+    let root_cap =
+        root_cap.unwrap_or_else(|| create_tahoe_root(&grid.gateway_url(), Some(min)).unwrap());
+    ServerConfig {
+        version: 1,
+        backend: Backend::Tahoe {
+            gateway: grid.gateway_url(),
+            root_cap,
+            min_servers: Some(min),
+            parallel_uploads: None,
+        },
+    }
+}
+
+/// `n` files: text and binary, a few spanning several chunks, tagged and
+/// dated so that search and the tree have something to say.
+fn corpus(n: usize) -> Vec<(String, Value, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let data = match i % 10 {
+                0 => bytes(2_500_000 + i * 1000, i as u64), // several chunks
+                1 => Vec::new(),
+                2..=5 => format!("note {i}: the quick brown fox number {i}\n")
+                    .repeat(1 + i % 50)
+                    .into_bytes(),
+                _ => bytes(1000 + (i * 7919) % 60_000, i as u64),
+            };
+            let meta = json!({
+                "tag": [format!("t{}", i % 7), "corpus"],
+                "year": [format!("{}", 1950 + i % 20)],
+                "path": [format!("set{}/file{i}", i % 4)],
+            });
+            let ext = if (2..=5).contains(&(i % 10)) {
+                "txt"
+            } else {
+                "dat"
+            };
+            (format!("file{i}.{ext}"), meta, data)
+        })
+        .collect()
+}
+
+fn content(s: &Server, id: &DocId) -> reqwest::blocking::Response {
+    s.get(&format!("/v1/docs/{id}/content"))
+}
+
+fn assert_all_read(s: &Server, ids: &[DocId], files: &[(String, Value, Vec<u8>)], when: &str) {
+    for (id, (name, _, data)) in ids.iter().zip(files) {
+        let r = content(s, id);
+        assert_eq!(r.status(), 200, "{when}: {name}: {}", r.text().unwrap());
+        let got = r.bytes().expect("the whole body");
+        assert!(got == data[..], "{when}: {name} came back different");
+    }
+}
+
+fn scrub(s: &Server, repair: bool) -> ScrubSummary {
+    let r = s
+        .req(
+            reqwest::Method::POST,
+            &format!("/v1/admin/scrub?repair={repair}"),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "scrub: {}", r.text().unwrap());
+    r.json().unwrap()
+}
+
+#[test]
+fn tahoe_server_survives_lost_nodes_and_repairs_a_replaced_one() {
+    if skip() {
+        return;
+    }
+    let mut grid = Grid::start(GridSpec::default()).expect("starting a grid");
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create_with(dir.path(), &tahoe_config(&grid, None));
+    let files = corpus(300);
+    let ids = s.import(&files, 4);
+    assert_all_read(&s, &ids, &files, "all nodes up");
+
+    // As many nodes down as 3-of-5 tolerates: every document still reads.
+    grid.stop_storage(0).unwrap();
+    grid.stop_storage(1).unwrap();
+    assert_all_read(&s, &ids, &files, "two of five nodes down");
+
+    // One more: a clear error naming the document, never bytes as success.
+    grid.stop_storage(2).unwrap();
+    for (id, (name, _, data)) in ids.iter().zip(&files).take(12) {
+        if data.is_empty() {
+            continue; // an empty document has no chunk to lose
+        }
+        let r = content(&s, id);
+        let status = r.status();
+        let text = r.text().unwrap_or_default();
+        assert_eq!(status, 503, "{name}: {status} {text}");
+        assert!(
+            text.contains(&id.to_string()) && text.contains(name),
+            "the error names the document: {text}"
+        );
+        assert!(text.contains("unrecoverable"), "{text}");
+        assert!(text.contains("s2"), "the error names a lost node: {text}");
+    }
+    for i in 0..3 {
+        grid.start_storage(i).unwrap();
+    }
+    assert_all_read(&s, &ids, &files, "nodes back");
+
+    // A node replaced by an empty one: a scrub sees one share missing per
+    // chunk, repair brings every document back to five.
+    grid.replace_storage_with_empty(3).unwrap();
+    let before = scrub(&s, false);
+    assert!(!before.clean, "a scrub after losing a node is not clean");
+    let chunked = files.iter().filter(|f| !f.2.is_empty()).count();
+    assert_eq!(
+        before.documents.len(),
+        chunked,
+        "every document with content lost a share"
+    );
+    assert!(
+        before
+            .documents
+            .iter()
+            .all(|d| d.shares_before == 4 && d.total == 5)
+    );
+    assert!(before.leases_renewed > ids.len() as u64 / 2);
+    let repaired = scrub(&s, true);
+    assert!(
+        repaired
+            .documents
+            .iter()
+            .all(|d| d.shares_before == 4 && d.shares_after == 5),
+        "repair brings shares back to N: {:?}",
+        repaired.documents.iter().find(|d| d.shares_after != 5)
+    );
+    assert!(repaired.repaired >= chunked as u64);
+    let after = scrub(&s, false);
+    assert!(after.clean, "clean after repair: {after:?}");
+    assert!(after.documents.is_empty());
+    // The replacement node really holds shares now: with two others down,
+    // everything still reads.
+    grid.stop_storage(0).unwrap();
+    grid.stop_storage(1).unwrap();
+    assert_all_read(&s, &ids, &files, "after repair, two other nodes down");
+}
+
+/// Sorted ids of each query's hits, and the names of each tree listing.
+fn snapshot(s: &Server) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for q in [
+        "tag:t3",
+        "year>=1960",
+        "fox",
+        "tag:corpus -tag:t1",
+        "name:file1*",
+    ] {
+        out.insert(format!("search {q}"), s.search_ids(q));
+    }
+    for p in [
+        "/tags",
+        "/tags/t2",
+        "/by/year",
+        "/by/year/1955",
+        "/files/set1",
+        "/all",
+    ] {
+        out.insert(format!("tree {p}"), s.ls(p));
+    }
+    out
+}
+
+#[test]
+fn tahoe_root_cap_alone_rebuilds_the_index_and_followers_follow() {
+    if skip() {
+        return;
+    }
+    let grid = Grid::start(GridSpec::default()).expect("starting a grid");
+    let primary_dir = tempfile::tempdir().unwrap();
+    let cfg = tahoe_config(&grid, None);
+    let primary = Server::create_with(primary_dir.path(), &cfg);
+    let files = corpus(120);
+    primary.import(&files[..60], 4);
+    primary.import(&files[60..], 4);
+    let want = snapshot(&primary);
+    assert!(want.values().all(|v| !v.is_empty()), "{want:?}");
+
+    // A brand-new server with only the gateway and the root cap.
+    let Backend::Tahoe { root_cap, .. } = &cfg.backend else {
+        unreachable!()
+    };
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = Server::create_with(
+        fresh_dir.path(),
+        &tahoe_config(&grid, Some(root_cap.clone())),
+    );
+    assert_eq!(snapshot(&fresh), want, "a rebuilt index answers the same");
+    let h: Health = fresh.get_json("/v1/health");
+    assert_eq!(h.rev, 2);
+    drop(fresh);
+
+    // A follower of the same store.
+    let follower_dir = tempfile::tempdir().unwrap();
+    let token = docgrid_server::config::init_store(
+        &docgrid_server::config::DataDir::new(follower_dir.path()),
+        &tahoe_config(&grid, Some(root_cap.clone())),
+    )
+    .unwrap();
+    let follower = Server::open_as(
+        follower_dir.path(),
+        &token,
+        ServerRole::Follower {
+            primary: Some(primary.url.clone()),
+            poll: Duration::from_millis(250),
+        },
+    );
+    assert_eq!(snapshot(&follower), want);
+    let h: Health = follower.get_json("/v1/health");
+    assert_eq!(h.role, "follower");
+    assert_eq!(h.primary.as_deref(), Some(primary.url.as_str()));
+
+    // A commit on the primary is served by the follower within seconds.
+    let doc = primary.upload(
+        "name=late.txt&tag=late",
+        b"committed after the follower started".to_vec(),
+    );
+    let started = Instant::now();
+    loop {
+        if follower.search_ids("tag:late") == vec![doc.id.to_string()] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the follower did not see the commit within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("follower saw the commit after {:?}", started.elapsed());
+    let body = content(&follower, &doc.id).bytes().unwrap();
+    assert_eq!(&body[..], b"committed after the follower started");
+
+    // Writes are refused, naming the primary.
+    let r = follower
+        .req(reqwest::Method::POST, "/v1/docs?name=x.txt")
+        .body("x")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.headers()
+            .get(docgrid_server::http::PRIMARY_HEADER)
+            .and_then(|v| v.to_str().ok()),
+        Some(primary.url.as_str())
+    );
+    let text = r.text().unwrap();
+    assert!(
+        text.contains("read_only_follower") && text.contains(&primary.url),
+        "{text}"
+    );
+    let r = follower.post_json("/v1/commits", &json!({"message": "m", "ops": []}));
+    assert_eq!(r.status(), 403);
+}
