@@ -124,3 +124,21 @@ fn changes_long_poll_wakes_on_a_commit() {
     let idle: Changes = s.get_json("/v1/changes?since=2&wait=1");
     assert!(idle.commits.is_empty() && t.elapsed() >= Duration::from_millis(900));
 }
+
+#[test]
+fn a_native_store_cannot_be_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = docgrid_server::config::DataDir::new(dir.path());
+    docgrid_server::config::init_store(&data, &data.default_config()).unwrap();
+    let err = docgrid_server::app::App::open_as(
+        data.clone(),
+        &data.default_config(),
+        docgrid_server::app::ServerRole::Follower {
+            primary: None,
+            poll: std::time::Duration::from_secs(1),
+        },
+    )
+    .err()
+    .expect("a follower of a native store is refused");
+    assert!(format!("{err:#}").contains("Tahoe"), "{err:#}");
+}

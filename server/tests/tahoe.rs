@@ -281,4 +281,78 @@ fn tahoe_root_cap_alone_rebuilds_the_index_and_followers_follow() {
     );
     let r = follower.post_json("/v1/commits", &json!({"message": "m", "ops": []}));
     assert_eq!(r.status(), 403);
+
+    // The same through the binary: init from the root cap, run --follow.
+    let cli_dir = tempfile::tempdir().unwrap();
+    let data = cli_dir.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args([
+            "init",
+            "--backend",
+            "tahoe",
+            "--gateway",
+            &grid.gateway_url(),
+        ])
+        .args(["--root-cap", root_cap, "--min-servers", "4", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--follow",
+            "--primary",
+            &primary.url,
+        ])
+        .arg("--data")
+        .arg(&data)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut url = None;
+    for line in std::io::BufRead::lines(stderr) {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            assert!(line.contains("following the journal"), "{line}");
+            url = Some(rest.split_whitespace().next().unwrap().to_string());
+            break;
+        }
+    }
+    let url = url.expect("the follower binary printed its address");
+    let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let hits: docgrid_core::api::SearchResponse = reqwest::blocking::Client::new()
+        .get(format!("{url}/v1/search?q=tag:late"))
+        .bearer_auth(token.trim())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        hits.hits.len(),
+        1,
+        "the follower binary serves the late commit"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A follower needs a store to follow.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args(["run", "--follow", "--data"])
+        .arg(cli_dir.path().join("empty"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no store to follow") && err.contains("--root-cap"),
+        "{err}"
+    );
 }

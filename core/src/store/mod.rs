@@ -222,7 +222,9 @@ impl StoreError {
 /// - **list** names every blob the store holds (in no order).
 /// - **root** / **swap_root**: a small (≤ 64 KiB) value, `None` until first
 ///   set, changed only by compare-and-swap, atomically: concurrent swaps
-///   from many threads or processes never lose an update.
+///   from many threads or processes never lose an update. (Tahoe: from the
+///   threads of one process; its web API has no conditional write, so one
+///   server, the primary, writes a root.)
 ///
 /// All methods may be called from many threads at once.
 pub trait BlobStore: Send + Sync {
