@@ -51,11 +51,15 @@ impl GatewayError {
     }
 }
 
+/// The telling line of an error text: the first, or for a Python
+/// traceback the last (the exception).
 fn first_line(body: &str) -> &str {
-    body.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("(no text)")
+    let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("(no text)");
+    if first.starts_with("Traceback") {
+        return lines.last().unwrap_or(first);
+    }
+    first
 }
 
 /// One storage server as the gateway sees it (`GET /?t=json`).

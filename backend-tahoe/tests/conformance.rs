@@ -5,6 +5,7 @@ use docgrid_backend_tahoe::grid::{Grid, GridSpec};
 use docgrid_backend_tahoe::{TahoeOptions, TahoeStore};
 use docgrid_core::store::conformance::{blob_store_suite, test_bytes};
 use docgrid_core::store::{BlobStore, StoreError};
+use std::time::{Duration, Instant};
 
 fn skip() -> bool {
     if std::env::var_os("DOCGRID_SKIP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
@@ -28,6 +29,7 @@ fn tahoe_store_passes_the_conformance_suite_and_names_lost_chunks() {
     if skip() {
         return;
     }
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let mut grid = Grid::start(GridSpec::default()).expect("starting a grid");
     let state = tempfile::tempdir().unwrap();
     let store = store_on(&grid, Some(state.path()));
@@ -71,4 +73,21 @@ fn tahoe_store_passes_the_conformance_suite_and_names_lost_chunks() {
         grid.start_storage(i).unwrap();
     }
     assert_eq!(store.get(&loc).unwrap(), test_bytes(200_000, 42));
+
+    // An upload the grid cannot place yet (three servers, happy four) is
+    // retried until it can.
+    grid.stop_storage(3).unwrap();
+    grid.stop_storage(4).unwrap();
+    let started = Instant::now();
+    let wait = Duration::from_secs(4);
+    let loc = std::thread::scope(|s| {
+        let upload = s.spawn(|| store.put(&test_bytes(100_000, 77)));
+        std::thread::sleep(wait);
+        grid.start_storage(3).unwrap();
+        grid.start_storage(4).unwrap();
+        upload.join().unwrap()
+    })
+    .expect("the upload is retried until the grid can take it");
+    assert!(started.elapsed() >= wait);
+    assert_eq!(store.check(&loc, false, false).unwrap().good_after, 5);
 }

@@ -87,7 +87,8 @@ pub struct Stats {
 pub struct BackendHealth {
     /// "native", "tahoe", "memory".
     pub kind: String,
-    /// Native: every disk and whether it is online.
+    /// Native: every disk and whether it is online. Tahoe: every storage
+    /// server the gateway knows and whether it is connected.
     pub disks: Vec<DiskHealth>,
     /// Disks offline now.
     pub disks_missing: u64,
@@ -95,7 +96,8 @@ pub struct BackendHealth {
     pub shards_missing: Option<u64>,
 }
 
-/// One disk of a native store.
+/// One disk of a native store, or one storage server of a Tahoe grid
+/// (`id`: its nickname, `path`: its node id, `online`: connected).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskHealth {
     /// Its id.

@@ -142,10 +142,20 @@ enum BackendKind {
 #[derive(Subcommand)]
 enum TokenCmd {
     /// Create a token and print it.
+    ///
+    /// Example: docgrid-server token create alice --role write
+    ///
+    /// Example (the primary's token, valid on a follower too):
+    /// docgrid-server token create alice --role write --secret-file alice.token --data ./follower
     Create {
         name: String,
         #[arg(long, value_enum, default_value = "read")]
         role: RoleArg,
+        /// Use the secret in this file (e.g. a token of the primary, so
+        /// that clients fail over to a follower with the same token)
+        /// instead of a new random one.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
     },
     /// List tokens.
     List {
@@ -325,11 +335,16 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
                 println!(
-                    "chunks {}  missing {}  corrupt {}  repaired {}  offline disks {}  unrecoverable {}  {}",
+                    "chunks {}  missing {}  corrupt {}  repaired {}  offline {} {}  unrecoverable {}  {}",
                     s.chunks,
                     s.missing,
                     s.corrupt,
                     s.repaired,
+                    if app.tahoe.is_some() {
+                        "servers"
+                    } else {
+                        "disks"
+                    },
                     s.offline_disks.len(),
                     s.unrecoverable.len(),
                     if s.clean { "clean" } else { "NOT clean" }
@@ -431,13 +446,35 @@ fn tokens(dir: &DataDir, cmd: TokenCmd) -> Result<()> {
     let t = Tokens::open(&dir.tokens_db())?;
     let err = |e: docgrid_server::error::ApiError| anyhow::anyhow!(e.message);
     match cmd {
-        TokenCmd::Create { name, role } => println!(
+        TokenCmd::Create {
+            name,
+            role,
+            secret_file: None,
+        } => println!(
             "{}",
             t.create(&name, role.into())
                 .map_err(err)?
                 .token
                 .unwrap_or_default()
         ),
+        TokenCmd::Create {
+            name,
+            role,
+            secret_file: Some(file),
+        } => {
+            let secret = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let secret = secret.trim();
+            if secret.len() < 20 {
+                bail!(
+                    "{} holds {} characters; a token secret is at least 20",
+                    file.display(),
+                    secret.len()
+                );
+            }
+            t.insert(&name, role.into(), secret).map_err(err)?;
+            eprintln!("token {name} created with the secret in {}", file.display());
+        }
         TokenCmd::List { json } => {
             let list = t.list().map_err(err)?;
             if json {

@@ -106,6 +106,10 @@ fn tahoe_server_survives_lost_nodes_and_repairs_a_replaced_one() {
     grid.stop_storage(0).unwrap();
     grid.stop_storage(1).unwrap();
     assert_all_read(&s, &ids, &files, "two of five nodes down");
+    let stats: docgrid_core::api::Stats = s.get_json("/v1/stats");
+    assert_eq!(stats.backend.kind, "tahoe");
+    assert_eq!(stats.backend.disks.len(), 5, "{:?}", stats.backend.disks);
+    assert_eq!(stats.backend.disks_missing, 2, "{:?}", stats.backend.disks);
 
     // One more: a clear error naming the document, never bytes as success.
     grid.stop_storage(2).unwrap();
@@ -302,6 +306,27 @@ fn tahoe_root_cap_alone_rebuilds_the_index_and_followers_follow() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The primary's token, installed on the follower: clients fail over with one token.
+    let primary_token = primary_dir.path().join("admin.token");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args([
+            "token",
+            "create",
+            "primary-admin",
+            "--role",
+            "read",
+            "--secret-file",
+        ])
+        .arg(&primary_token)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
         .args([
             "run",
@@ -327,7 +352,7 @@ fn tahoe_root_cap_alone_rebuilds_the_index_and_followers_follow() {
         }
     }
     let url = url.expect("the follower binary printed its address");
-    let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let token = std::fs::read_to_string(&primary_token).unwrap();
     let hits: docgrid_core::api::SearchResponse = reqwest::blocking::Client::new()
         .get(format!("{url}/v1/search?q=tag:late"))
         .bearer_auth(token.trim())

@@ -126,7 +126,7 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
     blocking(move || {
         let (documents, bytes_logical, chunks, bytes_stored) =
             app.index.read(crate::index::read::totals)?;
-        let disks: Vec<DiskHealth> = app
+        let mut disks: Vec<DiskHealth> = app
             .native
             .iter()
             .flat_map(|n| n.disks())
@@ -136,6 +136,25 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
                 online: d.online,
             })
             .collect();
+        if let Some(tahoe) = &app.tahoe {
+            // The grid's storage servers as the gateway sees them; an
+            // unreachable gateway is listed offline itself.
+            match tahoe.servers() {
+                Ok(servers) => disks.extend(servers.iter().map(|s| DiskHealth {
+                    id: s.name(),
+                    path: s.nodeid.clone().unwrap_or_default(),
+                    online: s.connected(),
+                })),
+                Err(e) => {
+                    tracing::warn!("stats: {e}");
+                    disks.push(DiskHealth {
+                        id: "gateway".into(),
+                        path: tahoe.gateway().into(),
+                        online: false,
+                    });
+                }
+            }
+        }
         let scrub = app
             .last_scrub_problems
             .load(std::sync::atomic::Ordering::Relaxed);
