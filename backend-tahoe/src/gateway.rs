@@ -57,7 +57,7 @@ fn first_line(body: &str) -> &str {
     let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("(no text)");
     if first.starts_with("Traceback") {
-        return lines.last().unwrap_or(first);
+        return lines.next_back().unwrap_or(first);
     }
     first
 }

@@ -61,8 +61,6 @@ fn scrub_tahoe(
     repair: bool,
 ) -> Result<ScrubSummary, ApiError> {
     use std::collections::{BTreeMap, HashMap};
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use docgrid_backend_tahoe::ShareCheck;
     // Documents (live ones by name) and every locator the index references.
@@ -103,23 +101,18 @@ fn scrub_tahoe(
         })
         .unwrap_or_default();
     let root = tahoe.check_root(true, repair)?;
-    let results: Mutex<HashMap<String, Result<ShareCheck, String>>> = Mutex::new(HashMap::new());
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..TAHOE_CHECKS_IN_FLIGHT {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(loc) = blobs.get(i) else { break };
-                    let r = tahoe
-                        .check(&Locator::new(loc.clone()), true, repair)
-                        .map_err(|e| e.to_string());
-                    results.lock().expect("poisoned").insert(loc.clone(), r);
-                }
-            });
-        }
+    let checks = crate::parallel_map(&blobs, TAHOE_CHECKS_IN_FLIGHT, |loc| {
+        Some(
+            tahoe
+                .check(&Locator::new(loc.clone()), true, repair)
+                .map_err(|e| e.to_string()),
+        )
     });
-    let results = results.into_inner().expect("poisoned");
+    let results: HashMap<String, Result<ShareCheck, String>> = blobs
+        .iter()
+        .cloned()
+        .zip(checks.into_iter().flatten())
+        .collect();
 
     let mut summary = ScrubSummary {
         repair,

@@ -402,18 +402,26 @@ async fn missing(
     caller.require(Role::Write)?;
     let Json(req) = body.map_err(|e| ApiError::bad_request(format!("body: {}", e.body_text())))?;
     blocking(move || {
-        let missing = app.index.read(|c| {
-            let mut out = Vec::new();
-            for h in &req.hashes {
-                // A row whose blob is gone (GC interrupted, store replaced) counts as missing.
-                let stored =
-                    read::chunk(c, h)?.is_some_and(|(loc, _)| app.store.has(&loc).unwrap_or(false));
-                if !stored {
-                    out.push(*h);
-                }
-            }
-            Ok(out)
+        let known = app.index.read(|c| {
+            req.hashes
+                .iter()
+                .map(|h| Ok(read::chunk(c, h)?.map(|(loc, _)| loc)))
+                .collect::<rusqlite::Result<Vec<_>>>()
         })?;
+        // A row whose blob is gone (GC interrupted, store replaced, shares
+        // lost) counts as missing. `has` is a network round trip on Tahoe:
+        // several at once.
+        let stored = crate::parallel_map(&known, 8, |loc| {
+            loc.as_ref()
+                .is_some_and(|l| app.store.has(l).unwrap_or(false))
+        });
+        let missing = req
+            .hashes
+            .iter()
+            .zip(stored)
+            .filter(|(_, stored)| !stored)
+            .map(|(h, _)| *h)
+            .collect();
         Ok(Json(MissingChunksResponse { missing }))
     })
     .await
