@@ -38,8 +38,7 @@ impl GatewayError {
                 *status == StatusCode::INTERNAL_SERVER_ERROR
                     && (body.contains("UploadUnhappinessError")
                         || body.contains("NoServersError")
-                        || body.contains("NotEnoughSharesError")
-                        || body.contains("UncoordinatedWriteError"))
+                        || body.contains("NotEnoughSharesError"))
                     || *status == StatusCode::SERVICE_UNAVAILABLE
             }
         }
@@ -209,6 +208,21 @@ impl Gateway {
             .bytes()
             .map_err(|e| GatewayError::Transport(error_chain(&e)))?;
         Ok(bytes.to_vec())
+    }
+
+    /// `GET /uri/CAP?t=json`: what the gateway knows of a cap (for a
+    /// mutable file, `[kind, {rw_uri, ro_uri, …}]`).
+    pub fn info(&self, cap: &str) -> Result<serde_json::Value, GatewayError> {
+        let resp = self.send(
+            self.http
+                .get(format!("{}/uri/{cap}?t=json", self.base))
+                .timeout(Duration::from_secs(60)),
+        )?;
+        let text = Self::text(resp)?;
+        serde_json::from_str(&text).map_err(|e| GatewayError::Status {
+            status: StatusCode::OK,
+            body: format!("unreadable t=json: {e}"),
+        })
     }
 
     /// `POST /uri/CAP?t=check&output=JSON`, renewing the lease and

@@ -9,17 +9,20 @@
 //! - The root pointer is a small SDMF mutable file created by
 //!   [`TahoeStore::create_root`]; its write cap is the store's identity.
 //!   Anyone with the gateway and the root cap can read the whole journal.
-//! - Tahoe cannot delete: `delete` *releases* (the blob leaves the catalog,
-//!   so scrub stops renewing its lease and a grid with lease expiry reclaims
-//!   it). See [`DeleteGuarantee::Releases`].
-//! - `list` answers from a local catalog (see `catalog.rs`): Tahoe cannot
-//!   enumerate files. A server rebuilt from the root cap learns every blob
-//!   the journal references by replaying it; only never-committed uploads
-//!   of another server are unknown to it, and those are what GC would
-//!   release anyway.
-//! - `swap_root` compares and swaps under a process-wide lock: Tahoe's web
-//!   API has no conditional write, so the root cap must have **one writer**
-//!   (the primary server; followers only read it).
+//! - Tahoe cannot delete: `delete` *releases* (the blob leaves the
+//!   catalog). The server's scrub renews the leases of what its index
+//!   references, so a blob GC dropped is no longer renewed and a grid with
+//!   lease expiry reclaims it. See [`DeleteGuarantee::Releases`].
+//! - `list` answers from a local catalog (see `catalog.rs`) of the blobs
+//!   *this store* uploaded: Tahoe cannot enumerate a grid's files. A server
+//!   rebuilt from the root cap, or a follower, knows the journal's blobs
+//!   from its index, not from `list`.
+//! - `swap_root` compares and swaps under the store's lock, and after a
+//!   failed write reads the root back rather than writing again blindly:
+//!   Tahoe's web API has no conditional write, so a root cap must have
+//!   **one writer** (the primary server). Followers can be given the
+//!   read-only cap (`URI:SSK-RO:`, [`TahoeStore::root_read_cap`]), with
+//!   which nothing can move the root.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -86,6 +89,8 @@ pub struct ShareCheck {
     pub needed: u32,
     /// Shares written when healthy (N).
     pub total: u32,
+    /// Distinct servers holding good shares after the check (and repair).
+    pub hosts_after: u32,
     /// Readable after the check (and repair).
     pub recoverable: bool,
     /// All N shares present after the check (and repair).
@@ -100,7 +105,11 @@ pub struct ShareCheck {
 pub struct TahoeStore {
     gw: Gateway,
     opts: TahoeOptions,
-    ready: Mutex<bool>,
+    /// Set once enough servers were seen connected.
+    ready: std::sync::atomic::AtomicBool,
+    /// Until when callers wait for the grid (the first `ready_timeout`
+    /// after opening); afterwards an unready grid fails at once.
+    ready_deadline: Instant,
     root_lock: Mutex<()>,
     catalog: Catalog,
 }
@@ -152,17 +161,16 @@ fn parse_cap(loc: &Locator) -> Result<Cap<'_>, StoreError> {
 /// A cap shortened for messages: enough to tell chunks apart, not enough
 /// to read them.
 pub fn short_cap(cap: &str) -> String {
+    let head = |s: &str, n: usize| s.chars().take(n).collect::<String>();
     match cap.strip_prefix("URI:CHK:") {
         Some(rest) => {
             let parts: Vec<&str> = rest.split(':').collect();
             match parts[..] {
-                [_, ueb, k, n, size] => {
-                    format!("CHK:{}…:{k}:{n}:{size}", &ueb[..ueb.len().min(10)])
-                }
-                _ => format!("{}…", &cap[..cap.len().min(20)]),
+                [_, ueb, k, n, size] => format!("CHK:{}…:{k}:{n}:{size}", head(ueb, 10)),
+                _ => format!("{}…", head(cap, 20)),
             }
         }
-        None => format!("{}…", &cap[..cap.len().min(20)]),
+        None => format!("{}…", head(cap, 20)),
     }
 }
 
@@ -189,18 +197,24 @@ impl TahoeStore {
     /// A store on the grid behind `opts.gateway`, rooted at `opts.root_cap`.
     /// Makes no request: the first operation waits for the grid.
     pub fn open(opts: TahoeOptions) -> Result<TahoeStore, StoreError> {
-        if !opts.root_cap.is_empty() && !opts.root_cap.starts_with("URI:SSK:") {
+        if !opts.root_cap.is_empty()
+            && !opts.root_cap.starts_with("URI:SSK:")
+            && !opts.root_cap.starts_with("URI:SSK-RO:")
+        {
             return Err(StoreError::Config(format!(
-                "the root cap must be an SDMF write cap (URI:SSK:…), not {}",
+                "the root cap must be an SDMF cap (URI:SSK:… to commit, URI:SSK-RO:… to \
+                 follow), not {}",
                 short_cap(&opts.root_cap)
             )));
         }
         let gw = Gateway::new(&opts.gateway).map_err(|e| StoreError::Backend(e.to_string()))?;
         let catalog = Catalog::open(opts.state_dir.as_deref())?;
+        let ready_deadline = Instant::now() + opts.ready_timeout;
         Ok(TahoeStore {
             gw,
             opts,
-            ready: Mutex::new(false),
+            ready: std::sync::atomic::AtomicBool::new(false),
+            ready_deadline,
             root_lock: Mutex::new(()),
             catalog,
         })
@@ -214,6 +228,27 @@ impl TahoeStore {
     /// The root cap.
     pub fn root_cap(&self) -> &str {
         &self.opts.root_cap
+    }
+
+    /// Whether the root cap is read-only (`URI:SSK-RO:`): this store can
+    /// read the journal but not move its root.
+    pub fn read_only(&self) -> bool {
+        self.opts.root_cap.starts_with("URI:SSK-RO:")
+    }
+
+    /// The root's read-only cap, to give followers.
+    pub fn root_read_cap(&self) -> Result<String, StoreError> {
+        if self.read_only() {
+            return Ok(self.opts.root_cap.clone());
+        }
+        self.ensure_ready()?;
+        let v = self
+            .gw
+            .info(&self.opts.root_cap)
+            .map_err(|e| self.backend("describing the root pointer", e))?;
+        v[1]["ro_uri"].as_str().map(str::to_string).ok_or_else(|| {
+            StoreError::Backend("the gateway gave no read-only cap for the root".into())
+        })
     }
 
     /// The storage servers the gateway knows, connected or not.
@@ -230,19 +265,21 @@ impl TahoeStore {
         ))
     }
 
-    /// Waits, once, until `min_servers` storage servers are connected.
+    /// Until `min_servers` storage servers have been seen connected once:
+    /// waits for them during the first `ready_timeout` after opening (no
+    /// lock held: every caller polls), and fails at once afterwards.
     fn ensure_ready(&self) -> Result<(), StoreError> {
-        let mut ready = self.ready.lock().expect("poisoned");
-        if *ready {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.ready.load(Relaxed) {
             return Ok(());
         }
-        let deadline = Instant::now() + self.opts.ready_timeout;
+        let deadline = self.ready_deadline;
         loop {
             let seen = self.gw.servers();
             if let Ok(servers) = &seen
                 && servers.iter().filter(|s| s.connected()).count() >= self.opts.min_servers
             {
-                *ready = true;
+                self.ready.store(true, Relaxed);
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -353,6 +390,7 @@ impl TahoeStore {
                 good_after: 0,
                 needed: 0,
                 total: 0,
+                hosts_after: 0,
                 recoverable: true,
                 healthy: true,
                 repaired: false,
@@ -362,9 +400,15 @@ impl TahoeStore {
         }
     }
 
-    /// [`TahoeStore::check`] on the root pointer's mutable file.
+    /// [`TahoeStore::check`] on the root pointer's mutable file. Repairing
+    /// a mutable file republishes it: that happens under the root lock, and
+    /// never through a read-only cap.
     pub fn check_root(&self, add_lease: bool, repair: bool) -> Result<ShareCheck, StoreError> {
-        self.check_cap(&self.opts.root_cap, add_lease, repair)
+        if repair && !self.read_only() {
+            let _one_writer = self.root_lock.lock().expect("poisoned");
+            return self.check_cap(&self.opts.root_cap, add_lease, true);
+        }
+        self.check_cap(&self.opts.root_cap, add_lease, false)
     }
 
     fn check_cap(
@@ -401,28 +445,31 @@ fn share_check(v: &serde_json::Value, repair: bool) -> ShareCheck {
             n("count-shares-expected"),
             res["recoverable"].as_bool().unwrap_or(false),
             res["healthy"].as_bool().unwrap_or(false),
+            n("count-good-share-hosts"),
         )
     };
     if repair {
-        let (before, needed, total, _, _) = counts(&v["pre-repair-results"]);
-        let (after, _, _, recoverable, healthy) = counts(&v["post-repair-results"]);
+        let (before, needed, total, _, _, _) = counts(&v["pre-repair-results"]);
+        let (after, _, _, recoverable, healthy, hosts) = counts(&v["post-repair-results"]);
         ShareCheck {
             good_before: before,
             good_after: after,
             needed,
             total,
+            hosts_after: hosts,
             recoverable,
             healthy,
             repaired: v["repair-attempted"].as_bool().unwrap_or(false),
             literal: false,
         }
     } else {
-        let (good, needed, total, recoverable, healthy) = counts(v);
+        let (good, needed, total, recoverable, healthy, hosts) = counts(v);
         ShareCheck {
             good_before: good,
             good_after: good,
             needed,
             total,
+            hosts_after: hosts,
             recoverable,
             healthy,
             repaired: false,
@@ -584,6 +631,13 @@ impl BlobStore for TahoeStore {
                 docgrid_core::store::MAX_ROOT_LEN
             )));
         }
+        if self.read_only() {
+            return Err(StoreError::Config(format!(
+                "the root cap {} is read-only (URI:SSK-RO:): this server can follow the \
+                 journal, not commit",
+                short_cap(&self.opts.root_cap)
+            )));
+        }
         let _one_writer = self.root_lock.lock().expect("poisoned");
         let current = self.root()?;
         if current.as_deref() != expected {
@@ -591,11 +645,30 @@ impl BlobStore for TahoeStore {
         }
         let mut body = ROOT_MAGIC.to_vec();
         body.extend_from_slice(new);
-        let cap = self.opts.root_cap.clone();
-        self.retrying("writing the root pointer", || {
-            self.gw.replace_mutable(&cap, &body)
-        })?;
-        Ok(RootSwap::Swapped)
+        // A failed write may still have landed, or another writer may have
+        // written meanwhile (Tahoe's UncoordinatedWriteError): read again
+        // and decide from what is there, never overwrite blindly.
+        let deadline = Instant::now() + self.opts.retry_for;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            let failure = match self.gw.replace_mutable(&self.opts.root_cap, &body) {
+                Ok(()) => return Ok(RootSwap::Swapped),
+                Err(e) => e,
+            };
+            tracing::warn!("writing the root pointer: {failure}; reading it back");
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(8));
+            let now = self.root()?;
+            if now.as_deref() == Some(new) {
+                return Ok(RootSwap::Swapped);
+            }
+            if now.as_deref() != expected {
+                return Ok(RootSwap::Conflict { current: now });
+            }
+            if Instant::now() >= deadline {
+                return Err(self.backend("writing the root pointer", failure));
+            }
+        }
     }
 }
 

@@ -83,11 +83,31 @@ fn tahoe_store_passes_the_conformance_suite_and_names_lost_chunks() {
     let loc = std::thread::scope(|s| {
         let upload = s.spawn(|| store.put(&test_bytes(100_000, 77)));
         std::thread::sleep(wait);
+        assert!(
+            !upload.is_finished(),
+            "an upload to three servers with happy four must wait, not succeed"
+        );
         grid.start_storage(3).unwrap();
         grid.start_storage(4).unwrap();
         upload.join().unwrap()
     })
     .expect("the upload is retried until the grid can take it");
     assert!(started.elapsed() >= wait);
-    assert_eq!(store.check(&loc, false, false).unwrap().good_after, 5);
+    let spread = store.check(&loc, false, false).unwrap();
+    assert_eq!(spread.good_after, 5);
+    assert!(spread.hosts_after >= 4, "{spread:?}");
+
+    // A read-only root cap reads the journal and cannot move it.
+    let ro = store.root_read_cap().unwrap();
+    assert!(ro.starts_with("URI:SSK-RO:"), "{ro}");
+    let reader = TahoeStore::open(TahoeOptions::new(grid.gateway_url(), ro)).unwrap();
+    assert_eq!(reader.root().unwrap(), store.root().unwrap());
+    let now = reader.root().unwrap();
+    let err = reader.swap_root(now.as_deref(), b"x").unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(
+        store.root().unwrap(),
+        now,
+        "a read-only swap changed nothing"
+    );
 }

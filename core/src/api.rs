@@ -385,6 +385,8 @@ pub struct GcReport {
     pub blobs: u64,
     /// Blobs deleted: referenced by no revision that is kept.
     pub deleted: u64,
-    /// Bytes of chunk data freed (before erasure coding), where known.
+    /// Bytes of chunk data freed (before erasure coding), where known. On
+    /// Tahoe the chunks are released: freed when the grid's lease expiry
+    /// reclaims them.
     pub bytes_freed: u64,
 }

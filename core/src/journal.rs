@@ -49,6 +49,20 @@ pub enum JournalError {
         /// The revision now at the head.
         found: u64,
     },
+    /// The head is older than what the reader already applied: the store
+    /// handed back an old root (a grid that lost the newest version) or a
+    /// second writer rewound it.
+    #[error(
+        "the store's journal head is revision {head} but revision {applied} was already applied: \
+         the root went backwards (an old root version served, or a second writer). Nothing \
+         was applied; bring the store's servers back, or reindex if the store is right"
+    )]
+    Backwards {
+        /// The head found (0: no root).
+        head: u64,
+        /// What the reader had applied.
+        applied: u64,
+    },
     /// The chain of changesets is inconsistent.
     #[error("journal broken at revision {rev}: {why}")]
     Broken {
@@ -129,13 +143,26 @@ impl<'a> Journal<'a> {
     /// The head, and the changesets after revision `after` up to it,
     /// oldest first, each with the locator of its blob. `after = 0` gives
     /// the whole journal.
+    /// A head older than `after` is [`JournalError::Backwards`].
     pub fn since(&self, after: u64) -> Result<Since, JournalError> {
         let Some(head) = self.head()? else {
+            if after > 0 {
+                return Err(JournalError::Backwards {
+                    head: 0,
+                    applied: after,
+                });
+            }
             return Ok(Since {
                 head: None,
                 changesets: Vec::new(),
             });
         };
+        if head.rev < after {
+            return Err(JournalError::Backwards {
+                head: head.rev,
+                applied: after,
+            });
+        }
         let mut out = Vec::new();
         let mut next = Some((head.rev, head.changeset.clone()));
         while let Some((rev, loc)) = next {
@@ -234,5 +261,32 @@ mod tests {
             })
         ));
         assert_eq!(j.since(0).unwrap().changesets.len(), 2);
+    }
+
+    #[test]
+    fn a_head_older_than_what_was_applied_is_refused() {
+        let store = MemoryStore::new();
+        let j = Journal::new(&store);
+        assert!(matches!(
+            j.since(3),
+            Err(JournalError::Backwards {
+                head: 0,
+                applied: 3
+            })
+        ));
+        j.append(None, &mut cs("one")).unwrap();
+        assert!(j.since(1).unwrap().changesets.is_empty());
+        let err = j.since(2).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JournalError::Backwards {
+                    head: 1,
+                    applied: 2
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("went backwards"));
     }
 }

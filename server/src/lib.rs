@@ -114,12 +114,13 @@ pub fn unix_now() -> u64 {
 }
 
 /// `f` over `items` on up to `threads` threads, results in order.
-pub fn parallel_map<T: Sync, R: Send + Default + Clone>(
+pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let out = std::sync::Mutex::new(vec![R::default(); items.len()]);
+    let out: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads.clamp(1, items.len().max(1)) {
@@ -128,10 +129,16 @@ pub fn parallel_map<T: Sync, R: Send + Default + Clone>(
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(item) = items.get(i) else { break };
                     let r = f(item);
-                    out.lock().expect("poisoned")[i] = r;
+                    *out[i].lock().expect("poisoned") = Some(r);
                 }
             });
         }
     });
-    out.into_inner().expect("poisoned")
+    out.into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("poisoned")
+                .expect("every item is mapped once the threads are joined")
+        })
+        .collect()
 }

@@ -287,8 +287,8 @@ fn run(cli: Cli) -> Result<()> {
                             let cap =
                                 docgrid_server::config::create_tahoe_root(&gateway, min_servers)?;
                             eprintln!(
-                                "root cap (keep it: with the gateway it is all a new server \
-                                 needs):\n{cap}"
+                                "root cap (keep it secret: with the gateway it is all a new \
+                                 server needs to take over):\n{cap}"
                             );
                             cap
                         }
@@ -301,13 +301,22 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
             };
-            init(
-                &dir,
-                ServerConfig {
-                    version: 1,
-                    backend,
-                },
-            )?;
+            let cfg = ServerConfig {
+                version: 1,
+                backend,
+            };
+            init(&dir, cfg.clone())?;
+            if let Backend::Tahoe { .. } = &cfg.backend {
+                let store = docgrid_server::config::tahoe_store(&dir, &cfg.backend)?;
+                match store.root_read_cap() {
+                    Ok(ro) if ro != store.root_cap() => eprintln!(
+                        "read-only root cap, for followers (init --root-cap … then run \
+                         --follow):\n{ro}"
+                    ),
+                    Ok(_) => eprintln!("this store has the read-only root cap: it can follow"),
+                    Err(e) => eprintln!("could not ask for the read-only root cap: {e}"),
+                }
+            }
             Ok(())
         }
         Cmd::Reindex { data } => {

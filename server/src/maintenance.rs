@@ -1,9 +1,10 @@
 //! Scrub and repair of the backend, garbage collection, reindex.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use docgrid_core::api::{GcReport, ScrubSummary};
+use docgrid_backend_tahoe::ShareCheck;
+use docgrid_core::api::{DocShares, GcReport, ScrubSummary};
 use docgrid_core::model::Manifest;
 use docgrid_core::store::Locator;
 use docgrid_core::store::native::ScrubOptions;
@@ -51,21 +52,88 @@ pub fn scrub(app: &App, repair: bool) -> Result<ScrubSummary, ApiError> {
 /// Checks in flight at once on a Tahoe scrub.
 const TAHOE_CHECKS_IN_FLIGHT: usize = 4;
 
+/// A live document and the locators of its chunks.
+type DocBlobs = (String, String, Vec<String>);
+
 /// Tahoe scrub: `t=check&add-lease=true` (and `repair=true`) on the root,
 /// every changeset and every chunk of every kept revision, reported per
 /// document. What the journal no longer references (released by GC) is not
-/// renewed, so a grid with lease expiry reclaims it.
+/// renewed, so a grid with lease expiry reclaims it. A follower never
+/// repairs the root (that would republish it).
 fn scrub_tahoe(
     app: &App,
     tahoe: &docgrid_backend_tahoe::TahoeStore,
     repair: bool,
 ) -> Result<ScrubSummary, ApiError> {
-    use std::collections::{BTreeMap, HashMap};
+    let (docs, blobs) = tahoe_blobs(app)?;
+    let offline: Vec<String> = tahoe
+        .servers()
+        .map(|s| {
+            s.iter()
+                .filter(|s| !s.connected())
+                .map(|s| s.name())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut summary = ScrubSummary {
+        repair,
+        chunks: blobs.len() as u64,
+        missing: 0,
+        corrupt: 0,
+        repaired: 0,
+        unrecoverable: Vec::new(),
+        offline_disks: offline,
+        clean: true,
+        leases_renewed: 0,
+        documents: Vec::new(),
+    };
+    // A failing root check must not stop the chunks' lease renewal.
+    match tahoe.check_root(true, repair && !app.is_follower()) {
+        Ok(root) => {
+            count_check(&mut summary, &root);
+            if !root.recoverable {
+                summary.unrecoverable.push(format!(
+                    "the root pointer: {} of the {} shares needed",
+                    root.good_after, root.needed
+                ));
+            }
+        }
+        Err(e) => {
+            summary.clean = false;
+            summary
+                .unrecoverable
+                .push(format!("the root pointer: could not check: {e}"));
+        }
+    }
+    let checks = crate::parallel_map(&blobs, TAHOE_CHECKS_IN_FLIGHT, |loc| {
+        tahoe
+            .check(&Locator::new(loc.clone()), true, repair)
+            .map_err(|e| e.to_string())
+    });
+    let results: HashMap<String, Result<ShareCheck, String>> =
+        blobs.iter().cloned().zip(checks).collect();
+    for r in results.values() {
+        match r {
+            Ok(c) => count_check(&mut summary, c),
+            Err(_) => summary.clean = false,
+        }
+    }
+    report_documents(&mut summary, &docs, &results);
+    let left = summary.unrecoverable.len() as u64
+        + summary
+            .documents
+            .iter()
+            .filter(|d| d.shares_after < d.total)
+            .count() as u64;
+    app.note_scrub(if repair { left } else { summary.missing });
+    Ok(summary)
+}
 
-    use docgrid_backend_tahoe::ShareCheck;
-    // Documents (live ones by name) and every locator the index references.
+/// The live documents with their chunks, and every locator the index
+/// references (live chunks, older revisions' chunks, changesets), sorted.
+fn tahoe_blobs(app: &App) -> Result<(Vec<DocBlobs>, Vec<String>), ApiError> {
     let (docs, mut blobs) = app.index.read(|c| {
-        let mut docs: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut docs: Vec<DocBlobs> = Vec::new();
         let mut blobs: Vec<String> = Vec::new();
         let mut stmt = c.prepare("SELECT id, name, manifest FROM docs WHERE purged = 0")?;
         for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))? {
@@ -90,81 +158,47 @@ fn scrub_tahoe(
     blobs.extend(docs.iter().flat_map(|(_, _, l)| l.iter().cloned()));
     blobs.sort();
     blobs.dedup();
+    Ok((docs, blobs))
+}
 
-    let offline: Vec<String> = tahoe
-        .servers()
-        .map(|s| {
-            s.iter()
-                .filter(|s| !s.connected())
-                .map(|s| s.name())
-                .collect()
-        })
-        .unwrap_or_default();
-    let root = tahoe.check_root(true, repair)?;
-    let checks = crate::parallel_map(&blobs, TAHOE_CHECKS_IN_FLIGHT, |loc| {
-        Some(
-            tahoe
-                .check(&Locator::new(loc.clone()), true, repair)
-                .map_err(|e| e.to_string()),
-        )
-    });
-    let results: HashMap<String, Result<ShareCheck, String>> = blobs
-        .iter()
-        .cloned()
-        .zip(checks.into_iter().flatten())
-        .collect();
-
-    let mut summary = ScrubSummary {
-        repair,
-        chunks: blobs.len() as u64,
-        missing: u64::from(root.total.saturating_sub(root.good_before)),
-        corrupt: 0,
-        repaired: u64::from(root.good_after > root.good_before),
-        unrecoverable: Vec::new(),
-        offline_disks: offline,
-        clean: root.healthy,
-        leases_renewed: 1,
-        documents: Vec::new(),
-    };
-    if !root.recoverable {
-        summary.unrecoverable.push(format!(
-            "the root pointer: {} of the {} shares needed",
-            root.good_after, root.needed
-        ));
+/// Adds one blob's check to the totals (literal caps have no shares).
+fn count_check(summary: &mut ScrubSummary, c: &ShareCheck) {
+    if c.literal {
+        return;
     }
-    let mut failures: BTreeMap<String, String> = BTreeMap::new();
-    for (loc, r) in &results {
-        match r {
-            Ok(c) => {
-                summary.leases_renewed += 1;
-                if c.literal {
-                    continue;
-                }
-                summary.missing += u64::from(c.total.saturating_sub(c.good_before));
-                if c.good_after > c.good_before {
-                    summary.repaired += 1;
-                }
-                if c.good_before < c.total {
-                    summary.clean = false;
-                }
-            }
-            Err(e) => {
-                summary.clean = false;
-                failures.insert(loc.clone(), e.clone());
-            }
+    if c.good_before > 0 {
+        summary.leases_renewed += 1;
+    }
+    summary.missing += u64::from(c.total.saturating_sub(c.good_before));
+    if c.good_after > c.good_before {
+        summary.repaired += 1;
+    }
+    if c.good_before < c.total {
+        summary.clean = false;
+    }
+}
+
+/// Per document, its worst chunk; names what cannot be read or checked,
+/// documents first, then changesets and older revisions.
+fn report_documents(
+    summary: &mut ScrubSummary,
+    docs: &[DocBlobs],
+    results: &HashMap<String, Result<ShareCheck, String>>,
+) {
+    for (id, name, locs) in docs {
+        if let Some(err) = locs
+            .iter()
+            .find_map(|l| results.get(l).and_then(|r| r.as_ref().err()))
+        {
+            summary
+                .unrecoverable
+                .push(format!("document {id} ({name}): could not check: {err}"));
         }
-    }
-    for (id, name, locs) in &docs {
         let checks: Vec<&ShareCheck> = locs
             .iter()
             .filter_map(|l| results.get(l).and_then(|r| r.as_ref().ok()))
             .filter(|c| !c.literal)
             .collect();
-        if let Some(err) = locs.iter().find_map(|l| failures.get(l)) {
-            summary
-                .unrecoverable
-                .push(format!("document {id} ({name}): could not check: {err}"));
-        }
         let Some(worst) = checks.iter().min_by_key(|c| c.good_after) else {
             continue;
         };
@@ -176,7 +210,7 @@ fn scrub_tahoe(
             ));
         }
         if before < worst.total || worst.good_after < worst.total {
-            summary.documents.push(docgrid_core::api::DocShares {
+            summary.documents.push(DocShares {
                 id: id.clone(),
                 name: name.clone(),
                 shares_before: before,
@@ -186,30 +220,26 @@ fn scrub_tahoe(
             });
         }
     }
-    // Changesets and old revisions are not documents: name what is lost.
-    let in_docs: std::collections::HashSet<&String> =
-        docs.iter().flat_map(|(_, _, l)| l.iter()).collect();
-    for (loc, r) in &results {
-        if let Ok(c) = r
-            && !c.recoverable
-            && !in_docs.contains(loc)
-        {
-            summary.unrecoverable.push(format!(
+    let in_docs: HashSet<&String> = docs.iter().flat_map(|(_, _, l)| l.iter()).collect();
+    let mut others: Vec<String> = results
+        .iter()
+        .filter(|(loc, _)| !in_docs.contains(loc))
+        .filter_map(|(loc, r)| match r {
+            Ok(c) if !c.recoverable => Some(format!(
                 "blob {} (a changeset or an older revision): {} of the {} shares needed",
                 docgrid_backend_tahoe::short_cap(loc),
                 c.good_after,
                 c.needed
-            ));
-        }
-    }
-    let left = summary.unrecoverable.len() as u64
-        + summary
-            .documents
-            .iter()
-            .filter(|d| d.shares_after < d.total)
-            .count() as u64;
-    app.note_scrub(if repair { left } else { summary.missing });
-    Ok(summary)
+            )),
+            Ok(_) => None,
+            Err(e) => Some(format!(
+                "blob {} (a changeset or an older revision): could not check: {e}",
+                docgrid_backend_tahoe::short_cap(loc)
+            )),
+        })
+        .collect();
+    others.sort();
+    summary.unrecoverable.extend(others);
 }
 
 /// Deletes chunks that no kept revision references and that were uploaded

@@ -215,11 +215,14 @@ impl StoreError {
 /// - **get** returns exactly the bytes that were put, verified against their
 ///   hash, or an error: [`StoreError::NotFound`] for an unknown blob,
 ///   [`StoreError::Unrecoverable`] naming what is lost when too little of it
-///   survives. It never returns wrong bytes as success.
+///   survives (Tahoe cannot tell an unknown cap from a lost one: both are
+///   `Unrecoverable`). It never returns wrong bytes as success.
 /// - **has** tells whether `get` would find the blob (it need not verify
 ///   every byte).
 /// - **delete** is idempotent; what it guarantees is [`BlobStore::delete_guarantee`].
-/// - **list** names every blob the store holds (in no order).
+/// - **list** names every blob the store holds (in no order). Tahoe, which
+///   cannot enumerate a grid: every blob this store uploaded and has not
+///   deleted (its catalog).
 /// - **root** / **swap_root**: a small (≤ 64 KiB) value, `None` until first
 ///   set, changed only by compare-and-swap, atomically: concurrent swaps
 ///   from many threads or processes never lose an update. (Tahoe: from the

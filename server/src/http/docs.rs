@@ -548,12 +548,14 @@ async fn content(
     let (start, end) = range.unwrap_or((0, m.size.saturating_sub(1)));
     let len = if m.size == 0 { 0 } else { end - start + 1 };
     let size = m.size;
-    let body = stream_content(app, m, start, len).await.map_err(|e| {
-        e.about(format_args!(
-            "reading document {} ({})",
-            state.id, state.name
-        ))
-    })?;
+    let body = stream_content(app, format!("{} ({})", state.id, state.name), m, start, len)
+        .await
+        .map_err(|e| {
+            e.about(format_args!(
+                "reading document {} ({})",
+                state.id, state.name
+            ))
+        })?;
     let mut resp = Response::builder()
         .status(if range.is_some() {
             StatusCode::PARTIAL_CONTENT
@@ -579,6 +581,7 @@ type Piece = (docgrid_core::store::Locator, usize, usize, u64);
 /// truncated body. A later failure aborts the connection.
 async fn stream_content(
     app: Arc<App>,
+    doc: String,
     m: Manifest,
     start: u64,
     len: u64,
@@ -616,7 +619,17 @@ async fn stream_content(
     let rest = futures_util::stream::iter(pieces)
         .map(move |p| fetch(app.clone(), p))
         .buffered(2)
-        .map(|r| r.map_err(|e| std::io::Error::other(e.message)));
+        .map(move |r| {
+            // The status line is sent: the client sees the connection cut
+            // short; the log says which document and why.
+            r.map_err(|e| {
+                tracing::error!(
+                    "reading document {doc}: {}; aborting the download",
+                    e.message
+                );
+                std::io::Error::other(e.message)
+            })
+        });
     Ok(Body::from_stream(
         futures_util::stream::once(async { Ok::<_, std::io::Error>(first) }).chain(rest),
     ))
