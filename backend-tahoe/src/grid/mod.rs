@@ -37,7 +37,7 @@
 //! # anyhow::Ok(())
 //! ```
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -46,6 +46,10 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+
+mod install;
+
+pub use install::{tahoe_bin, tahoe_processes_under};
 
 /// The Tahoe-LAFS release [`tahoe_bin`] installs and the harness is tested with.
 pub const TAHOE_VERSION: &str = "1.20.0";
@@ -659,28 +663,20 @@ fn split_response(response: &[u8]) -> anyhow::Result<(u16, String)> {
     Ok((status, body.to_owned()))
 }
 
-/// The gateway's `?t=json` welcome page, as far as we read it.
-#[derive(serde::Deserialize)]
-struct Welcome {
-    servers: Vec<ServerStatus>,
-}
-
-#[derive(serde::Deserialize)]
-struct ServerStatus {
-    #[serde(default)]
-    nickname: Option<String>,
-    connection_status: String,
-}
-
-/// Sorted nicknames of the connected servers in a `?t=json` welcome page.
+/// Sorted nicknames of the connected servers in a `?t=json` welcome page
+/// (read as the store reads it: [`crate::ServerStatus`]).
 fn parse_connected(body: &str) -> anyhow::Result<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Welcome {
+        servers: Vec<crate::ServerStatus>,
+    }
     let welcome: Welcome =
         serde_json::from_str(body).context("reading the gateway's /?t=json page")?;
     let mut connected: Vec<String> = welcome
         .servers
-        .into_iter()
-        .filter(|s| s.connection_status == "connected")
-        .map(|s| s.nickname.unwrap_or_default())
+        .iter()
+        .filter(|s| s.connected())
+        .map(crate::ServerStatus::name)
         .collect();
     connected.sort();
     Ok(connected)
@@ -695,142 +691,6 @@ fn log_tail(path: &Path, lines: usize) -> String {
         }
         Err(e) => format!("(cannot read {}: {e})", path.display()),
     }
-}
-
-/// The `tahoe` executable: `$DOCGRID_TAHOE` if set, else
-/// `$DOCGRID_VENV/bin/tahoe` (default venv `~/.cache/docgrid-venv`, the one
-/// `scripts/setup` makes).
-///
-/// If the venv has no `tahoe`, this creates the venv with `python3 -m venv`
-/// and installs `tahoe-lafs==`[`TAHOE_VERSION`] into it (about 20 s, once;
-/// progress on stderr). The install holds an exclusive lock on a file next to
-/// the venv (`docgrid-venv.lock`), so test processes started in parallel
-/// install once and the others wait for it.
-pub fn tahoe_bin() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("DOCGRID_TAHOE") {
-        let path = PathBuf::from(path);
-        ensure!(
-            path.is_file(),
-            "DOCGRID_TAHOE={} does not exist; unset it to use (or install) the docgrid venv",
-            path.display()
-        );
-        return Ok(path);
-    }
-    let venv = match std::env::var_os("DOCGRID_VENV") {
-        Some(v) => PathBuf::from(v),
-        None => {
-            let home = std::env::var_os("HOME").context(
-                "HOME is not set: set DOCGRID_VENV (a venv directory) or DOCGRID_TAHOE (a tahoe)",
-            )?;
-            Path::new(&home).join(".cache").join("docgrid-venv")
-        }
-    };
-    let bin = venv.join("bin").join("tahoe");
-    if !bin.is_file() {
-        install_tahoe(&venv, &bin)?;
-    }
-    Ok(bin)
-}
-
-/// Creates `venv` if needed and pip-installs Tahoe-LAFS into it, under a lock.
-fn install_tahoe(venv: &Path, bin: &Path) -> anyhow::Result<()> {
-    let parent = venv
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = venv
-        .file_name()
-        .context("the venv path has no final component")?;
-    fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let lock_path = parent.join(format!("{}.lock", name.to_string_lossy()));
-    let lock = File::create(&lock_path)
-        .with_context(|| format!("creating the install lock {}", lock_path.display()))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            eprintln!("docgrid: waiting for another process to finish installing tahoe-lafs…");
-            lock.lock()
-                .with_context(|| format!("locking {}", lock_path.display()))?;
-        }
-        Err(TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("locking {}", lock_path.display()));
-        }
-    }
-    if bin.is_file() {
-        return Ok(()); // another process installed it while we waited
-    }
-    let started = Instant::now();
-    eprintln!(
-        "docgrid: installing tahoe-lafs=={TAHOE_VERSION} into {} (about 20 s, once)…",
-        venv.display()
-    );
-    let python = venv.join("bin").join("python");
-    if !python.is_file() {
-        run_quiet(Command::new("python3").args(["-m", "venv"]).arg(venv)).context(
-            "creating the venv (needs python3 and python3-venv; scripts/setup installs them)",
-        )?;
-    }
-    run_quiet(Command::new(&python).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        &format!("tahoe-lafs=={TAHOE_VERSION}"),
-    ]))
-    .context("installing tahoe-lafs with pip")?;
-    ensure!(
-        bin.is_file(),
-        "pip installed tahoe-lafs but {} is missing",
-        bin.display()
-    );
-    eprintln!("docgrid: tahoe-lafs installed in {:.1?}", started.elapsed());
-    Ok(())
-}
-
-/// Runs `cmd` to completion; on failure, the error carries its output.
-fn run_quiet(cmd: &mut Command) -> anyhow::Result<()> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {cmd:?}"))?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
-/// The pids of live `tahoe` processes whose command line names `dir` or a
-/// path under it, other than this process: lets tests check that no node of
-/// a grid outlived it. Reads `/proc`, so always empty off Linux.
-pub fn tahoe_processes_under(dir: &Path) -> Vec<u32> {
-    let dir = dir.to_string_lossy().into_owned();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let me = std::process::id();
-    let mut pids: Vec<u32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != me)
-        .filter(|pid| {
-            let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
-                return false;
-            };
-            let args: Vec<String> = cmdline
-                .split(|&b| b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            args.iter()
-                .any(|a| Path::new(a).file_name().is_some_and(|f| f == "tahoe"))
-                && args.iter().any(|a| a.starts_with(&dir))
-        })
-        .collect();
-    pids.sort_unstable();
-    pids
 }
 
 #[cfg(test)]
