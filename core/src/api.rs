@@ -80,6 +80,13 @@ pub struct Stats {
     pub dedup_ratio: f64,
     /// The storage backend's state.
     pub backend: BackendHealth,
+    /// Requests this server answered since it started.
+    #[serde(default)]
+    pub requests: u64,
+    /// Bytes of content this server received since it started (uploads
+    /// and chunk PUTs): what a client's dedup saves shows here.
+    #[serde(default)]
+    pub bytes_received: u64,
 }
 
 /// The storage backend's state.
@@ -106,6 +113,31 @@ pub struct DiskHealth {
     pub path: String,
     /// Whether its marker is present.
     pub online: bool,
+}
+
+/// `GET /v1/docs/{id}/manifest`: a document's content as chunks, for
+/// clients that fetch (and cache) chunks themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentManifest {
+    /// The document.
+    pub id: DocId,
+    /// Revision of its last change.
+    pub rev: u64,
+    /// Content size.
+    pub size: u64,
+    /// BLAKE3 of the whole content.
+    pub hash: Digest,
+    /// The chunks in order (`GET /v1/chunks/{hash}` for each).
+    pub chunks: Vec<ChunkInfo>,
+}
+
+/// One chunk of a [`ContentManifest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkInfo {
+    /// BLAKE3 of its bytes.
+    pub hash: Digest,
+    /// Its length.
+    pub len: u64,
 }
 
 /// `POST /v1/chunks/missing` request.

@@ -59,6 +59,17 @@ pub struct App {
     ft_gap: Mutex<Option<u64>>,
     /// A reindex is rebuilding the index in place: reads answer 503.
     pub reindexing: std::sync::atomic::AtomicBool,
+    /// Requests and bytes received since start, for `/v1/stats`.
+    pub counters: Counters,
+}
+
+/// What a server has answered and received since it started.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests answered.
+    pub requests: AtomicU64,
+    /// Content bytes received (uploads, chunk PUTs).
+    pub bytes_received: AtomicU64,
 }
 
 /// Reads content through the store, for sniffing and extraction.
@@ -131,6 +142,7 @@ impl App {
             last_scrub_problems: AtomicU64::new(u64::MAX),
             ft_gap: Mutex::new(None),
             reindexing: std::sync::atomic::AtomicBool::new(false),
+            counters: Counters::default(),
         });
         if app.fulltext.created() && rev > 0 {
             tracing::warn!(
@@ -268,6 +280,13 @@ impl App {
     /// Notes that `rev` was applied, waking long polls.
     pub fn announce(&self, rev: u64) {
         self.changes.send_replace(rev);
+    }
+
+    /// Counts `n` content bytes received.
+    pub fn note_received(&self, n: usize) {
+        self.counters
+            .bytes_received
+            .fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Whether this server only reads (a follower).

@@ -142,6 +142,15 @@ fn chunks_then_commit_uploads_only_what_is_missing() {
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
     let back = s.get(&format!("/v1/docs/{id}/content")).bytes().unwrap();
     assert!(back == data);
+    // The manifest names the chunks a client can fetch (and cache) itself.
+    let m: docgrid_core::api::ContentManifest = s.get_json(&format!("/v1/docs/{id}/manifest"));
+    assert_eq!(m.chunks.iter().map(|c| c.hash).collect::<Vec<_>>(), hashes);
+    assert_eq!((m.size, m.hash), (data.len() as u64, Digest::of(&data)));
+    let stats: docgrid_core::api::Stats = s.get_json("/v1/stats");
+    assert!(
+        stats.bytes_received >= data.len() as u64 && stats.requests > hashes.len() as u64,
+        "{stats:?}"
+    );
     // Referencing a chunk that was never uploaded is a clear 400.
     let bogus = json!({"message": "x", "ops": [{"op": "create", "id": DocId::random(), "name": "d", "meta": {},
         "content": {"version": 1, "size": 5, "hash": Digest::of(b"hello"), "chunks": [{"hash": Digest::of(b"hello"), "len": 5, "locator": ""}]}}]});

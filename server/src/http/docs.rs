@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use docgrid_core::api::{
-    ChunkStored, CommitResponse, DocInfo, HistoryEntry, MetaPatch, MissingChunksRequest,
-    MissingChunksResponse, Role,
+    ChunkInfo, ChunkStored, CommitResponse, ContentManifest, DocInfo, HistoryEntry, MetaPatch,
+    MissingChunksRequest, MissingChunksResponse, Role,
 };
 use docgrid_core::chunk::{Chunker, MAX_CHUNK};
 use docgrid_core::model::{ChunkRef, FORMAT_VERSION, Manifest, Metadata, Op};
@@ -38,6 +38,7 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/v1/docs/{id}/content", get(content).put(replace_content))
         .route("/v1/docs/{id}/history", get(history))
+        .route("/v1/docs/{id}/manifest", get(manifest))
         .route(
             "/v1/chunks/missing",
             post(missing).layer(DefaultBodyLimit::max(SMALL_BODY)),
@@ -138,8 +139,12 @@ impl Read for BodyReader {
 async fn ingest(app: Arc<App>, body: Body) -> Result<Manifest, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
     let mut stream = body.into_data_stream();
+    let counted = app.clone();
     let pump = tokio::spawn(async move {
         while let Some(frame) = stream.next().await {
+            if let Ok(bytes) = &frame {
+                counted.note_received(bytes.len());
+            }
             let item = frame.map_err(|e| e.to_string());
             let failed = item.is_err();
             if tx.send(item).await.is_err() || failed {
@@ -264,6 +269,38 @@ async fn info(
 ) -> Result<Json<DocInfo>, ApiError> {
     caller.require(Role::Read)?;
     Ok(Json(doc_info(&app, parse_id(&id)?).await?))
+}
+
+async fn manifest(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ContentManifest>, ApiError> {
+    caller.require(Role::Read)?;
+    let id = parse_id(&id)?;
+    blocking(move || {
+        let s = app
+            .index
+            .read(|c| read::doc_state(c, &id))?
+            .filter(|s| !s.deleted)
+            .ok_or_else(|| ApiError::not_found(format!("no live document {id}")))?;
+        Ok(Json(ContentManifest {
+            id: s.id,
+            rev: s.rev,
+            size: s.manifest.size,
+            hash: s.manifest.hash,
+            chunks: s
+                .manifest
+                .chunks
+                .iter()
+                .map(|c| ChunkInfo {
+                    hash: c.hash,
+                    len: c.len,
+                })
+                .collect(),
+        }))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -434,6 +471,7 @@ async fn put_chunk(
     body: Bytes,
 ) -> Result<Json<ChunkStored>, ApiError> {
     caller.require(Role::Write)?;
+    app.note_received(body.len());
     let hash = parse_hash(&hash)?;
     if body.len() > 4 * MAX_CHUNK as usize {
         return Err(ApiError::too_large(format!(

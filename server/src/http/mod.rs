@@ -99,6 +99,10 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             followers_refuse_writes,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            count_requests,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(app)
 }
@@ -175,6 +179,14 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
                 disks,
                 shards_missing: (scrub != u64::MAX).then_some(scrub),
             },
+            requests: app
+                .counters
+                .requests
+                .load(std::sync::atomic::Ordering::Relaxed),
+            bytes_received: app
+                .counters
+                .bytes_received
+                .load(std::sync::atomic::Ordering::Relaxed),
         }))
     })
     .await
@@ -352,6 +364,17 @@ async fn unavailable_while_reindexing(
         return ApiError::unavailable("the index is being rebuilt from the journal; retry shortly")
             .into_response();
     }
+    next.run(req).await
+}
+
+async fn count_requests(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    app.counters
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     next.run(req).await
 }
 
