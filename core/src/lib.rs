@@ -28,6 +28,7 @@
 
 pub mod api;
 pub mod chunk;
+pub mod config;
 pub mod id;
 pub mod journal;
 pub mod model;
@@ -42,3 +43,39 @@ pub use store::{BlobStore, Locator};
 
 /// The version of the docgrid crates, printed by every binary.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `f` over `items` on up to `threads` threads, results in input order:
+/// for work that waits on the network or the disk (uploads, checks,
+/// chunk fetches), where a few requests in flight hide the latency.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if threads <= 1 || items.len() <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let out: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(items.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    *out[i].lock().expect("poisoned") = Some(r);
+                }
+            });
+        }
+    });
+    out.into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("poisoned")
+                .expect("every item is mapped once the threads are joined")
+        })
+        .collect()
+}

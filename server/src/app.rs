@@ -61,6 +61,8 @@ pub struct App {
     pub reindexing: std::sync::atomic::AtomicBool,
     /// Requests and bytes received since start, for `/v1/stats`.
     pub counters: Counters,
+    /// Set when the server shuts down: long polls answer at once.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// What a server has answered and received since it started.
@@ -143,6 +145,7 @@ impl App {
             ft_gap: Mutex::new(None),
             reindexing: std::sync::atomic::AtomicBool::new(false),
             counters: Counters::default(),
+            stopping: tokio::sync::watch::channel(false).0,
         });
         if app.fulltext.created() && rev > 0 {
             tracing::warn!(

@@ -147,22 +147,7 @@ pub fn write_secret(path: &Path, secret: &str) -> Result<()> {
     Ok(())
 }
 
-/// The client configuration `~/.config/docgrid/config.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientConfig {
-    /// Server URLs; the first is the primary.
-    pub servers: Vec<String>,
-    /// The bearer token.
-    pub token: String,
-}
-
-/// Where the client config lives (`DOCGRID_CONFIG` overrides).
-pub fn client_config_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DOCGRID_CONFIG") {
-        return Some(PathBuf::from(p));
-    }
-    directories::ProjectDirs::from("", "", "docgrid").map(|d| d.config_dir().join("config.toml"))
-}
+pub use docgrid_core::config::{ClientConfig, client_config_path};
 
 /// Writes the client config when none exists; returns where, if written.
 pub fn write_client_config_if_absent(cfg: &ClientConfig) -> Result<Option<PathBuf>> {

@@ -50,6 +50,11 @@ pub async fn launch(
         app::ServerRole::Follower { poll, .. } => Some(tokio::spawn(follow(app.clone(), *poll))),
         app::ServerRole::Primary => None,
     };
+    let stopping = app.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.stopping.send_replace(true);
+    };
     let served = axum::serve(listener, http::router(app.clone()))
         .with_graceful_shutdown(shutdown)
         .await;
@@ -113,32 +118,4 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `f` over `items` on up to `threads` threads, results in order.
-pub fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let out: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(item);
-                    *out[i].lock().expect("poisoned") = Some(r);
-                }
-            });
-        }
-    });
-    out.into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("poisoned")
-                .expect("every item is mapped once the threads are joined")
-        })
-        .collect()
-}
+pub use docgrid_core::parallel_map;

@@ -414,6 +414,8 @@ fn serve(dir: DataDir, listen: SocketAddr, role: ServerRole) -> Result<()> {
             let client = ClientConfig {
                 servers: vec![format!("http://{listen}")],
                 token: secret,
+                cache: None,
+                cache_size: None,
             };
             if let Some(p) = write_client_config_if_absent(&client)? {
                 eprintln!("wrote the client config {}", p.display());

@@ -257,8 +257,13 @@ async fn changes(
     caller.require(Role::Read)?;
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(60));
     let mut rx = app.changes.subscribe();
+    let mut stopping = app.stopping.subscribe();
     if *rx.borrow() <= q.since && !wait.is_zero() {
-        let _ = tokio::time::timeout(wait, rx.wait_for(|rev| *rev > q.since)).await;
+        // A shutdown ends the wait: long polls must not hold it up.
+        tokio::select! {
+            _ = tokio::time::timeout(wait, rx.wait_for(|rev| *rev > q.since)) => {}
+            _ = stopping.wait_for(|s| *s) => {}
+        }
     }
     let limit = q.limit.unwrap_or(1000).min(10_000);
     blocking(move || {

@@ -1,0 +1,592 @@
+//! The proxy daemon: the server's `/v1` API served on this machine from a
+//! [`Client`] and its caches, so the CLI, FUSE and the GUI share one chunk
+//! cache and one set of connections.
+//!
+//! - `GET …/content` and `GET /v1/chunks/{hash}` are assembled from chunks
+//!   through the [`ChunkCache`](crate::cache::ChunkCache): a second read
+//!   does not reach a server.
+//! - Other reads are forwarded (to a healthy server, failing over) and
+//!   their answers kept in memory, keyed by the caller's token and the
+//!   path. While the background long poll of `/v1/changes` is connected,
+//!   they are answered from memory; it drops them all when a commit lands
+//!   (and every write through the proxy does). While it is not connected,
+//!   every read goes to a server and the memory only serves when none
+//!   answers.
+//! - With every server down, what is cached is served with the header
+//!   `x-docgrid-stale: 1`, to a token a server accepted earlier; anything
+//!   else fails at once with 503 naming the unreachable servers.
+//! - Writes go to the primary; the proxy answers what the server answered,
+//!   or 503 "nothing was written" when it could not be reached.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use docgrid_core::DocId;
+use docgrid_core::api::{ContentManifest, DocInfo, ErrorBody, ErrorDetail};
+use docgrid_core::chunk::Digest;
+use futures_util::StreamExt;
+
+use crate::client::{Client, ClientError};
+
+/// The header on answers served from the cache while no server answers.
+pub const STALE_HEADER: &str = "x-docgrid-stale";
+
+/// One remembered answer.
+#[derive(Clone)]
+struct Cached {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    body: Bytes,
+}
+
+/// The proxy's state.
+pub struct Proxy {
+    client: Client,
+    meta: Mutex<HashMap<String, Cached>>,
+    /// BLAKE3 of tokens a server accepted: only they get cached answers
+    /// while no server can check them.
+    accepted: Mutex<HashSet<Digest>>,
+    /// The newest revision the change feed saw.
+    rev: AtomicU64,
+    /// The change feed is connected: remembered answers are current.
+    live: AtomicBool,
+}
+
+impl Proxy {
+    /// A proxy over `client` (its token feeds the change long poll).
+    pub fn new(client: Client) -> Arc<Proxy> {
+        Arc::new(Proxy {
+            client,
+            meta: Mutex::new(HashMap::new()),
+            accepted: Mutex::new(HashSet::new()),
+            rev: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+        })
+    }
+
+    /// Drops every remembered answer.
+    pub fn invalidate(&self) {
+        self.meta.lock().expect("poisoned").clear();
+    }
+
+    /// Whether the change feed is connected (remembered answers current).
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    /// Follows `/v1/changes` in a background thread, dropping remembered
+    /// answers whenever a commit lands. Ends once the proxy is dropped.
+    pub fn spawn_change_feed(self: &Arc<Proxy>) {
+        let weak = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            let mut connected = false;
+            while let Some(proxy) = weak.upgrade() {
+                let since = proxy.rev.load(Ordering::SeqCst);
+                // (Re)connecting: start from the head, not from history.
+                let step = if connected {
+                    proxy
+                        .client
+                        .changes(since, Duration::from_secs(25))
+                        .map(|c| c.rev)
+                } else {
+                    proxy.client.health().map(|h| h.rev)
+                };
+                match step {
+                    Ok(rev) => {
+                        if rev != since || !connected {
+                            proxy.invalidate_unless_current(rev, since);
+                            proxy.rev.store(rev, Ordering::SeqCst);
+                        }
+                        connected = true;
+                        proxy.live.store(true, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        if connected {
+                            tracing::warn!("change feed lost: {e}; reads go to the servers");
+                        }
+                        connected = false;
+                        proxy.live.store(false, Ordering::SeqCst);
+                        drop(proxy);
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                }
+            }
+        });
+    }
+
+    /// After a (re)connection at `rev`: what was remembered at `since` is
+    /// still current only if nothing was committed in between.
+    fn invalidate_unless_current(&self, rev: u64, since: u64) {
+        if rev != since {
+            self.invalidate();
+        }
+    }
+
+    fn client_for(&self, token: &str) -> Client {
+        self.client.with_token(token)
+    }
+
+    fn key(token: &str, path: &str) -> String {
+        format!("{}{path}", Digest::of(token.as_bytes()))
+    }
+
+    fn accepted(&self, token: &str) -> bool {
+        self.accepted
+            .lock()
+            .expect("poisoned")
+            .contains(&Digest::of(token.as_bytes()))
+    }
+
+    fn accept(&self, token: &str) {
+        self.accepted
+            .lock()
+            .expect("poisoned")
+            .insert(Digest::of(token.as_bytes()));
+    }
+}
+
+/// The proxy's routes: the whole `/v1` API.
+pub fn router(proxy: Arc<Proxy>) -> Router {
+    Router::new().fallback(handle).with_state(proxy)
+}
+
+/// Serves `proxy` on `listener` until `shutdown`.
+pub async fn serve(
+    proxy: Arc<Proxy>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(proxy))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn error(status: StatusCode, code: &str, message: String) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.into(),
+            message,
+            conflicts: Vec::new(),
+            offset: None,
+        },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+fn client_error(e: &ClientError) -> Response {
+    match e {
+        ClientError::Api {
+            status,
+            code,
+            message,
+            ..
+        } => error(
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
+            code,
+            message.clone(),
+        ),
+        ClientError::Unreachable { .. } | ClientError::WriteFailed { .. } => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("docgrid-proxy: {e}"),
+        ),
+        other => error(
+            StatusCode::BAD_GATEWAY,
+            "bad_gateway",
+            format!("docgrid-proxy: {other}"),
+        ),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> String {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default()
+}
+
+async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let token = bearer(req.headers());
+    let bare = req.uri().path().to_string();
+    let segments: Vec<&str> = bare.trim_start_matches('/').split('/').collect();
+    if req.method() == Method::GET {
+        match segments[..] {
+            ["v1", "docs", id, "content"] => {
+                return match id.parse::<DocId>() {
+                    Ok(id) => content(proxy, token, id, req.headers().clone()).await,
+                    Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+                };
+            }
+            ["v1", "chunks", hash] if hash != "missing" => {
+                return match hash.parse::<Digest>() {
+                    Ok(h) => chunk(proxy, token, h).await,
+                    Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+                };
+            }
+            _ => return read(proxy, token, path, cacheable(&bare)).await,
+        }
+    }
+    write(proxy, token, req, path).await
+}
+
+/// Answers worth remembering: listings, searches, documents — not the
+/// change feed, health, stats or administration.
+fn cacheable(path: &str) -> bool {
+    !(path.starts_with("/v1/changes")
+        || path.starts_with("/v1/health")
+        || path.starts_with("/v1/stats")
+        || path.starts_with("/v1/admin"))
+}
+
+/// A forwarded read, or its remembered answer when no server answers.
+async fn read(proxy: Arc<Proxy>, token: String, path: String, remember: bool) -> Response {
+    match fetch(&proxy, &token, &path, remember).await {
+        Ok((c, stale)) => cached_response(c, stale),
+        Err(e) => client_error(&e),
+    }
+}
+
+/// A read through the client, remembered if 2xx and `remember`; when no
+/// server answers, the remembered answer (`true`: stale).
+async fn fetch(
+    proxy: &Arc<Proxy>,
+    token: &str,
+    path: &str,
+    remember: bool,
+) -> Result<(Cached, bool), ClientError> {
+    let key = Proxy::key(token, path);
+    if remember && proxy.is_live() {
+        let hit = proxy.meta.lock().expect("poisoned").get(&key).cloned();
+        if let Some(c) = hit {
+            return Ok((c, false));
+        }
+    }
+    let p = proxy.clone();
+    let (t, pa) = (token.to_string(), path.to_string());
+    let got = tokio::task::spawn_blocking(move || -> Result<Cached, ClientError> {
+        let answer = p
+            .client_for(&t)
+            .send_read(reqwest::Method::GET, &pa, false, &|r| r)?;
+        let status = StatusCode::from_u16(answer.response.status().as_u16())
+            .unwrap_or(StatusCode::BAD_GATEWAY);
+        let content_type = answer
+            .response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+        let body = answer.response.bytes().map_err(|e| ClientError::Decode {
+            url: pa.clone(),
+            why: e.to_string(),
+        })?;
+        Ok(Cached {
+            status,
+            content_type,
+            body: Bytes::from(body.to_vec()),
+        })
+    })
+    .await
+    .map_err(|e| ClientError::Config(format!("proxy worker: {e}")))?;
+    match got {
+        Ok(c) => {
+            if !matches!(c.status.as_u16(), 401 | 403) {
+                proxy.accept(token);
+            }
+            if remember && c.status.is_success() {
+                proxy.meta.lock().expect("poisoned").insert(key, c.clone());
+            }
+            Ok((c, false))
+        }
+        Err(e @ ClientError::Unreachable { .. }) => {
+            let hit = proxy.meta.lock().expect("poisoned").get(&key).cloned();
+            match hit {
+                Some(c) if proxy.accepted(token) => Ok((c, true)),
+                _ => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn cached_response(c: Cached, stale: bool) -> Response {
+    let mut resp = (c.status, c.body).into_response();
+    if let Some(ct) = c.content_type {
+        resp.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    if stale {
+        resp.headers_mut()
+            .insert(STALE_HEADER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+async fn json_of<T: serde::de::DeserializeOwned>(
+    proxy: &Arc<Proxy>,
+    token: &str,
+    path: &str,
+) -> Result<(T, bool), Response> {
+    let (c, stale) = fetch(proxy, token, path, true)
+        .await
+        .map_err(|e| client_error(&e))?;
+    if !c.status.is_success() {
+        return Err(cached_response(c, stale));
+    }
+    serde_json::from_slice(&c.body)
+        .map(|v| (v, stale))
+        .map_err(|e| error(StatusCode::BAD_GATEWAY, "bad_gateway", e.to_string()))
+}
+
+async fn chunk(proxy: Arc<Proxy>, token: String, hash: Digest) -> Response {
+    let p = proxy.clone();
+    let got = tokio::task::spawn_blocking(move || {
+        let client = p.client_for(&token);
+        // A cache hit without a check of the token: only for tokens a
+        // server accepted.
+        if !p.accepted(&token) {
+            client.stats().map(|_| p.accept(&token))?;
+        }
+        client.chunk(&hash)
+    })
+    .await;
+    match got {
+        Ok(Ok(bytes)) => {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+        }
+        Ok(Err(e)) => client_error(&e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// `GET /v1/docs/{id}/content` from chunks (cached), with Range and ETag.
+async fn content(proxy: Arc<Proxy>, token: String, id: DocId, headers: HeaderMap) -> Response {
+    let (m, stale): (ContentManifest, bool) =
+        match json_of(&proxy, &token, &format!("/v1/docs/{id}/manifest")).await {
+            Ok(v) => v,
+            Err(resp) => return resp,
+        };
+    let mime = match json_of::<DocInfo>(&proxy, &token, &format!("/v1/docs/{id}")).await {
+        Ok((d, _)) => d.meta.get("mime").and_then(|v| v.first().cloned()),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| "application/octet-stream".into());
+    let etag = format!("\"{}\"", m.hash);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|h| parse_range(h, m.size));
+    let (start, end) = match range {
+        Some(None) => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{}", m.size))],
+            )
+                .into_response();
+        }
+        Some(Some(r)) => r,
+        None => (0, m.size.saturating_sub(1)),
+    };
+    let len = if m.size == 0 { 0 } else { end - start + 1 };
+    // The chunks that cover [start, start + len), with the slice of each.
+    let mut pieces = Vec::new();
+    let mut at = 0u64;
+    for c in &m.chunks {
+        let (c_start, c_end) = (at, at + c.len);
+        at = c_end;
+        if len == 0 || c_end <= start || c_start >= start + len {
+            continue;
+        }
+        let from = (start.max(c_start) - c_start) as usize;
+        let to = ((start + len).min(c_end) - c_start) as usize;
+        pieces.push((c.hash, from, to));
+    }
+    let fetch_piece = {
+        let proxy = proxy.clone();
+        move |(hash, from, to): (Digest, usize, usize)| {
+            let proxy = proxy.clone();
+            let token = token.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    proxy
+                        .client_for(&token)
+                        .chunk(&hash)
+                        .map(|b| Bytes::from(b).slice(from..to))
+                })
+                .await
+                .map_err(|e| ClientError::Config(e.to_string()))?
+            }
+        }
+    };
+    let mut pieces = pieces.into_iter();
+    let body = match pieces.next() {
+        None => Body::empty(),
+        Some(first) => {
+            // The first chunk before the status line: an unreadable
+            // document is an error, not a truncated body.
+            let first = match fetch_piece(first).await {
+                Ok(b) => b,
+                Err(e) => return client_error(&e),
+            };
+            let rest = futures_util::stream::iter(pieces)
+                .map(fetch_piece)
+                .buffered(4)
+                .map(move |r| {
+                    r.map_err(|e| {
+                        tracing::error!("reading document {id}: {e}; aborting the download");
+                        std::io::Error::other(e.to_string())
+                    })
+                });
+            Body::from_stream(
+                futures_util::stream::once(async { Ok::<_, std::io::Error>(first) }).chain(rest),
+            )
+        }
+    };
+    let mut resp = Response::builder()
+        .status(if range.is_some() {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        })
+        .header(header::CONTENT_TYPE, mime)
+        .header(header::CONTENT_LENGTH, len)
+        .header(header::ETAG, etag)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if range.is_some() {
+        resp = resp.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{end}/{}", m.size),
+        );
+    }
+    if stale {
+        resp = resp.header(STALE_HEADER, "1");
+    }
+    resp.body(body)
+        .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` over `size` bytes: `Some((start,
+/// end))` inclusive, `None` when unsatisfiable.
+fn parse_range(h: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = h.strip_prefix("bytes=")?.trim();
+    let (s, e) = spec.split_once('-')?;
+    let r = match (s.trim(), e.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (size.saturating_sub(n), size.saturating_sub(1))
+        }
+        (s, "") => (s.parse().ok()?, size.saturating_sub(1)),
+        (s, e) => {
+            let (s, e): (u64, u64) = (s.parse().ok()?, e.parse().ok()?);
+            (s, e.min(size.saturating_sub(1)))
+        }
+    };
+    (r.0 < size && r.0 <= r.1).then_some(r)
+}
+
+/// The request body as a blocking reader (fed from the async side).
+struct BodyReader {
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// A write, forwarded to the primary with its body streamed.
+async fn write(proxy: Arc<Proxy>, token: String, req: Request, path: String) -> Response {
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .unwrap_or(reqwest::Method::POST);
+    let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
+    let mut stream = req.into_body().into_data_stream();
+    let pump = tokio::spawn(async move {
+        while let Some(frame) = stream.next().await {
+            let item = frame.map_err(|e| e.to_string());
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let p = proxy.clone();
+    let answered = tokio::task::spawn_blocking(move || -> Result<Cached, ClientError> {
+        let body = Mutex::new(Some(reqwest::blocking::Body::new(BodyReader {
+            rx,
+            current: Bytes::new(),
+        })));
+        let answer = p.client_for(&token).send_write(method, &path, &|r| {
+            let r = match &content_type {
+                Some(ct) => r.header(reqwest::header::CONTENT_TYPE, ct.as_bytes()),
+                None => r,
+            };
+            r.body(
+                body.lock()
+                    .expect("poisoned")
+                    .take()
+                    .unwrap_or_else(|| Vec::<u8>::new().into()),
+            )
+        })?;
+        let status = StatusCode::from_u16(answer.response.status().as_u16())
+            .unwrap_or(StatusCode::BAD_GATEWAY);
+        let ct = answer
+            .response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+        let body = answer
+            .response
+            .bytes()
+            .map_err(|e| ClientError::WriteFailed {
+                server: answer.server.clone(),
+                why: format!(
+                    "the answer was cut short ({e}): the write may or may not have landed"
+                ),
+            })?;
+        Ok(Cached {
+            status,
+            content_type: ct,
+            body: Bytes::from(body.to_vec()),
+        })
+    })
+    .await;
+    pump.abort();
+    // Whatever the outcome, what was remembered may be out of date.
+    proxy.invalidate();
+    match answered {
+        Ok(Ok(c)) => cached_response(c, false),
+        Ok(Err(e)) => client_error(&e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
