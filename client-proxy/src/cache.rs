@@ -155,6 +155,9 @@ struct Counters {
 
 /// A bounded, content-addressed chunk cache in a directory that several
 /// processes may open at once. See the [module docs](self) for its guarantees.
+///
+/// `Send + Sync`: share one instance between threads (in an `Arc`); its
+/// index calls are serialized, file reads and hashing are not.
 pub struct ChunkCache {
     dir: PathBuf,
     db_path: PathBuf,
@@ -343,7 +346,8 @@ impl ChunkCache {
     fn write_tmp(&self, hex: &str, bytes: &[u8]) -> Result<TmpFile, CacheError> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{hex}.{}.{seq}", std::process::id());
+        // The time keeps a reused pid from meeting a crashed process's file.
+        let name = format!("{hex}.{}.{seq}.{}", std::process::id(), now_us());
         let tmp = TmpFile(Some(self.dir.join("tmp").join(name)));
         let path = tmp.path();
         let mut file = fs::OpenOptions::new()
@@ -512,7 +516,6 @@ fn open_index(db_path: &Path) -> Result<Connection, CacheError> {
         if !busy || Instant::now() >= deadline {
             return Err(err);
         }
-        eprintln!("DEBUGRETRY {err}");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -631,6 +634,11 @@ mod tests {
             .unwrap();
         sum as u64
     }
+
+    const _: () = {
+        const fn shared_between_threads<T: Send + Sync>() {}
+        shared_between_threads::<ChunkCache>();
+    };
 
     #[test]
     fn migrations_are_valid() {
