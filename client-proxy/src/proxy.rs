@@ -590,3 +590,69 @@ async fn write(proxy: Arc<Proxy>, token: String, req: Request, path: String) -> 
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }
 }
+
+/// A proxy on 127.0.0.1:0 in a background thread with its own runtime, for
+/// tests and benchmarks. Dropping it stops the proxy and waits.
+pub struct Background {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Serves `proxy`; returns once the listener is bound.
+    pub fn start(proxy: Arc<Proxy>) -> std::io::Result<Background> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = addr_tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = addr_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = addr_tx.send(listener.local_addr());
+                if let Err(e) = serve(proxy, listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                {
+                    tracing::error!("proxy: {e}");
+                }
+            });
+        });
+        let addr = addr_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("proxy thread died"))??;
+        Ok(Background {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

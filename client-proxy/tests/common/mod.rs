@@ -74,13 +74,12 @@ impl Server {
     }
 }
 
-/// A proxy in a background thread.
+/// A proxy in a background thread, its change feed connected.
 pub struct ProxyServer {
     pub url: String,
     pub cache: Arc<ChunkCache>,
     pub proxy: Arc<Proxy>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _bg: docgrid_client::proxy::Background,
 }
 
 impl ProxyServer {
@@ -91,48 +90,17 @@ impl ProxyServer {
             .unwrap()
             .with_cache(cache.clone());
         let proxy = Proxy::new(client);
-        let kept = proxy.clone();
         proxy.spawn_change_feed();
         let started = std::time::Instant::now();
         while !proxy.is_live() && started.elapsed() < std::time::Duration::from_secs(10) {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(l.local_addr().unwrap()).unwrap();
-                docgrid_client::proxy::serve(proxy, l, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
+        let bg = docgrid_client::proxy::Background::start(proxy.clone()).unwrap();
         ProxyServer {
-            url: format!("http://{addr}"),
+            url: format!("http://{}", bg.addr),
             cache,
-            proxy: kept,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for ProxyServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            proxy,
+            _bg: bg,
         }
     }
 }
