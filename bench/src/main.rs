@@ -1,6 +1,7 @@
 //! `docgrid-bench`: the measurements behind `bench/run`. Each subcommand
 //! prints one JSON object per figure on stdout; `bench/run` runs the peers
-//! (zfec, cp + sync) in the same run and prints the ratios.
+//! (zfec, cp + sync) in the same run and prints the ratios; `tahoe` runs its
+//! peer (curl against the same gateway) itself.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -15,6 +16,7 @@ use docgrid_core::store::{BlobStore, Codec, Locator};
 use serde_json::json;
 
 mod server;
+mod tahoe;
 
 #[derive(Parser)]
 #[command(about = "docgrid benchmark harness (run through bench/run)")]
@@ -69,6 +71,30 @@ enum Cmd {
         #[arg(long = "query")]
         queries: Vec<String>,
     },
+    /// Upload and download of a document of each --mib through docgrid on a
+    /// Tahoe store, and curl PUT/GET of the same bytes to the same gateway.
+    ///
+    /// Starts a local grid (5 storage nodes, 3-of-5) in DIR/grid and a server
+    /// on it in-process; fresh random bytes every run. Needs `tahoe` (the
+    /// docgrid venv) and `curl`. Example:
+    ///
+    ///     docgrid-bench tahoe /tmp/tb --mib 64 --runs 3 --parallel-uploads 8
+    Tahoe {
+        /// Scratch directory; must not hold a grid or server already.
+        dir: PathBuf,
+        /// Document size in MiB; repeat for several.
+        #[arg(long = "mib", default_values_t = [64u64, 1024])]
+        sizes_mib: Vec<u64>,
+        /// Runs per size, each on fresh bytes; the figures are medians.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Chunk uploads in flight (default: the backend's).
+        #[arg(long)]
+        parallel_uploads: Option<usize>,
+        /// docgrid only: skip the curl peer.
+        #[arg(long)]
+        no_curl: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -107,6 +133,25 @@ fn main() -> Result<()> {
             queries,
         } => {
             for r in server::corpus(&dir, &corpus, &queries)? {
+                println!("{r}");
+            }
+            Ok(())
+        }
+        Cmd::Tahoe {
+            dir,
+            sizes_mib,
+            runs,
+            parallel_uploads,
+            no_curl,
+        } => {
+            let opts = tahoe::Options {
+                dir,
+                sizes_mib,
+                runs,
+                parallel_uploads,
+                curl: !no_curl,
+            };
+            for r in tahoe::run(&opts)? {
                 println!("{r}");
             }
             Ok(())
