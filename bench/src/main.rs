@@ -15,6 +15,7 @@ use docgrid_core::store::native::{NativeStore, default_disks};
 use docgrid_core::store::{BlobStore, Codec, Locator};
 use serde_json::json;
 
+mod proxy;
 mod server;
 mod tahoe;
 
@@ -79,6 +80,14 @@ enum Cmd {
     /// docgrid venv) and `curl`. Example:
     ///
     ///     docgrid-bench tahoe /tmp/tb --mib 64 --runs 3 --parallel-uploads 8
+    /// Reads of FILE (uploaded once to a fresh server in DIR) straight from
+    /// the server, through a proxy with an empty cache, and again warm.
+    Proxy {
+        file: PathBuf,
+        dir: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     Tahoe {
         /// Scratch directory; must not hold a grid or server already.
         dir: PathBuf,
@@ -137,6 +146,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Proxy { file, dir, runs } => proxy::run(&file, &dir, runs),
         Cmd::Tahoe {
             dir,
             sizes_mib,
