@@ -1,0 +1,169 @@
+//! The repository-side verbs of `docgrid` against a real server.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use docgrid_server::app::App;
+use docgrid_server::config::{DataDir, init_store};
+use docgrid_server::testing::Background;
+
+struct Env {
+    url: String,
+    token: String,
+    home: tempfile::TempDir,
+    _bg: Background,
+}
+
+impl Env {
+    fn new() -> Env {
+        let home = tempfile::tempdir().unwrap();
+        let data = DataDir::new(home.path().join("server"));
+        let cfg = data.default_config();
+        let token = init_store(&data, &cfg).unwrap();
+        let bg = Background::start(App::open(data, &cfg).unwrap()).unwrap();
+        Env {
+            url: format!("http://{}", bg.addr),
+            token,
+            home,
+            _bg: bg,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_docgrid"))
+            .args(args)
+            .env("DOCGRID_URL", &self.url)
+            .env("DOCGRID_TOKEN", &self.token)
+            .env("DOCGRID_CONFIG", self.home.path().join("no-config.toml"))
+            .env("DOCGRID_CACHE", self.home.path().join("cache"))
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "docgrid {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn same_tree(a: &Path, b: &Path) {
+    let out = Command::new("diff")
+        .arg("-r")
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "trees differ: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn import_list_read_tag_set_search_and_export() {
+    let env = Env::new();
+    let src = env.home.path().join("src").join("tree");
+    write(
+        &src.join("notes/Über café.txt"),
+        "kind of blue\n".as_bytes(),
+    );
+    write(&src.join("notes/empty.txt"), b"");
+    write(
+        &src.join("big/data.bin"),
+        &docgrid_core::store::conformance::test_bytes(3 << 20, 9),
+    );
+    std::os::unix::fs::symlink(src.join("notes/empty.txt"), src.join("link.txt")).unwrap();
+
+    let out = env.run(&["import", src.to_str().unwrap(), "--tag", "jazz", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("imported 3 file(s)"), "{err}");
+    assert!(
+        err.contains("skipped symbolic link"),
+        "says which links it skipped: {err}"
+    );
+    let ids: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids.len(), 3);
+
+    let ls = env.ok(&["ls", "/files/tree/notes"]);
+    assert!(
+        ls.contains("Über café.txt") && ls.contains("empty.txt"),
+        "{ls}"
+    );
+    let listing: docgrid_core::api::TreeListing =
+        serde_json::from_str(&env.ok(&["ls", "/tags/jazz", "--json"])).unwrap();
+    assert!(listing.entries.iter().any(|e| e.name == "data.bin"));
+    assert_eq!(
+        env.ok(&["cat", "/files/tree/notes/Über café.txt"]),
+        "kind of blue\n"
+    );
+
+    env.ok(&["propset", "year", "1959", "/files/tree/notes/Über café.txt"]);
+    let hits: docgrid_core::api::SearchResponse =
+        serde_json::from_str(&env.ok(&["search", "year:1959", "--json"])).unwrap();
+    assert_eq!(hits.total, 1);
+    assert!(env.ok(&["ls", "/by/year/1959"]).contains("Über café.txt"));
+    assert_eq!(
+        env.ok(&["propget", "year", "/by/year/1959/Über café.txt"]),
+        "1959\n"
+    );
+    env.ok(&["untag", "/files/tree/big/data.bin", "jazz"]);
+    assert!(!env.ok(&["ls", "/tags/jazz"]).contains("data.bin"));
+    assert!(
+        env.ok(&["ls", "/all"]).contains("data.bin"),
+        "untagged, not deleted"
+    );
+
+    let back = env.home.path().join("back");
+    env.ok(&[
+        "export",
+        "/files/tree",
+        back.to_str().unwrap(),
+        "--recursive",
+    ]);
+    std::fs::remove_file(src.join("link.txt")).unwrap();
+    same_tree(&src, &back);
+
+    // Importing again sends nothing new.
+    std::fs::remove_dir_all(&back).unwrap();
+    let out = env.run(&["import", src.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sent 0 new bytes"), "{err}");
+
+    let log: Vec<docgrid_core::api::CommitInfo> =
+        serde_json::from_str(&env.ok(&["log", "--json"])).unwrap();
+    assert!(log.len() >= 4 && log[0].rev > log[1].rev, "newest first");
+}
+
+#[test]
+fn errors_go_to_stderr_with_a_non_zero_exit() {
+    let env = Env::new();
+    let out = env.run(&["cat", "/all/nothing.txt"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no document \"nothing.txt\"") && err.contains("ls /all"),
+        "{err}"
+    );
+    let out = env.run(&["search", "tag:(", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad_query"));
+    let out = env.run(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
