@@ -1,7 +1,11 @@
-//! `docgrid`: the command line. Repository-side verbs (import, ls, cat,
-//! export, info, search, tags and properties, log, rm, mv, mkdir) over
-//! `docgrid-client`, against a server or the local proxy. The working-copy
-//! verbs (checkout, status, update, commit, …) are the rest of issue [5/5].
+//! `docgrid`: the command line, with Subversion's habits. Repository-side
+//! verbs (import, ls, cat, export, info, search, tags and properties, log,
+//! rm, mv, mkdir) and working copies (checkout, status, add, rm, revert,
+//! diff, update, commit, resolve; see [`wc`]) over `docgrid-client`,
+//! against a server or the local proxy. Targets starting with `/` (or
+//! document ids) are the repository's; other paths are working-copy files.
+
+mod wc;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -145,6 +149,67 @@ enum Cmd {
     Rm { target: String },
     /// Rename a document.
     Mv { target: String, name: String },
+    /// Check out a directory of the tree into DIR (default: its last
+    /// component) as a working copy.
+    ///
+    /// Example: docgrid checkout /tags/projects projects
+    #[command(alias = "co")]
+    Checkout {
+        tree_path: String,
+        dir: Option<PathBuf>,
+    },
+    /// What changed in the working copy: M modified, A added, D deleted,
+    /// ? unknown, ! missing, C conflict; a second-column M is a property
+    /// change.
+    ///
+    /// Example: docgrid status --json
+    #[command(alias = "st")]
+    Status {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Schedule files for addition (a file added to a checkout of
+    /// /tags/jazz becomes a document tagged jazz).
+    Add {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Undo local changes to files (offline: from the pristine copies).
+    Revert {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Local changes: unified diffs for text, a line for binary files,
+    /// property changes.
+    Diff {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Bring the working copy up to date, merging what does not overlap.
+    ///
+    /// Example: docgrid update
+    #[command(alias = "up")]
+    Update {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Commit every local change as one revision.
+    ///
+    /// Example: docgrid commit -m "fix the intro"
+    #[command(alias = "ci")]
+    Commit {
+        #[arg(short, long)]
+        message: String,
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Mark a conflicted file resolved (its content as it is now).
+    Resolve {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Create a directory under /files (a path prefix).
     ///
     /// Example: docgrid mkdir /files/papers/2026
@@ -213,9 +278,141 @@ fn resolve_doc(client: &Client, target: &str) -> Result<DocInfo> {
     Ok(client.doc(&id)?)
 }
 
+/// Whether a target names a working-copy file rather than the repository.
+fn local(target: &str) -> bool {
+    !target.starts_with('/') && target.parse::<DocId>().is_err()
+}
+
+/// The working copy holding `file`, and the file's name in it.
+fn wc_file(file: &Path) -> Result<(wc::Wc, String)> {
+    let wc = wc::Wc::find(
+        file.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )?;
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{}: not a file name", file.display()))?
+        .to_string();
+    Ok((wc, name))
+}
+
 fn run(cli: Cli) -> Result<()> {
+    match &cli.cmd {
+        Cmd::Status { path, json } => {
+            let w = wc::Wc::find(path)?;
+            let st = w.status()?;
+            if *json {
+                let list: Vec<_> = st
+                    .iter()
+                    .map(
+                        |(code, name)| serde_json::json!({"status": code.trim_end(), "name": name}),
+                    )
+                    .collect();
+                return print_json(&list);
+            }
+            for (code, name) in st {
+                println!("{code}     {name}");
+            }
+            return Ok(());
+        }
+        Cmd::Add { files } => {
+            for f in files {
+                let (mut w, name) = wc_file(f)?;
+                w.add(&name)?;
+                w.save()?;
+                println!("A         {name}");
+            }
+            return Ok(());
+        }
+        Cmd::Revert { files } => {
+            for f in files {
+                let (mut w, name) = wc_file(f)?;
+                w.revert(&name)?;
+                w.save()?;
+                println!("Reverted '{name}'");
+            }
+            return Ok(());
+        }
+        Cmd::Diff { path } => {
+            print!("{}", wc::Wc::find(path)?.diff()?);
+            return Ok(());
+        }
+        Cmd::Resolve { files } => {
+            for f in files {
+                let (mut w, name) = wc_file(f)?;
+                w.resolve(&name)?;
+                w.save()?;
+                println!("Resolved conflicted state of '{name}'");
+            }
+            return Ok(());
+        }
+        Cmd::Rm { target } if local(target) => {
+            let (mut w, name) = wc_file(Path::new(target))?;
+            w.remove(&name)?;
+            w.save()?;
+            println!("D         {name}");
+            return Ok(());
+        }
+        Cmd::Propset { key, value, target } if local(target) => {
+            let (mut w, name) = wc_file(Path::new(target))?;
+            w.propset(&name, key, vec![value.clone()])?;
+            w.save()?;
+            println!("property '{key}' set on '{name}'");
+            return Ok(());
+        }
+        Cmd::Propdel { key, target } if local(target) => {
+            let (mut w, name) = wc_file(Path::new(target))?;
+            w.propset(&name, key, Vec::new())?;
+            w.save()?;
+            println!("property '{key}' deleted from '{name}'");
+            return Ok(());
+        }
+        _ => {}
+    }
     let c = client(&cli)?;
     match cli.cmd {
+        Cmd::Checkout { tree_path, dir } => {
+            let dir = dir.unwrap_or_else(|| {
+                PathBuf::from(
+                    tree_path
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("wc"),
+                )
+            });
+            let w = wc::Wc::checkout(&c, &tree_path, &dir)?;
+            eprintln!(
+                "Checked out {} ({} file(s))",
+                tree_path,
+                w.state.entries.len()
+            );
+            Ok(())
+        }
+        Cmd::Update { path } => {
+            let mut w = wc::Wc::find(&path)?;
+            for (code, name) in w.update(&c)? {
+                println!("{code}    {name}");
+            }
+            let rev = c.health()?.rev;
+            println!("Updated to revision {rev}.");
+            Ok(())
+        }
+        Cmd::Commit { message, path } => {
+            let mut w = wc::Wc::find(&path)?;
+            match w.commit(&c, &message)? {
+                Some(rev) => println!("Committed revision {rev}."),
+                None => eprintln!("nothing to commit"),
+            }
+            Ok(())
+        }
+        Cmd::Status { .. }
+        | Cmd::Add { .. }
+        | Cmd::Revert { .. }
+        | Cmd::Diff { .. }
+        | Cmd::Resolve { .. } => unreachable!("handled offline above"),
         Cmd::Import {
             paths,
             tags,

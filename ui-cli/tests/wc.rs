@@ -1,0 +1,168 @@
+//! Working copies against a real server: conflicts, merges, the tree's
+//! write rules, properties.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use docgrid_server::app::App;
+use docgrid_server::config::{DataDir, init_store};
+use docgrid_server::testing::Background;
+
+struct Env {
+    url: String,
+    token: String,
+    home: tempfile::TempDir,
+    _bg: Background,
+}
+
+impl Env {
+    fn new() -> Env {
+        let home = tempfile::tempdir().unwrap();
+        let data = DataDir::new(home.path().join("server"));
+        let cfg = data.default_config();
+        let token = init_store(&data, &cfg).unwrap();
+        let bg = Background::start(App::open(data, &cfg).unwrap()).unwrap();
+        Env {
+            url: format!("http://{}", bg.addr),
+            token,
+            home,
+            _bg: bg,
+        }
+    }
+
+    fn run_in(&self, dir: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_docgrid"))
+            .args(args)
+            .current_dir(dir)
+            .env("DOCGRID_URL", &self.url)
+            .env("DOCGRID_TOKEN", &self.token)
+            .env("DOCGRID_CONFIG", self.home.path().join("no-config.toml"))
+            .env("DOCGRID_CACHE", self.home.path().join("cache"))
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.run_in(dir, args);
+        assert!(
+            out.status.success(),
+            "docgrid {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+const TEXT: &str = "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\n";
+
+#[test]
+fn two_working_copies_conflict_resolve_and_merge() {
+    let env = Env::new();
+    let h = env.home.path();
+    let src = h.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("plan.txt"), TEXT).unwrap();
+    env.ok(
+        h,
+        &[
+            "import",
+            src.join("plan.txt").to_str().unwrap(),
+            "--tag",
+            "projects",
+        ],
+    );
+
+    env.ok(h, &["checkout", "/tags/projects", "a"]);
+    env.ok(h, &["checkout", "/tags/projects", "b"]);
+    let (a, b) = (h.join("a"), h.join("b"));
+    assert_eq!(std::fs::read_to_string(a.join("plan.txt")).unwrap(), TEXT);
+    assert_eq!(env.ok(&a, &["status"]), "");
+
+    // Both edit the same line: the second commit is refused as out of date.
+    std::fs::write(a.join("plan.txt"), TEXT.replace("line 2", "line 2 by a")).unwrap();
+    std::fs::write(b.join("plan.txt"), TEXT.replace("line 2", "line 2 by b")).unwrap();
+    assert!(env.ok(&a, &["status"]).starts_with("M"));
+    assert!(env.ok(&a, &["diff"]).contains("+line 2 by a"));
+    env.ok(&a, &["commit", "-m", "a edits"]);
+    let out = env.run_in(&b, &["commit", "-m", "b edits"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("out of date") && err.contains("plan.txt") && err.contains("update"),
+        "{err}"
+    );
+    // update: a real conflict, both versions kept.
+    let up = env.ok(&b, &["update"]);
+    assert!(up.contains("C    plan.txt"), "{up}");
+    let merged = std::fs::read_to_string(b.join("plan.txt")).unwrap();
+    assert!(
+        merged.contains("line 2 by a") && merged.contains("line 2 by b"),
+        "{merged}"
+    );
+    assert!(b.join("plan.txt.mine").exists());
+    assert!(env.ok(&b, &["status"]).contains("C"));
+    assert_eq!(
+        env.run_in(&b, &["commit", "-m", "x"]).status.code(),
+        Some(1),
+        "no commit while in conflict"
+    );
+    std::fs::write(
+        b.join("plan.txt"),
+        TEXT.replace("line 2", "line 2 by a and b"),
+    )
+    .unwrap();
+    env.ok(&b, &["resolve", "plan.txt"]);
+    assert!(
+        env.ok(&b, &["commit", "-m", "b resolves"])
+            .contains("Committed revision")
+    );
+    let log = env.ok(h, &["log"]);
+    assert!(
+        log.contains("a edits") && log.contains("b resolves"),
+        "{log}"
+    );
+
+    // Non-overlapping edits merge cleanly.
+    env.ok(&a, &["update"]);
+    let now = std::fs::read_to_string(a.join("plan.txt")).unwrap();
+    std::fs::write(a.join("plan.txt"), now.replace("line 1\n", "line 1 (a)\n")).unwrap();
+    std::fs::write(b.join("plan.txt"), now.replace("line 8\n", "line 8 (b)\n")).unwrap();
+    env.ok(&a, &["commit", "-m", "top"]);
+    let up = env.ok(&b, &["update"]);
+    assert!(up.contains("G    plan.txt"), "{up}");
+    let merged = std::fs::read_to_string(b.join("plan.txt")).unwrap();
+    assert!(
+        merged.contains("line 1 (a)") && merged.contains("line 8 (b)"),
+        "{merged}"
+    );
+    env.ok(&b, &["commit", "-m", "bottom"]);
+    assert_eq!(env.ok(h, &["cat", "/tags/projects/plan.txt"]), merged);
+}
+
+#[test]
+fn adding_to_a_tag_checkout_tags_and_removing_untags() {
+    let env = Env::new();
+    let h = env.home.path();
+    env.ok(h, &["checkout", "/tags/jazz", "jazz"]);
+    let wc = h.join("jazz");
+    std::fs::write(wc.join("so-what.txt"), "modal\n").unwrap();
+    assert!(env.ok(&wc, &["status"]).contains("?"));
+    env.ok(&wc, &["add", "so-what.txt"]);
+    env.ok(&wc, &["propset", "year", "1959", "so-what.txt"]);
+    env.ok(&wc, &["commit", "-m", "add"]);
+    assert!(env.ok(h, &["ls", "/tags/jazz"]).contains("so-what.txt"));
+    assert!(env.ok(h, &["ls", "/by/year/1959"]).contains("so-what.txt"));
+    let hits = env.ok(h, &["search", "year:1959 tag:jazz"]);
+    assert!(hits.contains("so-what.txt"), "{hits}");
+    // Property change on a checked-out file, shown like svn.
+    env.ok(&wc, &["propset", "year", "1960", "so-what.txt"]);
+    assert!(env.ok(&wc, &["status"]).starts_with(" M"));
+    assert!(env.ok(&wc, &["diff"]).contains("+year: 1960"));
+    env.ok(&wc, &["revert", "so-what.txt"]);
+    assert_eq!(env.ok(&wc, &["status"]), "");
+    // rm in this checkout untags; the document stays in /all.
+    env.ok(&wc, &["rm", "so-what.txt"]);
+    env.ok(&wc, &["commit", "-m", "untag"]);
+    assert!(!env.ok(h, &["ls", "/tags/jazz"]).contains("so-what.txt"));
+    assert!(env.ok(h, &["ls", "/all"]).contains("so-what.txt"));
+}
