@@ -210,6 +210,20 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Remove what an interrupted command left in a working copy
+    /// (partial downloads, unsaved state).
+    Cleanup {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Print a shell completion script.
+    ///
+    /// Example: docgrid completions bash > /etc/bash_completion.d/docgrid
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    ///
+    /// Example: docgrid man | man -l -
+    Man,
     /// Create a directory under /files (a path prefix).
     ///
     /// Example: docgrid mkdir /files/papers/2026
@@ -335,6 +349,27 @@ fn run(cli: Cli) -> Result<()> {
             }
             return Ok(());
         }
+        Cmd::Cleanup { path } => {
+            let w = wc::Wc::find(path)?;
+            let removed = w.cleanup()?;
+            println!("Cleaned up {removed} leftover file(s)");
+            return Ok(());
+        }
+        Cmd::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "docgrid",
+                &mut std::io::stdout(),
+            );
+            return Ok(());
+        }
+        Cmd::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(());
+        }
         Cmd::Diff { path } => {
             print!("{}", wc::Wc::find(path)?.diff()?);
             return Ok(());
@@ -412,6 +447,9 @@ fn run(cli: Cli) -> Result<()> {
         | Cmd::Add { .. }
         | Cmd::Revert { .. }
         | Cmd::Diff { .. }
+        | Cmd::Cleanup { .. }
+        | Cmd::Completions { .. }
+        | Cmd::Man
         | Cmd::Resolve { .. } => unreachable!("handled offline above"),
         Cmd::Import {
             paths,

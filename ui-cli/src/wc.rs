@@ -573,6 +573,24 @@ impl Wc {
         Ok(pristine)
     }
 
+    /// `cleanup`: removes partial pristine downloads and an unsaved state
+    /// file; returns how many files went.
+    pub fn cleanup(&self) -> Result<usize> {
+        let dir = self.root.join(".docgrid");
+        let mut n = 0;
+        for f in std::fs::read_dir(dir.join("pristine"))? {
+            let p = f?.path();
+            if p.extension().is_some_and(|e| e == "part") {
+                std::fs::remove_file(&p)?;
+                n += 1;
+            }
+        }
+        if std::fs::remove_file(dir.join("wc.json.tmp")).is_ok() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// `resolve FILE`: the file as it is now is the resolution.
     pub fn resolve(&mut self, name: &str) -> Result<()> {
         let rev = {

@@ -12,6 +12,7 @@ struct Env {
     url: String,
     token: String,
     home: tempfile::TempDir,
+    app: std::sync::Arc<App>,
     _bg: Background,
 }
 
@@ -21,25 +22,30 @@ impl Env {
         let data = DataDir::new(home.path().join("server"));
         let cfg = data.default_config();
         let token = init_store(&data, &cfg).unwrap();
-        let bg = Background::start(App::open(data, &cfg).unwrap()).unwrap();
+        let app = App::open(data, &cfg).unwrap();
+        let bg = Background::start(app.clone()).unwrap();
         Env {
             url: format!("http://{}", bg.addr),
             token,
             home,
+            app,
             _bg: bg,
         }
     }
 
     fn run_in(&self, dir: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_docgrid"))
-            .args(args)
+        self.cmd(dir, args).output().unwrap()
+    }
+
+    fn cmd(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_docgrid"));
+        c.args(args)
             .current_dir(dir)
             .env("DOCGRID_URL", &self.url)
             .env("DOCGRID_TOKEN", &self.token)
             .env("DOCGRID_CONFIG", self.home.path().join("no-config.toml"))
-            .env("DOCGRID_CACHE", self.home.path().join("cache"))
-            .output()
-            .unwrap()
+            .env("DOCGRID_CACHE", self.home.path().join("cache"));
+        c
     }
 
     fn ok(&self, dir: &Path, args: &[&str]) -> String {
@@ -165,4 +171,75 @@ fn adding_to_a_tag_checkout_tags_and_removing_untags() {
     env.ok(&wc, &["commit", "-m", "untag"]);
     assert!(!env.ok(h, &["ls", "/tags/jazz"]).contains("so-what.txt"));
     assert!(env.ok(h, &["ls", "/all"]).contains("so-what.txt"));
+}
+
+#[test]
+fn a_commit_killed_mid_upload_leaves_the_working_copy_consistent() {
+    let env = Env::new();
+    let h = env.home.path();
+    std::fs::write(h.join("big.bin"), b"small at first").unwrap();
+    env.ok(
+        h,
+        &[
+            "import",
+            h.join("big.bin").to_str().unwrap(),
+            "--tag",
+            "data",
+        ],
+    );
+    env.ok(h, &["checkout", "/tags/data", "wc"]);
+    let wc = h.join("wc");
+    let big = docgrid_core::store::conformance::test_bytes(256 << 20, 5);
+    std::fs::write(wc.join("big.bin"), &big).unwrap();
+    let before = env
+        .app
+        .counters
+        .bytes_received
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let mut child = env.cmd(&wc, &["commit", "-m", "big"]).spawn().unwrap();
+    // Kill it once some chunks reached the server, before the commit.
+    let started = std::time::Instant::now();
+    while env
+        .app
+        .counters
+        .bytes_received
+        .load(std::sync::atomic::Ordering::SeqCst)
+        < before + (8 << 20)
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no upload seen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rev = env.app.rev();
+    assert_eq!(
+        env.ok(h, &["cat", "/tags/data/big.bin"]),
+        "small at first",
+        "nothing committed"
+    );
+    assert!(
+        env.ok(&wc, &["status"]).starts_with("M"),
+        "still modified, state intact"
+    );
+    assert!(
+        env.ok(&wc, &["commit", "-m", "big, again"])
+            .contains("Committed revision")
+    );
+    assert_eq!(env.app.rev(), rev + 1);
+    let out = env.cmd(h, &["cat", "/tags/data/big.bin"]).output().unwrap();
+    assert!(out.stdout == big, "the next commit completed it");
+    assert_eq!(env.ok(&wc, &["status"]), "");
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let env = Env::new();
+    let h = env.home.path();
+    assert!(env.ok(h, &["completions", "bash"]).contains("docgrid"));
+    assert!(env.ok(h, &["man"]).contains(".TH docgrid"));
+    let help = env.ok(h, &["checkout", "--help"]);
+    assert!(help.contains("Example: docgrid checkout"), "{help}");
 }
