@@ -167,3 +167,57 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
     let out = env.run(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
+
+#[test]
+fn a_ten_thousand_file_tree_with_a_large_file_exports_identical() {
+    let env = Env::new();
+    let src = env.home.path().join("src").join("big tree");
+    let names = [
+        "naïve",
+        "日本語",
+        "emoji 🎷",
+        "plain",
+        "spaces and (parens)",
+    ];
+    for i in 0..10_000u32 {
+        let dir = src
+            .join(names[i as usize % names.len()])
+            .join(format!("d{}", i % 20));
+        let body: Vec<u8> = if i % 97 == 0 {
+            Vec::new()
+        } else {
+            format!("file {i} {}\n", names[i as usize % 5])
+                .repeat(1 + (i % 7) as usize)
+                .into_bytes()
+        };
+        write(&dir.join(format!("f{i} ü.txt")), &body);
+    }
+    // 1 GiB: a 1 MiB random block repeated (its chunks dedup, the bytes are all read).
+    let block = docgrid_core::store::conformance::test_bytes(1 << 20, 77);
+    {
+        use std::io::Write as _;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(src.join("large.bin")).unwrap());
+        for _ in 0..1024 {
+            f.write_all(&block).unwrap();
+        }
+    }
+    std::os::unix::fs::symlink(src.join("plain"), src.join("loop")).unwrap();
+    let out = env.run(&["import", src.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("imported 10001 file(s)"), "{err}");
+    assert!(err.contains("skipped symbolic link"), "{err}");
+    let back = env.home.path().join("back");
+    env.ok(&[
+        "export",
+        "/files/big tree",
+        back.to_str().unwrap(),
+        "--recursive",
+    ]);
+    std::fs::remove_file(src.join("loop")).unwrap();
+    same_tree(&src, &back);
+}
