@@ -113,6 +113,8 @@ enum Cmd {
         tags: Vec<String>,
     },
     /// Remove tags from a document.
+    ///
+    /// Example: docgrid untag /all/report.pdf urgent
     Untag {
         target: String,
         #[arg(required = true)]
@@ -127,14 +129,20 @@ enum Cmd {
         target: String,
     },
     /// Print a property's values, one per line.
+    ///
+    /// Example: docgrid propget year /all/kind-of-blue.flac
     Propget { key: String, target: String },
     /// List a document's properties.
+    ///
+    /// Example: docgrid proplist /all/kind-of-blue.flac --json
     Proplist {
         target: String,
         #[arg(long)]
         json: bool,
     },
-    /// Remove a property.
+    /// Remove a property (in a working copy: until commit).
+    ///
+    /// Example: docgrid propdel year notes.txt
     Propdel { key: String, target: String },
     /// The commit log, newest first.
     ///
@@ -145,9 +153,15 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a document (its history stays).
+    /// Delete a document (its history stays); in a working copy, schedule
+    /// the file's removal from the checked-out directory (in /tags/jazz:
+    /// untag it).
+    ///
+    /// Example: docgrid rm /all/draft.txt
     Rm { target: String },
     /// Rename a document.
+    ///
+    /// Example: docgrid mv /all/draft.txt final.txt
     Mv { target: String, name: String },
     /// Check out a directory of the tree into DIR (default: its last
     /// component) as a working copy.
@@ -172,17 +186,23 @@ enum Cmd {
     },
     /// Schedule files for addition (a file added to a checkout of
     /// /tags/jazz becomes a document tagged jazz).
+    ///
+    /// Example: docgrid add so-what.txt
     Add {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Undo local changes to files (offline: from the pristine copies).
+    ///
+    /// Example: docgrid revert notes.txt
     Revert {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Local changes: unified diffs for text, a line for binary files,
     /// property changes.
+    ///
+    /// Example: docgrid diff
     Diff {
         #[arg(default_value = ".")]
         path: PathBuf,
@@ -206,12 +226,16 @@ enum Cmd {
         path: PathBuf,
     },
     /// Mark a conflicted file resolved (its content as it is now).
+    ///
+    /// Example: docgrid resolve plan.txt
     Resolve {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Remove what an interrupted command left in a working copy
     /// (partial downloads, unsaved state).
+    ///
+    /// Example: docgrid cleanup
     Cleanup {
         #[arg(default_value = ".")]
         path: PathBuf,
