@@ -144,12 +144,18 @@ enum Cmd {
     ///
     /// Example: docgrid propdel year notes.txt
     Propdel { key: String, target: String },
-    /// The commit log, newest first.
+    /// The commit log, newest first; with -r, one revision and its
+    /// operations.
     ///
     /// Example: docgrid log --limit 10
+    ///
+    /// Example: docgrid log -r 42 --json
     Log {
         #[arg(long, default_value_t = 50)]
         limit: u64,
+        /// One revision, with its operations.
+        #[arg(short = 'r', long = "revision")]
+        rev: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -414,6 +420,13 @@ fn run(cli: Cli) -> Result<()> {
             println!("D         {name}");
             return Ok(());
         }
+        Cmd::Mv { target, name } if local(target) => {
+            let (mut w, old) = wc_file(Path::new(target))?;
+            w.rename(&old, name)?;
+            w.save()?;
+            println!("R         {old} -> {name}");
+            return Ok(());
+        }
         Cmd::Propset { key, value, target } if local(target) => {
             let (mut w, name) = wc_file(Path::new(target))?;
             w.propset(&name, key, vec![value.clone()])?;
@@ -570,7 +583,29 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Log { limit, json } => {
+        Cmd::Log {
+            rev: Some(rev),
+            json,
+            ..
+        } => {
+            let cs = c.changeset(rev)?;
+            if json {
+                return print_json(&cs);
+            }
+            println!(
+                "r{} | {} | {}\n    {}",
+                cs.rev, cs.author, cs.time, cs.message
+            );
+            for op in &cs.ops {
+                println!("  {}", serde_json::to_string(op)?);
+            }
+            Ok(())
+        }
+        Cmd::Log {
+            limit,
+            json,
+            rev: None,
+        } => {
             let head = c.health()?.rev;
             let mut commits = c.commits(head.saturating_sub(limit), limit)?;
             commits.reverse();

@@ -55,6 +55,9 @@ pub struct Entry {
     /// In conflict since an update (until `resolve`).
     #[serde(default)]
     pub conflict: bool,
+    /// Scheduled rename: the name at the base revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// A working copy on disk.
@@ -160,6 +163,7 @@ impl Wc {
             prop_changes: BTreeMap::new(),
             delete: false,
             conflict: false,
+            renamed_from: None,
         })
     }
 
@@ -209,6 +213,8 @@ impl Wc {
                 'C'
             } else if e.delete {
                 'D'
+            } else if e.renamed_from.is_some() {
+                'R'
             } else if e.id.is_none() {
                 'A'
             } else if !file.exists() {
@@ -261,6 +267,7 @@ impl Wc {
                 prop_changes: BTreeMap::new(),
                 delete: false,
                 conflict: false,
+                renamed_from: None,
             },
         );
         Ok(())
@@ -275,6 +282,27 @@ impl Wc {
         }
         e.delete = true;
         let _ = std::fs::remove_file(self.root.join(name));
+        Ok(())
+    }
+
+    /// `mv OLD NEW` in a working copy: the file is renamed now, the
+    /// document at commit (core's rename rule for this directory).
+    pub fn rename(&mut self, old: &str, new: &str) -> Result<()> {
+        if self.state.entries.contains_key(new) || self.root.join(new).exists() {
+            bail!("{new} already exists in {}", self.root.display());
+        }
+        docgrid_core::model::validate_name(new)?;
+        let mut e = self
+            .state
+            .entries
+            .remove(old)
+            .with_context(|| format!("{old} is not under version control"))?;
+        std::fs::rename(self.root.join(old), self.root.join(new))
+            .with_context(|| format!("renaming {old} to {new}"))?;
+        if e.id.is_some() && e.renamed_from.is_none() {
+            e.renamed_from = Some(old.to_string());
+        }
+        self.state.entries.insert(new.to_string(), e);
         Ok(())
     }
 
@@ -307,6 +335,11 @@ impl Wc {
         e.prop_changes.clear();
         e.delete = false;
         e.conflict = false;
+        if let Some(old) = e.renamed_from.take() {
+            let e = self.state.entries.remove(name).expect("just found");
+            std::fs::rename(root.join(name), root.join(&old))?;
+            self.state.entries.insert(old, e);
+        }
         Ok(())
     }
 
@@ -383,6 +416,11 @@ impl Wc {
                 }
                 Some(id) => {
                     let mut changed = false;
+                    if let Some(old) = &e.renamed_from {
+                        let edit = docgrid_core::tree::plan_rename(&dir, &dir, name)?;
+                        ops.extend(edit_ops(id, e.rev, old, &e.props, &edit));
+                        changed = true;
+                    }
                     if file.exists() && self.modified(name, e)? {
                         let content = client.upload_content(&file, &mut stats, &|_| {})?;
                         ops.push(Op::SetContent {
@@ -445,6 +483,7 @@ impl Wc {
                             prop_changes: BTreeMap::new(),
                             delete: false,
                             conflict: false,
+                            renamed_from: None,
                         },
                     );
                 }

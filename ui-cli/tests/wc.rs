@@ -166,11 +166,24 @@ fn adding_to_a_tag_checkout_tags_and_removing_untags() {
     assert!(env.ok(&wc, &["diff"]).contains("+year: 1960"));
     env.ok(&wc, &["revert", "so-what.txt"]);
     assert_eq!(env.ok(&wc, &["status"]), "");
+    // A rename in the working copy renames the document at commit.
+    env.ok(&wc, &["mv", "so-what.txt", "so-what (live).txt"]);
+    assert!(env.ok(&wc, &["status"]).starts_with("R"));
+    env.ok(&wc, &["commit", "-m", "rename"]);
+    let ls = env.ok(h, &["ls", "/tags/jazz"]);
+    assert!(
+        ls.contains("so-what (live).txt") && !ls.contains(" so-what.txt"),
+        "{ls}"
+    );
+    let rev: docgrid_core::model::Changeset =
+        serde_json::from_str(&env.ok(h, &["log", "-r", "1", "--json"])).unwrap();
+    assert_eq!(rev.message, "add");
+    let renamed = "so-what (live).txt";
     // rm in this checkout untags; the document stays in /all.
-    env.ok(&wc, &["rm", "so-what.txt"]);
+    env.ok(&wc, &["rm", renamed]);
     env.ok(&wc, &["commit", "-m", "untag"]);
-    assert!(!env.ok(h, &["ls", "/tags/jazz"]).contains("so-what.txt"));
-    assert!(env.ok(h, &["ls", "/all"]).contains("so-what.txt"));
+    assert!(!env.ok(h, &["ls", "/tags/jazz"]).contains(renamed));
+    assert!(env.ok(h, &["ls", "/all"]).contains(renamed));
 }
 
 #[test]
