@@ -415,6 +415,12 @@ impl Client {
         self.get(&format!("/v1/docs/{id}/manifest"))
     }
 
+    /// `GET /v1/docs/{id}/manifest?rev=R`: the content as it was at
+    /// repository revision `rev` (404 if it did not exist then).
+    pub fn manifest_at(&self, id: &DocId, rev: u64) -> Result<ContentManifest, ClientError> {
+        self.get(&format!("/v1/docs/{id}/manifest?rev={rev}"))
+    }
+
     /// `GET /v1/docs/{id}/history`.
     pub fn history(&self, id: &DocId) -> Result<Vec<HistoryEntry>, ClientError> {
         self.get(&format!("/v1/docs/{id}/history"))

@@ -213,13 +213,19 @@ enum Cmd {
         #[arg(default_value = ".")]
         path: PathBuf,
     },
-    /// Bring the working copy up to date, merging what does not overlap.
+    /// Bring the working copy up to date (or to revision REV), merging
+    /// what does not overlap.
     ///
     /// Example: docgrid update
+    ///
+    /// Example: docgrid update -r 12
     #[command(alias = "up")]
     Update {
         #[arg(default_value = ".")]
         path: PathBuf,
+        /// The repository revision to go to (default: the newest).
+        #[arg(short = 'r', long = "revision")]
+        rev: Option<u64>,
     },
     /// Commit every local change as one revision.
     ///
@@ -463,12 +469,15 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Cmd::Update { path } => {
+        Cmd::Update { path, rev } => {
             let mut w = wc::Wc::find(&path)?;
-            for (code, name) in w.update(&c)? {
+            let (report, rev) = match rev {
+                Some(r) => (w.update_to(&c, r)?, r),
+                None => (w.update(&c)?, c.health()?.rev),
+            };
+            for (code, name) in report {
                 println!("{code}    {name}");
             }
-            let rev = c.health()?.rev;
             println!("Updated to revision {rev}.");
             Ok(())
         }

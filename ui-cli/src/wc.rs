@@ -534,40 +534,8 @@ impl Wc {
                         ..self.fetch(client, &doc, &name)?
                     };
                 } else {
-                    let theirs_entry = self.fetch_pristine(client, &doc)?;
-                    let base = std::fs::read(self.pristine(&e.hash.context("no pristine")?))?;
-                    let mine = std::fs::read(&file)?;
-                    let theirs = std::fs::read(&theirs_entry)?;
-                    match (
-                        std::str::from_utf8(&base),
-                        std::str::from_utf8(&mine),
-                        std::str::from_utf8(&theirs),
-                    ) {
-                        (Ok(b), Ok(m), Ok(t)) => match diffy::merge(b, m, t) {
-                            Ok(merged) => {
-                                std::fs::write(&file, merged)?;
-                                code = 'G';
-                            }
-                            Err(with_markers) => {
-                                std::fs::write(self.root.join(format!("{name}.mine")), &mine)?;
-                                std::fs::write(
-                                    self.root.join(format!("{name}.r{}", doc.rev)),
-                                    &theirs,
-                                )?;
-                                std::fs::write(&file, with_markers)?;
-                                next.conflict = true;
-                                code = 'C';
-                            }
-                        },
-                        _ => {
-                            std::fs::write(
-                                self.root.join(format!("{name}.r{}", doc.rev)),
-                                &theirs,
-                            )?;
-                            next.conflict = true;
-                            code = 'C';
-                        }
-                    }
+                    let theirs = self.fetch_pristine(client, &doc)?;
+                    code = self.merge_file(&name, &e, &theirs, doc.rev, &mut next)?;
                     next.hash = Some(doc.hash);
                     next.stat = None;
                 }
@@ -595,6 +563,99 @@ impl Wc {
                 self.state.entries.insert(name.clone(), entry);
                 report.push(('A', name));
             }
+        }
+        self.save()?;
+        Ok(report)
+    }
+
+    /// Merges the server's version `theirs` (revision `their_rev`) into
+    /// the locally modified file `name` based on `e`: 'G' when the edits
+    /// do not overlap, else 'C' with both versions kept.
+    fn merge_file(
+        &self,
+        name: &str,
+        e: &Entry,
+        theirs: &Path,
+        their_rev: u64,
+        next: &mut Entry,
+    ) -> Result<char> {
+        let file = self.root.join(name);
+        let base = std::fs::read(self.pristine(&e.hash.context("no pristine copy")?))?;
+        let mine = std::fs::read(&file)?;
+        let theirs = std::fs::read(theirs)?;
+        let texts = (
+            std::str::from_utf8(&base),
+            std::str::from_utf8(&mine),
+            std::str::from_utf8(&theirs),
+        );
+        if let (Ok(b), Ok(m), Ok(t)) = texts {
+            match diffy::merge(b, m, t) {
+                Ok(merged) => {
+                    std::fs::write(&file, merged)?;
+                    return Ok('G');
+                }
+                Err(with_markers) => {
+                    std::fs::write(self.root.join(format!("{name}.mine")), &mine)?;
+                    std::fs::write(self.root.join(format!("{name}.r{their_rev}")), &theirs)?;
+                    std::fs::write(&file, with_markers)?;
+                }
+            }
+        } else {
+            std::fs::write(self.root.join(format!("{name}.r{their_rev}")), &theirs)?;
+        }
+        next.conflict = true;
+        Ok('C')
+    }
+
+    /// `update -r REV`: every file as it was at repository revision `rev`
+    /// (local edits merged as by `update`; files that did not exist then
+    /// leave the working copy unless modified). Properties stay as they
+    /// are now; a later `commit` is out of date for what changed since.
+    pub fn update_to(&mut self, client: &Client, rev: u64) -> Result<Vec<(char, String)>> {
+        let mut report = Vec::new();
+        let names: Vec<String> = self.state.entries.keys().cloned().collect();
+        for name in names {
+            let e = self.state.entries[&name].clone();
+            let Some(id) = e.id else { continue };
+            let file = self.root.join(&name);
+            let local_changed = file.exists() && self.modified(&name, &e)?;
+            let m = match client.manifest_at(&id, rev) {
+                Ok(m) => m,
+                Err(ClientError::Api { status: 404, .. }) => {
+                    if !local_changed {
+                        let _ = std::fs::remove_file(&file);
+                        self.state.entries.remove(&name);
+                        report.push(('D', name));
+                    }
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            };
+            if m.rev == e.rev && Some(m.hash) == e.hash {
+                continue;
+            }
+            let pristine = self.pristine(&m.hash);
+            if !pristine.exists() {
+                let tmp = pristine.with_extension("part");
+                let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+                client.manifest_content_to(&m, &mut f)?;
+                drop(f);
+                std::fs::rename(&tmp, &pristine)?;
+            }
+            let mut next = e.clone();
+            next.rev = m.rev;
+            let code = if local_changed {
+                let c = self.merge_file(&name, &e, &pristine, m.rev, &mut next)?;
+                next.stat = None;
+                c
+            } else {
+                std::fs::copy(&pristine, &file)?;
+                next.stat = stat_of(&file);
+                'U'
+            };
+            next.hash = Some(m.hash);
+            self.state.entries.insert(name.clone(), next);
+            report.push((code, name));
         }
         self.save()?;
         Ok(report)

@@ -143,6 +143,27 @@ fn two_working_copies_conflict_resolve_and_merge() {
     );
     env.ok(&b, &["commit", "-m", "bottom"]);
     assert_eq!(env.ok(h, &["cat", "/tags/projects/plan.txt"]), merged);
+
+    // update -r goes back to the content of an earlier revision.
+    let up = env.ok(&a, &["update", "-r", "2"]);
+    assert!(
+        up.contains("U    plan.txt") && up.contains("revision 2"),
+        "{up}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(a.join("plan.txt")).unwrap(),
+        TEXT.replace("line 2", "line 2 by a")
+    );
+    std::fs::write(a.join("plan.txt"), "stale edit\n").unwrap();
+    let out = env.run_in(&a, &["commit", "-m", "from the past"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a commit from an old base is out of date"
+    );
+    env.ok(&a, &["revert", "plan.txt"]);
+    env.ok(&a, &["update"]);
+    assert_eq!(std::fs::read_to_string(a.join("plan.txt")).unwrap(), merged);
 }
 
 #[test]

@@ -18,6 +18,7 @@ use docgrid_core::chunk::{Chunker, MAX_CHUNK};
 use docgrid_core::model::{ChunkRef, FORMAT_VERSION, Manifest, Metadata, Op};
 use docgrid_core::{Digest, DocId};
 use futures_util::StreamExt;
+use rusqlite::OptionalExtension;
 use serde::Deserialize;
 
 use super::Caller;
@@ -271,10 +272,17 @@ async fn info(
     Ok(Json(doc_info(&app, parse_id(&id)?).await?))
 }
 
+#[derive(Deserialize)]
+struct AtRev {
+    /// The repository revision to describe the document at.
+    rev: Option<u64>,
+}
+
 async fn manifest(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(at): Query<AtRev>,
 ) -> Result<Json<ContentManifest>, ApiError> {
     caller.require(Role::Read)?;
     let id = parse_id(&id)?;
@@ -282,15 +290,42 @@ async fn manifest(
         let s = app
             .index
             .read(|c| read::doc_state(c, &id))?
-            .filter(|s| !s.deleted)
-            .ok_or_else(|| ApiError::not_found(format!("no live document {id}")))?;
+            .ok_or_else(|| ApiError::not_found(format!("no document {id}")))?;
+        let (rev, m) = match at.rev {
+            None if s.deleted => {
+                return Err(ApiError::not_found(format!("no live document {id}")));
+            }
+            None => (s.rev, s.manifest),
+            Some(r) => {
+                let row: Option<(u64, String, bool)> = app.index.read(|c| {
+                    c.query_row(
+                        "SELECT rev, manifest, deleted FROM history WHERE doc = ?1 AND rev <= ?2 \
+                         ORDER BY rev DESC LIMIT 1",
+                        rusqlite::params![s.key, r],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )
+                    .optional()
+                })?;
+                match row {
+                    Some((rev, m, false)) => (
+                        rev,
+                        serde_json::from_str::<Manifest>(&m)
+                            .map_err(|e| ApiError::internal(format!("history of {id}: {e}")))?,
+                    ),
+                    _ => {
+                        return Err(ApiError::not_found(format!(
+                            "document {id} did not exist at revision {r}"
+                        )));
+                    }
+                }
+            }
+        };
         Ok(Json(ContentManifest {
             id: s.id,
-            rev: s.rev,
-            size: s.manifest.size,
-            hash: s.manifest.hash,
-            chunks: s
-                .manifest
+            rev,
+            size: m.size,
+            hash: m.hash,
+            chunks: m
                 .chunks
                 .iter()
                 .map(|c| ChunkInfo {
