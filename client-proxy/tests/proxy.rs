@@ -69,7 +69,10 @@ fn with_the_server_down_cached_reads_are_served_stale_and_the_rest_fails_fast() 
     let listing = get(&format!("{}/v1/tree/all", p.url), &s.token);
     assert_eq!(listing.status(), 200);
     let listing = listing.text().unwrap();
-    assert!(get(&format!("{}/v1/docs/{cached_id}/content", p.url), &s.token).status() == 200);
+    // Read to the end: every chunk goes through the cache.
+    let first = get(&format!("{}/v1/docs/{cached_id}/content", p.url), &s.token);
+    assert_eq!(first.status(), 200);
+    assert!(first.bytes().unwrap() == cached[..]);
 
     s.kill();
     // The proxy learns of it from its change feed.

@@ -91,7 +91,9 @@ fn reads_fail_over_to_a_follower_when_the_primary_is_down() {
             .send()
             .unwrap()
     };
-    assert_eq!(get(&format!("/v1/docs/{cached_id}/content")).status(), 200);
+    let first = get(&format!("/v1/docs/{cached_id}/content"));
+    assert_eq!(first.status(), 200);
+    assert!(first.bytes().unwrap() == cached[..]);
 
     primary.kill();
     // Through the proxy: a document never read before comes from the follower.
