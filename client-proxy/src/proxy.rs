@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use docgrid_core::DocId;
 use docgrid_core::api::{ContentManifest, DocInfo, ErrorBody, ErrorDetail};
 use docgrid_core::chunk::Digest;
+use docgrid_core::content::{etag_matches, parse_range, slices};
 use futures_util::StreamExt;
 
 use crate::client::{Client, ClientError};
@@ -386,39 +387,31 @@ async fn content(proxy: Arc<Proxy>, token: String, id: DocId, headers: HeaderMap
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .is_some_and(|v| etag_matches(v, &etag))
     {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    let range = headers
+    let range = match headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
-        .map(|h| parse_range(h, m.size));
-    let (start, end) = match range {
-        Some(None) => {
+        .and_then(|h| parse_range(h, m.size))
+    {
+        Some(Err(())) => {
             return (
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 [(header::CONTENT_RANGE, format!("bytes */{}", m.size))],
             )
                 .into_response();
         }
-        Some(Some(r)) => r,
-        None => (0, m.size.saturating_sub(1)),
+        Some(Ok(r)) => Some(r),
+        None => None,
     };
+    let (start, end) = range.unwrap_or((0, m.size.saturating_sub(1)));
     let len = if m.size == 0 { 0 } else { end - start + 1 };
-    // The chunks that cover [start, start + len), with the slice of each.
-    let mut pieces = Vec::new();
-    let mut at = 0u64;
-    for c in &m.chunks {
-        let (c_start, c_end) = (at, at + c.len);
-        at = c_end;
-        if len == 0 || c_end <= start || c_start >= start + len {
-            continue;
-        }
-        let from = (start.max(c_start) - c_start) as usize;
-        let to = ((start + len).min(c_end) - c_start) as usize;
-        pieces.push((c.hash, from, to));
-    }
+    let pieces: Vec<(Digest, usize, usize)> = slices(m.chunks.iter().map(|c| c.len), start, len)
+        .into_iter()
+        .map(|s| (m.chunks[s.index].hash, s.from, s.to))
+        .collect();
     let fetch_piece = {
         let proxy = proxy.clone();
         move |(hash, from, to): (Digest, usize, usize)| {
@@ -481,25 +474,6 @@ async fn content(proxy: Arc<Proxy>, token: String, id: DocId, headers: HeaderMap
     }
     resp.body(body)
         .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
-}
-
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n` over `size` bytes: `Some((start,
-/// end))` inclusive, `None` when unsatisfiable.
-fn parse_range(h: &str, size: u64) -> Option<(u64, u64)> {
-    let spec = h.strip_prefix("bytes=")?.trim();
-    let (s, e) = spec.split_once('-')?;
-    let r = match (s.trim(), e.trim()) {
-        ("", n) => {
-            let n: u64 = n.parse().ok()?;
-            (size.saturating_sub(n), size.saturating_sub(1))
-        }
-        (s, "") => (s.parse().ok()?, size.saturating_sub(1)),
-        (s, e) => {
-            let (s, e): (u64, u64) = (s.parse().ok()?, e.parse().ok()?);
-            (s, e.min(size.saturating_sub(1)))
-        }
-    };
-    (r.0 < size && r.0 <= r.1).then_some(r)
 }
 
 /// The request body as a blocking reader (fed from the async side).

@@ -29,6 +29,7 @@
 pub mod api;
 pub mod chunk;
 pub mod config;
+pub mod content;
 pub mod id;
 pub mod journal;
 pub mod model;

@@ -15,6 +15,7 @@ use docgrid_core::api::{
     MissingChunksRequest, MissingChunksResponse, Role,
 };
 use docgrid_core::chunk::{Chunker, MAX_CHUNK};
+use docgrid_core::content::{etag_matches, parse_range, slices};
 use docgrid_core::model::{ChunkRef, FORMAT_VERSION, Manifest, Metadata, Op};
 use docgrid_core::{Digest, DocId};
 use futures_util::StreamExt;
@@ -549,28 +550,6 @@ async fn get_chunk(
     .await
 }
 
-/// A byte range `start..=end` parsed from a `Range` header.
-fn parse_range(h: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
-    let spec = h.strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None; // multiple ranges: answer the whole content
-    }
-    let (a, b) = spec.split_once('-')?;
-    let r = match (a.trim(), b.trim()) {
-        ("", n) => n
-            .parse::<u64>()
-            .ok()
-            .filter(|&n| n > 0)
-            .map(|n| (size.saturating_sub(n), size.saturating_sub(1))),
-        (s, "") => s.parse::<u64>().ok().map(|s| (s, size.saturating_sub(1))),
-        (s, e) => match (s.parse::<u64>(), e.parse::<u64>()) {
-            (Ok(s), Ok(e)) if s <= e => Some((s, e.min(size.saturating_sub(1)))),
-            _ => None,
-        },
-    };
-    Some(r.filter(|&(s, e)| s < size && s <= e).ok_or(()))
-}
-
 async fn content(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -599,7 +578,7 @@ async fn content(
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .is_some_and(|v| etag_matches(v, &etag))
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
@@ -659,18 +638,13 @@ async fn stream_content(
     start: u64,
     len: u64,
 ) -> Result<Body, ApiError> {
-    let mut pieces: Vec<Piece> = Vec::new();
-    let mut at = 0u64;
-    for c in &m.chunks {
-        let (c_start, c_end) = (at, at + c.len);
-        at = c_end;
-        if len == 0 || c_end <= start || c_start >= start + len {
-            continue;
-        }
-        let from = start.max(c_start) - c_start;
-        let to = (start + len).min(c_end) - c_start;
-        pieces.push((c.locator.clone(), from as usize, to as usize, c.len));
-    }
+    let pieces: Vec<Piece> = slices(m.chunks.iter().map(|c| c.len), start, len)
+        .into_iter()
+        .map(|s| {
+            let c = &m.chunks[s.index];
+            (c.locator.clone(), s.from, s.to, c.len)
+        })
+        .collect();
     let fetch = |app: Arc<App>, (loc, from, to, len): Piece| async move {
         blocking(move || {
             let bytes = app.store.get(&loc)?;
