@@ -135,7 +135,7 @@ impl Gateway {
         let resp = req
             .header(reqwest::header::ACCEPT, "text/plain")
             .send()
-            .map_err(|e| GatewayError::Transport(error_chain(&e)))?;
+            .map_err(|e| GatewayError::Transport(docgrid_core::error_chain(&e)))?;
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -146,7 +146,7 @@ impl Gateway {
 
     fn text(resp: Response) -> Result<String, GatewayError> {
         resp.text()
-            .map_err(|e| GatewayError::Transport(error_chain(&e)))
+            .map_err(|e| GatewayError::Transport(docgrid_core::error_chain(&e)))
     }
 
     /// The storage servers the gateway knows, connected or not.
@@ -206,7 +206,7 @@ impl Gateway {
         )?;
         let bytes = resp
             .bytes()
-            .map_err(|e| GatewayError::Transport(error_chain(&e)))?;
+            .map_err(|e| GatewayError::Transport(docgrid_core::error_chain(&e)))?;
         Ok(bytes.to_vec())
     }
 
@@ -247,20 +247,4 @@ impl Gateway {
             body: format!("unreadable check result: {e}"),
         })
     }
-}
-
-/// An error and its causes on one line (reqwest hides the useful part in
-/// the source chain: "connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let s_text = s.to_string();
-        if !out.contains(&s_text) {
-            out.push_str(": ");
-            out.push_str(&s_text);
-        }
-        cur = s.source();
-    }
-    out
 }

@@ -327,7 +327,7 @@ impl Client {
                         });
                     }
                     Err(e) => {
-                        last = format!("{}: {}", ep.url, error_chain(&e));
+                        last = format!("{}: {}", ep.url, docgrid_core::error_chain(&e));
                         ep.mark(Some(self.opts.down_for));
                     }
                 }
@@ -359,7 +359,7 @@ impl Client {
                 ep.mark(Some(self.opts.down_for));
                 Err(ClientError::WriteFailed {
                     server: ep.url.clone(),
-                    why: error_chain(&e),
+                    why: docgrid_core::error_chain(&e),
                 })
             }
         }
@@ -475,7 +475,7 @@ impl Client {
             .bytes()
             .map_err(|e| ClientError::Decode {
                 url: format!("{}{path}", answer.server),
-                why: error_chain(&e),
+                why: docgrid_core::error_chain(&e),
             })?
             .to_vec();
         let got = Digest::of(&bytes);
@@ -804,7 +804,7 @@ fn json<T: DeserializeOwned>(answer: Answer, path: &str) -> Result<T, ClientErro
     let url = format!("{}{path}", answer.server);
     let text = answer.response.text().map_err(|e| ClientError::Decode {
         url: url.clone(),
-        why: error_chain(&e),
+        why: docgrid_core::error_chain(&e),
     })?;
     serde_json::from_str(&text).map_err(|e| ClientError::Decode {
         url,
@@ -821,21 +821,6 @@ pub fn encode(s: &str) -> String {
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
-    }
-    out
-}
-
-/// An error and its causes on one line ("connection refused" is a cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
     }
     out
 }

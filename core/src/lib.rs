@@ -80,3 +80,19 @@ pub fn parallel_map<T: Sync, R: Send>(
         })
         .collect()
 }
+
+/// An error and its causes on one line, each cause once: HTTP clients hide
+/// the useful part ("connection refused") in the source chain.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
+}
