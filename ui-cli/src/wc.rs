@@ -60,6 +60,23 @@ pub struct Entry {
     pub renamed_from: Option<String>,
 }
 
+impl Entry {
+    /// A file matching `doc` as the server has it now.
+    fn clean(doc: &DocInfo, file: &Path) -> Entry {
+        Entry {
+            id: Some(doc.id),
+            rev: doc.rev,
+            hash: Some(doc.hash),
+            stat: stat_of(file),
+            props: props_of(&doc.meta),
+            prop_changes: BTreeMap::new(),
+            delete: false,
+            conflict: false,
+            renamed_from: None,
+        }
+    }
+}
+
 /// A working copy on disk.
 pub struct Wc {
     /// Its top directory.
@@ -144,27 +161,33 @@ impl Wc {
 
     /// Downloads `doc` into the pristine store and the file `name`.
     fn fetch(&self, client: &Client, doc: &DocInfo, name: &str) -> Result<Entry> {
-        let pristine = self.pristine(&doc.hash);
+        let pristine = self.pristine_of(client, doc)?;
+        let file = self.root.join(name);
+        std::fs::copy(&pristine, &file).with_context(|| format!("writing {}", file.display()))?;
+        Ok(Entry::clean(doc, &file))
+    }
+
+    /// The pristine copy of content `hash`, written by `download` (to a
+    /// `.part` file renamed into place) unless it is there already.
+    fn pristine_from(
+        &self,
+        hash: &Digest,
+        download: impl FnOnce(&mut dyn std::io::Write) -> Result<(), ClientError>,
+    ) -> Result<PathBuf> {
+        let pristine = self.pristine(hash);
         if !pristine.exists() {
             let tmp = pristine.with_extension("part");
             let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            client.content_to(&doc.id, &mut f)?;
-            drop(f);
+            download(&mut f)?;
+            f.into_inner().map_err(|e| e.into_error())?;
             std::fs::rename(&tmp, &pristine)?;
         }
-        let file = self.root.join(name);
-        std::fs::copy(&pristine, &file).with_context(|| format!("writing {}", file.display()))?;
-        Ok(Entry {
-            id: Some(doc.id),
-            rev: doc.rev,
-            hash: Some(doc.hash),
-            stat: stat_of(&file),
-            props: props_of(&doc.meta),
-            prop_changes: BTreeMap::new(),
-            delete: false,
-            conflict: false,
-            renamed_from: None,
-        })
+        Ok(pristine)
+    }
+
+    /// The pristine copy of `doc`'s current content.
+    fn pristine_of(&self, client: &Client, doc: &DocInfo) -> Result<PathBuf> {
+        self.pristine_from(&doc.hash, |w| client.content_to(&doc.id, w).map(|_| ()))
     }
 
     /// `checkout TREEPATH DIR`: the documents listed there, as files.
@@ -472,20 +495,7 @@ impl Wc {
                     if !pristine.exists() {
                         std::fs::copy(&file, &pristine)?;
                     }
-                    self.state.entries.insert(
-                        name,
-                        Entry {
-                            id: Some(id),
-                            rev: doc.rev,
-                            hash: Some(doc.hash),
-                            stat: stat_of(&file),
-                            props: props_of(&doc.meta),
-                            prop_changes: BTreeMap::new(),
-                            delete: false,
-                            conflict: false,
-                            renamed_from: None,
-                        },
-                    );
+                    self.state.entries.insert(name, Entry::clean(&doc, &file));
                 }
             }
         }
@@ -534,7 +544,7 @@ impl Wc {
                         ..self.fetch(client, &doc, &name)?
                     };
                 } else {
-                    let theirs = self.fetch_pristine(client, &doc)?;
+                    let theirs = self.pristine_of(client, &doc)?;
                     code = self.merge_file(&name, &e, &theirs, doc.rev, &mut next)?;
                     next.hash = Some(doc.hash);
                     next.stat = None;
@@ -634,14 +644,7 @@ impl Wc {
             if m.rev == e.rev && Some(m.hash) == e.hash {
                 continue;
             }
-            let pristine = self.pristine(&m.hash);
-            if !pristine.exists() {
-                let tmp = pristine.with_extension("part");
-                let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-                client.manifest_content_to(&m, &mut f)?;
-                drop(f);
-                std::fs::rename(&tmp, &pristine)?;
-            }
+            let pristine = self.pristine_from(&m.hash, |w| client.manifest_content_to(&m, w))?;
             let mut next = e.clone();
             next.rev = m.rev;
             let code = if local_changed {
@@ -659,18 +662,6 @@ impl Wc {
         }
         self.save()?;
         Ok(report)
-    }
-
-    fn fetch_pristine(&self, client: &Client, doc: &DocInfo) -> Result<PathBuf> {
-        let pristine = self.pristine(&doc.hash);
-        if !pristine.exists() {
-            let tmp = pristine.with_extension("part");
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            client.content_to(&doc.id, &mut f)?;
-            drop(f);
-            std::fs::rename(&tmp, &pristine)?;
-        }
-        Ok(pristine)
     }
 
     /// `cleanup`: removes partial pristine downloads and an unsaved state
