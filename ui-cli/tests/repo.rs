@@ -1,55 +1,11 @@
 //! The repository-side verbs of `docgrid` against a real server.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use docgrid_server::app::App;
-use docgrid_server::config::{DataDir, init_store};
-use docgrid_server::testing::Background;
+mod common;
 
-struct Env {
-    url: String,
-    token: String,
-    home: tempfile::TempDir,
-    _bg: Background,
-}
-
-impl Env {
-    fn new() -> Env {
-        let home = tempfile::tempdir().unwrap();
-        let data = DataDir::new(home.path().join("server"));
-        let cfg = data.default_config();
-        let token = init_store(&data, &cfg).unwrap();
-        let bg = Background::start(App::open(data, &cfg).unwrap()).unwrap();
-        Env {
-            url: format!("http://{}", bg.addr),
-            token,
-            home,
-            _bg: bg,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_docgrid"))
-            .args(args)
-            .env("DOCGRID_URL", &self.url)
-            .env("DOCGRID_TOKEN", &self.token)
-            .env("DOCGRID_CONFIG", self.home.path().join("no-config.toml"))
-            .env("DOCGRID_CACHE", self.home.path().join("cache"))
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "docgrid {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
+use common::Env;
 
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -1,63 +1,9 @@
 //! Working copies against a real server: conflicts, merges, the tree's
 //! write rules, properties.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use docgrid_server::app::App;
-use docgrid_server::config::{DataDir, init_store};
-use docgrid_server::testing::Background;
-
-struct Env {
-    url: String,
-    token: String,
-    home: tempfile::TempDir,
-    app: std::sync::Arc<App>,
-    _bg: Background,
-}
-
-impl Env {
-    fn new() -> Env {
-        let home = tempfile::tempdir().unwrap();
-        let data = DataDir::new(home.path().join("server"));
-        let cfg = data.default_config();
-        let token = init_store(&data, &cfg).unwrap();
-        let app = App::open(data, &cfg).unwrap();
-        let bg = Background::start(app.clone()).unwrap();
-        Env {
-            url: format!("http://{}", bg.addr),
-            token,
-            home,
-            app,
-            _bg: bg,
-        }
-    }
-
-    fn run_in(&self, dir: &Path, args: &[&str]) -> Output {
-        self.cmd(dir, args).output().unwrap()
-    }
-
-    fn cmd(&self, dir: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_docgrid"));
-        c.args(args)
-            .current_dir(dir)
-            .env("DOCGRID_URL", &self.url)
-            .env("DOCGRID_TOKEN", &self.token)
-            .env("DOCGRID_CONFIG", self.home.path().join("no-config.toml"))
-            .env("DOCGRID_CACHE", self.home.path().join("cache"));
-        c
-    }
-
-    fn ok(&self, dir: &Path, args: &[&str]) -> String {
-        let out = self.run_in(dir, args);
-        assert!(
-            out.status.success(),
-            "docgrid {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
+use common::Env;
 
 const TEXT: &str = "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\n";
 
@@ -68,7 +14,7 @@ fn two_working_copies_conflict_resolve_and_merge() {
     let src = h.join("src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("plan.txt"), TEXT).unwrap();
-    env.ok(
+    env.ok_in(
         h,
         &[
             "import",
@@ -78,18 +24,18 @@ fn two_working_copies_conflict_resolve_and_merge() {
         ],
     );
 
-    env.ok(h, &["checkout", "/tags/projects", "a"]);
-    env.ok(h, &["checkout", "/tags/projects", "b"]);
+    env.ok_in(h, &["checkout", "/tags/projects", "a"]);
+    env.ok_in(h, &["checkout", "/tags/projects", "b"]);
     let (a, b) = (h.join("a"), h.join("b"));
     assert_eq!(std::fs::read_to_string(a.join("plan.txt")).unwrap(), TEXT);
-    assert_eq!(env.ok(&a, &["status"]), "");
+    assert_eq!(env.ok_in(&a, &["status"]), "");
 
     // Both edit the same line: the second commit is refused as out of date.
     std::fs::write(a.join("plan.txt"), TEXT.replace("line 2", "line 2 by a")).unwrap();
     std::fs::write(b.join("plan.txt"), TEXT.replace("line 2", "line 2 by b")).unwrap();
-    assert!(env.ok(&a, &["status"]).starts_with("M"));
-    assert!(env.ok(&a, &["diff"]).contains("+line 2 by a"));
-    env.ok(&a, &["commit", "-m", "a edits"]);
+    assert!(env.ok_in(&a, &["status"]).starts_with("M"));
+    assert!(env.ok_in(&a, &["diff"]).contains("+line 2 by a"));
+    env.ok_in(&a, &["commit", "-m", "a edits"]);
     let out = env.run_in(&b, &["commit", "-m", "b edits"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -98,7 +44,7 @@ fn two_working_copies_conflict_resolve_and_merge() {
         "{err}"
     );
     // update: a real conflict, both versions kept.
-    let up = env.ok(&b, &["update"]);
+    let up = env.ok_in(&b, &["update"]);
     assert!(up.contains("C    plan.txt"), "{up}");
     let merged = std::fs::read_to_string(b.join("plan.txt")).unwrap();
     assert!(
@@ -106,7 +52,7 @@ fn two_working_copies_conflict_resolve_and_merge() {
         "{merged}"
     );
     assert!(b.join("plan.txt.mine").exists());
-    assert!(env.ok(&b, &["status"]).contains("C"));
+    assert!(env.ok_in(&b, &["status"]).contains("C"));
     assert_eq!(
         env.run_in(&b, &["commit", "-m", "x"]).status.code(),
         Some(1),
@@ -117,35 +63,35 @@ fn two_working_copies_conflict_resolve_and_merge() {
         TEXT.replace("line 2", "line 2 by a and b"),
     )
     .unwrap();
-    env.ok(&b, &["resolve", "plan.txt"]);
+    env.ok_in(&b, &["resolve", "plan.txt"]);
     assert!(
-        env.ok(&b, &["commit", "-m", "b resolves"])
+        env.ok_in(&b, &["commit", "-m", "b resolves"])
             .contains("Committed revision")
     );
-    let log = env.ok(h, &["log"]);
+    let log = env.ok_in(h, &["log"]);
     assert!(
         log.contains("a edits") && log.contains("b resolves"),
         "{log}"
     );
 
     // Non-overlapping edits merge cleanly.
-    env.ok(&a, &["update"]);
+    env.ok_in(&a, &["update"]);
     let now = std::fs::read_to_string(a.join("plan.txt")).unwrap();
     std::fs::write(a.join("plan.txt"), now.replace("line 1\n", "line 1 (a)\n")).unwrap();
     std::fs::write(b.join("plan.txt"), now.replace("line 8\n", "line 8 (b)\n")).unwrap();
-    env.ok(&a, &["commit", "-m", "top"]);
-    let up = env.ok(&b, &["update"]);
+    env.ok_in(&a, &["commit", "-m", "top"]);
+    let up = env.ok_in(&b, &["update"]);
     assert!(up.contains("G    plan.txt"), "{up}");
     let merged = std::fs::read_to_string(b.join("plan.txt")).unwrap();
     assert!(
         merged.contains("line 1 (a)") && merged.contains("line 8 (b)"),
         "{merged}"
     );
-    env.ok(&b, &["commit", "-m", "bottom"]);
-    assert_eq!(env.ok(h, &["cat", "/tags/projects/plan.txt"]), merged);
+    env.ok_in(&b, &["commit", "-m", "bottom"]);
+    assert_eq!(env.ok_in(h, &["cat", "/tags/projects/plan.txt"]), merged);
 
     // update -r goes back to the content of an earlier revision.
-    let up = env.ok(&a, &["update", "-r", "2"]);
+    let up = env.ok_in(&a, &["update", "-r", "2"]);
     assert!(
         up.contains("U    plan.txt") && up.contains("revision 2"),
         "{up}"
@@ -161,8 +107,8 @@ fn two_working_copies_conflict_resolve_and_merge() {
         Some(1),
         "a commit from an old base is out of date"
     );
-    env.ok(&a, &["revert", "plan.txt"]);
-    env.ok(&a, &["update"]);
+    env.ok_in(&a, &["revert", "plan.txt"]);
+    env.ok_in(&a, &["update"]);
     assert_eq!(std::fs::read_to_string(a.join("plan.txt")).unwrap(), merged);
 }
 
@@ -170,41 +116,44 @@ fn two_working_copies_conflict_resolve_and_merge() {
 fn adding_to_a_tag_checkout_tags_and_removing_untags() {
     let env = Env::new();
     let h = env.home.path();
-    env.ok(h, &["checkout", "/tags/jazz", "jazz"]);
+    env.ok_in(h, &["checkout", "/tags/jazz", "jazz"]);
     let wc = h.join("jazz");
     std::fs::write(wc.join("so-what.txt"), "modal\n").unwrap();
-    assert!(env.ok(&wc, &["status"]).contains("?"));
-    env.ok(&wc, &["add", "so-what.txt"]);
-    env.ok(&wc, &["propset", "year", "1959", "so-what.txt"]);
-    env.ok(&wc, &["commit", "-m", "add"]);
-    assert!(env.ok(h, &["ls", "/tags/jazz"]).contains("so-what.txt"));
-    assert!(env.ok(h, &["ls", "/by/year/1959"]).contains("so-what.txt"));
-    let hits = env.ok(h, &["search", "year:1959 tag:jazz"]);
+    assert!(env.ok_in(&wc, &["status"]).contains("?"));
+    env.ok_in(&wc, &["add", "so-what.txt"]);
+    env.ok_in(&wc, &["propset", "year", "1959", "so-what.txt"]);
+    env.ok_in(&wc, &["commit", "-m", "add"]);
+    assert!(env.ok_in(h, &["ls", "/tags/jazz"]).contains("so-what.txt"));
+    assert!(
+        env.ok_in(h, &["ls", "/by/year/1959"])
+            .contains("so-what.txt")
+    );
+    let hits = env.ok_in(h, &["search", "year:1959 tag:jazz"]);
     assert!(hits.contains("so-what.txt"), "{hits}");
     // Property change on a checked-out file, shown like svn.
-    env.ok(&wc, &["propset", "year", "1960", "so-what.txt"]);
-    assert!(env.ok(&wc, &["status"]).starts_with(" M"));
-    assert!(env.ok(&wc, &["diff"]).contains("+year: 1960"));
-    env.ok(&wc, &["revert", "so-what.txt"]);
-    assert_eq!(env.ok(&wc, &["status"]), "");
+    env.ok_in(&wc, &["propset", "year", "1960", "so-what.txt"]);
+    assert!(env.ok_in(&wc, &["status"]).starts_with(" M"));
+    assert!(env.ok_in(&wc, &["diff"]).contains("+year: 1960"));
+    env.ok_in(&wc, &["revert", "so-what.txt"]);
+    assert_eq!(env.ok_in(&wc, &["status"]), "");
     // A rename in the working copy renames the document at commit.
-    env.ok(&wc, &["mv", "so-what.txt", "so-what (live).txt"]);
-    assert!(env.ok(&wc, &["status"]).starts_with("R"));
-    env.ok(&wc, &["commit", "-m", "rename"]);
-    let ls = env.ok(h, &["ls", "/tags/jazz"]);
+    env.ok_in(&wc, &["mv", "so-what.txt", "so-what (live).txt"]);
+    assert!(env.ok_in(&wc, &["status"]).starts_with("R"));
+    env.ok_in(&wc, &["commit", "-m", "rename"]);
+    let ls = env.ok_in(h, &["ls", "/tags/jazz"]);
     assert!(
         ls.contains("so-what (live).txt") && !ls.contains(" so-what.txt"),
         "{ls}"
     );
     let rev: docgrid_core::model::Changeset =
-        serde_json::from_str(&env.ok(h, &["log", "-r", "1", "--json"])).unwrap();
+        serde_json::from_str(&env.ok_in(h, &["log", "-r", "1", "--json"])).unwrap();
     assert_eq!(rev.message, "add");
     let renamed = "so-what (live).txt";
     // rm in this checkout untags; the document stays in /all.
-    env.ok(&wc, &["rm", renamed]);
-    env.ok(&wc, &["commit", "-m", "untag"]);
-    assert!(!env.ok(h, &["ls", "/tags/jazz"]).contains(renamed));
-    assert!(env.ok(h, &["ls", "/all"]).contains(renamed));
+    env.ok_in(&wc, &["rm", renamed]);
+    env.ok_in(&wc, &["commit", "-m", "untag"]);
+    assert!(!env.ok_in(h, &["ls", "/tags/jazz"]).contains(renamed));
+    assert!(env.ok_in(h, &["ls", "/all"]).contains(renamed));
 }
 
 #[test]
@@ -212,7 +161,7 @@ fn a_commit_killed_mid_upload_leaves_the_working_copy_consistent() {
     let env = Env::new();
     let h = env.home.path();
     std::fs::write(h.join("big.bin"), b"small at first").unwrap();
-    env.ok(
+    env.ok_in(
         h,
         &[
             "import",
@@ -221,7 +170,7 @@ fn a_commit_killed_mid_upload_leaves_the_working_copy_consistent() {
             "data",
         ],
     );
-    env.ok(h, &["checkout", "/tags/data", "wc"]);
+    env.ok_in(h, &["checkout", "/tags/data", "wc"]);
     let wc = h.join("wc");
     let big = docgrid_core::store::conformance::test_bytes(256 << 20, 5);
     std::fs::write(wc.join("big.bin"), &big).unwrap();
@@ -250,30 +199,30 @@ fn a_commit_killed_mid_upload_leaves_the_working_copy_consistent() {
     child.wait().unwrap();
     let rev = env.app.rev();
     assert_eq!(
-        env.ok(h, &["cat", "/tags/data/big.bin"]),
+        env.ok_in(h, &["cat", "/tags/data/big.bin"]),
         "small at first",
         "nothing committed"
     );
     assert!(
-        env.ok(&wc, &["status"]).starts_with("M"),
+        env.ok_in(&wc, &["status"]).starts_with("M"),
         "still modified, state intact"
     );
     assert!(
-        env.ok(&wc, &["commit", "-m", "big, again"])
+        env.ok_in(&wc, &["commit", "-m", "big, again"])
             .contains("Committed revision")
     );
     assert_eq!(env.app.rev(), rev + 1);
     let out = env.cmd(h, &["cat", "/tags/data/big.bin"]).output().unwrap();
     assert!(out.stdout == big, "the next commit completed it");
-    assert_eq!(env.ok(&wc, &["status"]), "");
+    assert_eq!(env.ok_in(&wc, &["status"]), "");
 }
 
 #[test]
 fn completions_and_man_page_are_generated() {
     let env = Env::new();
     let h = env.home.path();
-    assert!(env.ok(h, &["completions", "bash"]).contains("docgrid"));
-    assert!(env.ok(h, &["man"]).contains(".TH docgrid"));
-    let help = env.ok(h, &["checkout", "--help"]);
+    assert!(env.ok_in(h, &["completions", "bash"]).contains("docgrid"));
+    assert!(env.ok_in(h, &["man"]).contains(".TH docgrid"));
+    let help = env.ok_in(h, &["checkout", "--help"]);
     assert!(help.contains("Example: docgrid checkout"), "{help}");
 }
