@@ -7,14 +7,6 @@ use docgrid_core::store::conformance::{blob_store_suite, test_bytes};
 use docgrid_core::store::{BlobStore, StoreError};
 use std::time::{Duration, Instant};
 
-fn skip() -> bool {
-    if std::env::var_os("DOCGRID_SKIP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
-        eprintln!("skipped: DOCGRID_SKIP_SYSTEM_TESTS=1");
-        return true;
-    }
-    false
-}
-
 fn store_on(grid: &Grid, state: Option<&std::path::Path>) -> TahoeStore {
     let mut opts = TahoeOptions::new(grid.gateway_url(), "");
     opts.min_servers = grid.spec().happy;
@@ -26,7 +18,7 @@ fn store_on(grid: &Grid, state: Option<&std::path::Path>) -> TahoeStore {
 
 #[test]
 fn tahoe_store_passes_the_conformance_suite_and_names_lost_chunks() {
-    if skip() {
+    if docgrid_backend_tahoe::grid::system_tests_skipped() {
         return;
     }
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();

@@ -8,14 +8,6 @@ use std::time::{Duration, Instant};
 
 use docgrid_backend_tahoe::grid::{Grid, GridSpec, tahoe_processes_under};
 
-fn skipped(test: &str) -> bool {
-    let skip = std::env::var("DOCGRID_SKIP_SYSTEM_TESTS").is_ok_and(|v| v == "1");
-    if skip {
-        eprintln!("{test}: skipped (DOCGRID_SKIP_SYSTEM_TESTS=1)");
-    }
-    skip
-}
-
 /// Three nodes, 2-of-3: quick to start, and one node can be lost.
 fn small_spec() -> GridSpec {
     GridSpec {
@@ -82,7 +74,7 @@ fn wait_no_tahoe_under(dir: &Path, timeout: Duration) -> Vec<u32> {
 
 #[test]
 fn grid_round_trips_bytes_through_storage_node_stops_restarts_and_replacement() {
-    if skipped("grid_round_trips_bytes…") {
+    if docgrid_backend_tahoe::grid::system_tests_skipped() {
         return;
     }
     let started = Instant::now();
@@ -150,7 +142,7 @@ fn grid_round_trips_bytes_through_storage_node_stops_restarts_and_replacement() 
 /// by themselves (their stdin closes) and the temporary directory goes.
 #[test]
 fn killing_the_grid_binary_leaves_no_tahoe_process_nor_directory() {
-    if skipped("killing_the_grid_binary…") {
+    if docgrid_backend_tahoe::grid::system_tests_skipped() {
         return;
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_docgrid-tahoe-grid"))

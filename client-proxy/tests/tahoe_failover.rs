@@ -12,14 +12,6 @@ use docgrid_client::{Client, ClientOptions};
 use docgrid_server::app::ServerRole;
 use docgrid_server::config::{Backend, DataDir, ServerConfig, create_tahoe_root, init_store};
 
-fn skip() -> bool {
-    if std::env::var_os("DOCGRID_SKIP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
-        eprintln!("skipped: DOCGRID_SKIP_SYSTEM_TESTS=1");
-        return true;
-    }
-    false
-}
-
 fn tahoe(grid: &Grid, root_cap: String) -> ServerConfig {
     ServerConfig {
         version: 1,
@@ -34,7 +26,7 @@ fn tahoe(grid: &Grid, root_cap: String) -> ServerConfig {
 
 #[test]
 fn reads_fail_over_to_a_follower_when_the_primary_is_down() {
-    if skip() {
+    if docgrid_backend_tahoe::grid::system_tests_skipped() {
         return;
     }
     let grid = Grid::start(GridSpec::default()).expect("starting a grid");

@@ -24,14 +24,6 @@ impl Drop for Killed {
     }
 }
 
-fn skip() -> bool {
-    if std::env::var_os("DOCGRID_SKIP_SYSTEM_TESTS").is_some_and(|v| v == "1") {
-        eprintln!("skipped: DOCGRID_SKIP_SYSTEM_TESTS=1");
-        return true;
-    }
-    false
-}
-
 fn tahoe_config(grid: &Grid, root_cap: Option<String>) -> ServerConfig {
     let min = grid.spec().happy;
     let root_cap =
@@ -103,7 +95,7 @@ fn scrub(s: &Server, repair: bool) -> ScrubSummary {
 
 #[test]
 fn tahoe_server_survives_lost_nodes_and_repairs_a_replaced_one() {
-    if skip() {
+    if docgrid_backend_tahoe::grid::system_tests_skipped() {
         return;
     }
     let mut grid = Grid::start(GridSpec::default()).expect("starting a grid");
@@ -222,7 +214,7 @@ fn snapshot(s: &Server) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn tahoe_root_cap_alone_rebuilds_the_index_and_followers_follow() {
-    if skip() {
+    if docgrid_backend_tahoe::grid::system_tests_skipped() {
         return;
     }
     let grid = Grid::start(GridSpec::default()).expect("starting a grid");

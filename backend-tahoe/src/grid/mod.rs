@@ -51,6 +51,17 @@ mod install;
 
 pub use install::{tahoe_bin, tahoe_processes_under};
 
+/// Whether tests that need a real grid are to be skipped: only when
+/// `DOCGRID_SKIP_SYSTEM_TESTS=1` is set by hand (CI never sets it). Says so
+/// on stderr.
+pub fn system_tests_skipped() -> bool {
+    let skip = std::env::var_os("DOCGRID_SKIP_SYSTEM_TESTS").is_some_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped: DOCGRID_SKIP_SYSTEM_TESTS=1");
+    }
+    skip
+}
+
 /// The Tahoe-LAFS release [`tahoe_bin`] installs and the harness is tested with.
 pub const TAHOE_VERSION: &str = "1.20.0";
 
