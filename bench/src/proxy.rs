@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use docgrid_client::cache::ChunkCache;
-use docgrid_client::proxy::{Background as ProxyBg, Proxy};
 use docgrid_client::{Client, ClientOptions};
+use docgrid_proxy::{Background as ProxyBg, Proxy};
 use docgrid_server::app::App;
 use docgrid_server::config::{DataDir, init_store};
 use docgrid_server::testing::Background;

@@ -16,107 +16,26 @@
 //!   send only those (several at once), then commit: re-importing a tree
 //!   moves only new bytes.
 
-use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use docgrid_core::DocId;
 use docgrid_core::api::{
     Changes, ChunkStored, CommitInfo, CommitRequest, CommitResponse, ContentManifest, Count,
-    DocInfo, ErrorBody, GcReport, Health, HistoryEntry, MetaPatch, MissingChunksRequest,
-    MissingChunksResponse, Role, ScrubSummary, SearchResponse, Stats, TokenInfo, TokenRequest,
-    TreeListing,
+    DocInfo, GcReport, Health, HistoryEntry, MetaPatch, MissingChunksRequest,
+    MissingChunksResponse, Role, ScrubSummary, SearchResponse, Stats, TREE_PAGE_MAX, TokenInfo,
+    TokenRequest, TreeListing,
 };
-use docgrid_core::chunk::{Chunker, Digest};
-use docgrid_core::model::{Changeset, ChunkRef, FORMAT_VERSION, Manifest, Metadata, Op};
-use docgrid_core::store::Locator;
+use docgrid_core::chunk::Digest;
+use docgrid_core::model::{Changeset, Metadata, Op};
 use reqwest::Method;
-use reqwest::blocking::{RequestBuilder, Response};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use docgrid_core::parallel_map as parallel;
 
 use crate::cache::ChunkCache;
-
-/// What a call failed with.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The server answered with an error (its body's code and message).
-    #[error("{url}: {status} {code}: {message}")]
-    Api {
-        /// The server and path.
-        url: String,
-        /// The HTTP status.
-        status: u16,
-        /// The stable error code (`not_found`, `conflict`, …).
-        code: String,
-        /// What failed and what to do.
-        message: String,
-        /// The error body, for conflicts and query offsets.
-        detail: Box<Option<ErrorBody>>,
-    },
-    /// No server could be reached (or every one answered 502/503/504).
-    #[error("no docgrid server answered ({}): {why}", servers.join(", "))]
-    Unreachable {
-        /// The servers tried.
-        servers: Vec<String>,
-        /// The last failure.
-        why: String,
-    },
-    /// The primary could not be reached for a write: nothing was written.
-    #[error("the primary {server} could not be reached ({why}); nothing was written")]
-    WriteFailed {
-        /// The primary.
-        server: String,
-        /// Why.
-        why: String,
-    },
-    /// Bytes came back that do not hash to what was asked for.
-    #[error("{what} is corrupt: expected BLAKE3 {expected}, got {got}")]
-    Corrupt {
-        /// The chunk or document.
-        what: String,
-        /// The hash asked for.
-        expected: Digest,
-        /// The hash of what came.
-        got: Digest,
-    },
-    /// A local file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// An answer that is not what the API promises.
-    #[error("{url}: unreadable answer: {why}")]
-    Decode {
-        /// The server and path.
-        url: String,
-        /// What did not parse.
-        why: String,
-    },
-    /// The configuration is unusable.
-    #[error("configuration: {0}")]
-    Config(String),
-    /// The chunk cache failed.
-    #[error(transparent)]
-    Cache(#[from] crate::cache::CacheError),
-}
-
-impl ClientError {
-    /// The HTTP status of an API error, if it is one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ClientError::Api { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
+use crate::error::ClientError;
+use crate::transport::{Endpoint, encode, json, ok};
 
 /// Tuning of a [`Client`].
 #[derive(Debug, Clone)]
@@ -145,70 +64,16 @@ impl Default for ClientOptions {
     }
 }
 
-/// One server and when it may be tried again.
-#[derive(Debug)]
-struct Endpoint {
-    url: String,
-    down_until: Mutex<Option<Instant>>,
-}
-
-impl Endpoint {
-    fn is_down(&self) -> bool {
-        self.down_until
-            .lock()
-            .expect("poisoned")
-            .is_some_and(|t| Instant::now() < t)
-    }
-
-    fn mark(&self, down_for: Option<Duration>) {
-        *self.down_until.lock().expect("poisoned") = down_for.map(|d| Instant::now() + d);
-    }
-}
-
-/// What an upload moved.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UploadStats {
-    /// Files committed.
-    pub files: u64,
-    /// Bytes of content committed.
-    pub bytes: u64,
-    /// Chunks referenced.
-    pub chunks: u64,
-    /// Chunks the server lacked, sent.
-    pub chunks_sent: u64,
-    /// Bytes sent (the rest was already there).
-    pub bytes_sent: u64,
-}
-
-/// One file to upload: its name, metadata and content.
-#[derive(Debug, Clone)]
-pub struct NewDoc {
-    /// The document's name.
-    pub name: String,
-    /// Its metadata (`path` included, if any).
-    pub meta: Metadata,
-    /// Where its bytes are.
-    pub file: std::path::PathBuf,
-}
-
 /// A typed client of the docgrid API.
 #[derive(Clone)]
 pub struct Client {
-    servers: Arc<Vec<Endpoint>>,
+    pub(crate) servers: Arc<Vec<Endpoint>>,
     /// The server that answered last (reads start there).
-    preferred: Arc<AtomicUsize>,
-    token: String,
-    http: reqwest::blocking::Client,
-    cache: Option<Arc<ChunkCache>>,
-    opts: ClientOptions,
-}
-
-/// The server answered: status, headers and body.
-pub struct Answer {
-    /// Which server.
-    pub server: String,
-    /// The response.
-    pub response: Response,
+    pub(crate) preferred: Arc<AtomicUsize>,
+    pub(crate) token: String,
+    pub(crate) http: reqwest::blocking::Client,
+    pub(crate) cache: Option<Arc<ChunkCache>>,
+    pub(crate) opts: ClientOptions,
 }
 
 impl Client {
@@ -228,15 +93,7 @@ impl Client {
             .build()
             .map_err(|e| ClientError::Config(e.to_string()))?;
         Ok(Client {
-            servers: Arc::new(
-                servers
-                    .iter()
-                    .map(|u| Endpoint {
-                        url: u.trim_end_matches('/').to_string(),
-                        down_until: Mutex::new(None),
-                    })
-                    .collect(),
-            ),
+            servers: Arc::new(servers.iter().map(|u| Endpoint::new(u)).collect()),
             preferred: Arc::new(AtomicUsize::new(0)),
             token: token.to_string(),
             http,
@@ -274,108 +131,9 @@ impl Client {
         &self.token
     }
 
-    // ---- transport -------------------------------------------------------
-
-    fn request(&self, server: &str, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, format!("{server}{path}"))
-            .bearer_auth(&self.token)
-    }
-
-    /// Sends a read (`GET`, or an idempotent `POST` such as
-    /// `/v1/chunks/missing` when `primary_only`) to a healthy server,
-    /// failing over and retrying. `build` adds headers and a body.
-    pub fn send_read(
-        &self,
-        method: Method,
-        path: &str,
-        primary_only: bool,
-        build: &dyn Fn(RequestBuilder) -> RequestBuilder,
-    ) -> Result<Answer, ClientError> {
-        let n = if primary_only { 1 } else { self.servers.len() };
-        let mut last = String::new();
-        for attempt in 0..=self.opts.retries {
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(100 << (attempt - 1).min(4)));
-            }
-            let start = if primary_only {
-                0
-            } else {
-                self.preferred.load(Ordering::Relaxed) % n
-            };
-            let order: Vec<usize> = (0..n).map(|k| (start + k) % n).collect();
-            // Healthy servers first; the ones marked down only if no other answered.
-            let all_down = order.iter().all(|&i| self.servers[i].is_down());
-            for &i in &order {
-                let ep = &self.servers[i];
-                if ep.is_down() && !all_down {
-                    continue;
-                }
-                match build(self.request(&ep.url, method.clone(), path)).send() {
-                    Ok(resp) if matches!(resp.status().as_u16(), 502..=504) => {
-                        last = format!("{} answered {}", ep.url, resp.status());
-                        ep.mark(Some(self.opts.down_for));
-                    }
-                    Ok(response) => {
-                        ep.mark(None);
-                        if !primary_only {
-                            self.preferred.store(i, Ordering::Relaxed);
-                        }
-                        return Ok(Answer {
-                            server: ep.url.clone(),
-                            response,
-                        });
-                    }
-                    Err(e) => {
-                        last = format!("{}: {}", ep.url, docgrid_core::error_chain(&e));
-                        ep.mark(Some(self.opts.down_for));
-                    }
-                }
-            }
-        }
-        Err(ClientError::Unreachable {
-            servers: order_names(&self.servers, n),
-            why: last,
-        })
-    }
-
-    /// Sends a write to the primary, once.
-    pub fn send_write(
-        &self,
-        method: Method,
-        path: &str,
-        build: &dyn Fn(RequestBuilder) -> RequestBuilder,
-    ) -> Result<Answer, ClientError> {
-        let ep = &self.servers[0];
-        match build(self.request(&ep.url, method, path)).send() {
-            Ok(response) => {
-                ep.mark(None);
-                Ok(Answer {
-                    server: ep.url.clone(),
-                    response,
-                })
-            }
-            Err(e) => {
-                ep.mark(Some(self.opts.down_for));
-                Err(ClientError::WriteFailed {
-                    server: ep.url.clone(),
-                    why: docgrid_core::error_chain(&e),
-                })
-            }
-        }
-    }
-
-    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        json(self.send_read(Method::GET, path, false, &|r| r)?, path)
-    }
-
-    fn write_json<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: &B,
-    ) -> Result<T, ClientError> {
-        json(self.send_write(method, path, &|r| r.json(body))?, path)
+    /// The tuning it was made with.
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
     }
 
     // ---- reads -----------------------------------------------------------
@@ -398,11 +156,41 @@ impl Client {
         ))
     }
 
-    /// `GET /v1/tree/PATH` (`""` or `"/"` for the root).
-    pub fn tree(&self, path: &str) -> Result<TreeListing, ClientError> {
+    /// One page of `GET /v1/tree/PATH?offset=&limit=` (`""` or `"/"` for
+    /// the root).
+    pub fn tree_page(
+        &self,
+        path: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<TreeListing, ClientError> {
         let path = path.trim_start_matches('/');
         let encoded: Vec<String> = path.split('/').map(encode).collect();
-        self.get(&format!("/v1/tree/{}", encoded.join("/")))
+        self.get(&format!(
+            "/v1/tree/{}?offset={offset}&limit={limit}",
+            encoded.join("/")
+        ))
+    }
+
+    /// A whole directory: every page of `GET /v1/tree/PATH`, of one
+    /// revision (a commit between pages starts the listing again, a few
+    /// times at most).
+    pub fn tree(&self, path: &str) -> Result<TreeListing, ClientError> {
+        let mut tries = 0;
+        'again: loop {
+            tries += 1;
+            let mut listing = self.tree_page(path, 0, TREE_PAGE_MAX)?;
+            while let Some(next) = listing.next_offset {
+                let page = self.tree_page(path, next, TREE_PAGE_MAX)?;
+                if page.rev != listing.rev && tries < 4 {
+                    continue 'again;
+                }
+                listing.entries.extend(page.entries);
+                listing.next_offset = page.next_offset;
+            }
+            listing.offset = 0;
+            return Ok(listing);
+        }
     }
 
     /// `GET /v1/docs/{id}`.
@@ -567,6 +355,8 @@ impl Client {
         json(self.send_write(Method::DELETE, &path, &|r| r)?, &path)
     }
 
+    // ---- uploads (the pipeline is in `upload`) -------------------------
+
     /// `POST /v1/chunks/missing` (to the primary, where uploads go).
     pub fn missing(&self, hashes: &[Digest]) -> Result<Vec<Digest>, ClientError> {
         let mut out = Vec::new();
@@ -592,105 +382,12 @@ impl Client {
         )
     }
 
-    /// Uploads `docs` as new documents in one commit: chunks and hashes
-    /// each file, sends only the chunks the server lacks, then commits.
-    /// `progress` is told of every byte read and every chunk sent.
-    pub fn upload(
-        &self,
-        docs: &[NewDoc],
-        message: &str,
-        progress: &dyn Fn(&UploadStats),
-    ) -> Result<(Vec<DocId>, CommitResponse, UploadStats), ClientError> {
-        let mut stats = UploadStats::default();
-        let mut ops = Vec::with_capacity(docs.len());
-        let mut ids = Vec::with_capacity(docs.len());
-        for d in docs {
-            let content = self.upload_content(&d.file, &mut stats, progress)?;
-            let id = DocId::random();
-            ops.push(Op::Create {
-                id,
-                name: d.name.clone(),
-                meta: d.meta.clone(),
-                content,
-            });
-            ids.push(id);
-            stats.files += 1;
-            progress(&stats);
-        }
-        let resp = self.commit(message, ops)?;
-        Ok((ids, resp, stats))
-    }
-
-    /// Chunks one file and uploads what the server lacks; returns its
-    /// manifest (locators left for the server to fill in).
-    pub fn upload_content(
-        &self,
-        file: &std::path::Path,
-        stats: &mut UploadStats,
-        progress: &dyn Fn(&UploadStats),
-    ) -> Result<Manifest, ClientError> {
-        let io = |e: std::io::Error| ClientError::Io {
-            path: file.display().to_string(),
-            source: e,
-        };
-        let f = std::fs::File::open(file).map_err(io)?;
-        let mut whole = blake3::Hasher::new();
-        let mut chunks = Vec::new();
-        let mut size = 0u64;
-        // Batches of chunks: ask which are missing, send those, go on.
-        let mut batch: Vec<(Digest, Vec<u8>)> = Vec::new();
-        let flush = |batch: &mut Vec<(Digest, Vec<u8>)>,
-                     stats: &mut UploadStats|
-         -> Result<(), ClientError> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let hashes: Vec<Digest> = batch.iter().map(|(h, _)| *h).collect();
-            let missing: std::collections::HashSet<Digest> =
-                self.missing(&hashes)?.into_iter().collect();
-            let to_send: Vec<&(Digest, Vec<u8>)> =
-                batch.iter().filter(|(h, _)| missing.contains(h)).collect();
-            for r in parallel(&to_send, self.opts.parallel, |(h, b)| self.put_chunk(h, b)) {
-                r?;
-            }
-            stats.chunks_sent += to_send.len() as u64;
-            stats.bytes_sent += to_send.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
-            progress(stats);
-            batch.clear();
-            Ok(())
-        };
-        for chunk in Chunker::default().stream(std::io::BufReader::new(f)) {
-            let bytes = chunk.map_err(io)?;
-            let hash = Digest::of(&bytes);
-            whole.update(&bytes);
-            size += bytes.len() as u64;
-            stats.bytes += bytes.len() as u64;
-            stats.chunks += 1;
-            chunks.push(ChunkRef {
-                hash,
-                len: bytes.len() as u64,
-                locator: Locator::new(""),
-            });
-            batch.push((hash, bytes));
-            if batch.len() >= 16 {
-                flush(&mut batch, stats)?;
-            }
-        }
-        flush(&mut batch, stats)?;
-        Ok(Manifest {
-            version: FORMAT_VERSION,
-            size,
-            hash: Digest(*whole.finalize().as_bytes()),
-            chunks,
-        })
-    }
-
     /// `POST /v1/docs?name=…&k=v…` with the raw body streamed from `body`.
     pub fn upload_raw(
         &self,
         name: &str,
         meta: &Metadata,
-        body: impl Read + Send + 'static,
+        body: impl std::io::Read + Send + 'static,
     ) -> Result<DocInfo, ClientError> {
         let mut q = format!("/v1/docs?name={}", encode(name));
         for (k, vs) in meta {
@@ -771,56 +468,4 @@ impl Client {
             path,
         )
     }
-}
-
-fn order_names(servers: &[Endpoint], n: usize) -> Vec<String> {
-    servers.iter().take(n).map(|e| e.url.clone()).collect()
-}
-
-/// A 2xx answer, or the server's error as [`ClientError::Api`].
-pub fn ok(answer: Answer, path: &str) -> Result<Answer, ClientError> {
-    let status = answer.response.status();
-    if status.is_success() {
-        return Ok(answer);
-    }
-    let url = format!("{}{path}", answer.server);
-    let text = answer.response.text().unwrap_or_default();
-    let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
-    let (code, message) = match &body {
-        Some(b) => (b.error.code.clone(), b.error.message.clone()),
-        None => ("http".to_string(), text.trim().to_string()),
-    };
-    Err(ClientError::Api {
-        url,
-        status: status.as_u16(),
-        code,
-        message,
-        detail: Box::new(body),
-    })
-}
-
-fn json<T: DeserializeOwned>(answer: Answer, path: &str) -> Result<T, ClientError> {
-    let answer = ok(answer, path)?;
-    let url = format!("{}{path}", answer.server);
-    let text = answer.response.text().map_err(|e| ClientError::Decode {
-        url: url.clone(),
-        why: docgrid_core::error_chain(&e),
-    })?;
-    serde_json::from_str(&text).map_err(|e| ClientError::Decode {
-        url,
-        why: e.to_string(),
-    })
-}
-
-/// Percent-encodes a path segment or query value.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

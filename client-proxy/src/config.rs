@@ -7,7 +7,7 @@ use docgrid_core::config::{
     ClientConfig, DEFAULT_CACHE_SIZE, client_config_path, default_cache_dir,
 };
 
-use crate::client::ClientError;
+use crate::error::ClientError;
 
 /// Settings given on the command line (or by the caller); `None`: not given.
 #[derive(Debug, Clone, Default)]

@@ -19,11 +19,8 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// A stable machine-readable code: `bad_request`, `bad_query`,
-    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `too_large`,
-    /// `unavailable`, `internal`, `read_only_follower` (a write sent to a
-    /// follower; the `x-docgrid-primary` header names the primary).
-    pub code: String,
+    /// A stable machine-readable code (see [`ErrorCode`]).
+    pub code: ErrorCode,
     /// What failed, on what, and what to do.
     pub message: String,
     /// For `conflict`: the documents whose base revision is stale.
@@ -32,6 +29,101 @@ pub struct ErrorDetail {
     /// For `bad_query`: the character offset of the error in the query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<usize>,
+}
+
+/// The stable error codes of the API, each with its one HTTP status
+/// ([`ErrorCode::status`]). Clients match on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the request is malformed (a bad name, key, body or parameter).
+    BadRequest,
+    /// 400: the query does not parse; `offset` says where.
+    BadQuery,
+    /// 401: no token, or an unknown or revoked one.
+    Unauthorized,
+    /// 403: the token's role does not allow this.
+    Forbidden,
+    /// 403: a write sent to a read-only follower; the `x-docgrid-primary`
+    /// header names the primary.
+    ReadOnlyFollower,
+    /// 404: no such document, revision, chunk or endpoint.
+    NotFound,
+    /// 409: stale base revisions (`conflicts` names the documents), or
+    /// another writer moved the journal. Nothing was applied.
+    Conflict,
+    /// 409: a directory or tag to remove is still in use.
+    NotEmpty,
+    /// 413: the body is larger than the server accepts.
+    TooLarge,
+    /// 503: the storage cannot serve this now (lost disks or nodes, the
+    /// index being rebuilt); the message names what is missing.
+    Unavailable,
+    /// 502: a proxy got an answer from a server it cannot use.
+    BadGateway,
+    /// 500: a bug or an unexpected failure; the message says what.
+    Internal,
+    /// A code this client does not know (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The HTTP status answered with this code: the one mapping.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest | ErrorCode::BadQuery => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden | ErrorCode::ReadOnlyFollower => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict | ErrorCode::NotEmpty => 409,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::Internal | ErrorCode::Unknown => 500,
+            ErrorCode::BadGateway => 502,
+            ErrorCode::Unavailable => 503,
+        }
+    }
+
+    /// The code as it is written on the wire (`not_found`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::BadQuery => "bad_query",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::ReadOnlyFollower => "read_only_follower",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::NotEmpty => "not_empty",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::BadGateway => "bad_gateway",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+
+    /// The code a bare HTTP status stands for, when a body has none.
+    pub fn from_status(status: u16) -> ErrorCode {
+        match status {
+            400 => ErrorCode::BadRequest,
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            409 => ErrorCode::Conflict,
+            413 => ErrorCode::TooLarge,
+            502 => ErrorCode::BadGateway,
+            503 | 504 => ErrorCode::Unavailable,
+            500 => ErrorCode::Internal,
+            _ => ErrorCode::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One document a commit was out of date on.
@@ -50,8 +142,12 @@ pub struct Conflict {
 /// `GET /v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
-    /// "ok".
+    /// "ok", or "degraded" when the store cannot take writes now.
     pub status: String,
+    /// Why writes are refused, when the status is "degraded" (the disks or
+    /// nodes missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<String>,
     /// The server's version.
     pub version: String,
     /// The newest revision it has applied.
@@ -293,7 +389,8 @@ pub enum EntryKind {
     Doc,
 }
 
-/// One entry of `GET /v1/tree/{path}`.
+/// One entry of `GET /v1/tree/{path}`: everything `stat`, `ls -l` and a
+/// column view need, so a listing alone answers them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TreeEntry {
     /// Directory or document.
@@ -309,16 +406,61 @@ pub struct TreeEntry {
     /// A directory's document count, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// The document's revision (of its last change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<u64>,
+    /// The document's MIME type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime: Option<String>,
+    /// When the document was created (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// When it last changed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
 }
 
-/// `GET /v1/tree/{path}`.
+impl TreeEntry {
+    /// A directory entry called `name`.
+    pub fn dir(name: impl Into<String>, count: Option<u64>) -> TreeEntry {
+        TreeEntry {
+            kind: EntryKind::Dir,
+            name: name.into(),
+            id: None,
+            size: None,
+            count,
+            rev: None,
+            mime: None,
+            created: None,
+            modified: None,
+        }
+    }
+}
+
+/// `GET /v1/tree/{path}?offset=&limit=`: one page of a directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TreeListing {
     /// The canonical path listed.
     pub path: String,
-    /// Directories first, then documents.
+    /// Directories first, then documents: the entries from `offset` on.
     pub entries: Vec<TreeEntry>,
+    /// Entries in the whole directory (every page).
+    #[serde(default)]
+    pub total: u64,
+    /// Where this page starts.
+    #[serde(default)]
+    pub offset: u64,
+    /// The offset of the next page; absent on the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u64>,
+    /// The revision the listing was made at: pages of one revision fit
+    /// together.
+    #[serde(default)]
+    pub rev: u64,
 }
+
+/// The most entries one `GET /v1/tree` page holds (also the default).
+pub const TREE_PAGE_MAX: u64 = 10_000;
 
 /// A value with how many documents carry it: `/v1/tags`, `/v1/keys`, `/v1/keys/{k}/values`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

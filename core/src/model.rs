@@ -19,8 +19,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// order given.
 pub type Metadata = BTreeMap<String, Vec<String>>;
 
-/// Keys maintained by the server; clients may read them, and may set only
-/// `name` and `path` (through the operations that change them).
+/// Keys maintained by the server; clients may read them all and set only
+/// those [`client_settable`] allows (`name` through a rename).
 pub const RESERVED_KEYS: &[&str] = &[
     "name", "path", "size", "mime", "hash", "created", "modified", "author",
 ];
@@ -53,6 +53,9 @@ pub enum ModelError {
         /// What is wrong with it.
         why: String,
     },
+    /// An empty metadata value (remove the value instead).
+    #[error("empty value for key {0:?}: remove the value instead of setting it empty")]
+    EmptyValue(String),
     /// A metadata value holding NUL or a newline (values are shown one per
     /// line in extended attributes).
     #[error("invalid value {value:?} for key {key:?}: values cannot hold NUL or line breaks")]
@@ -82,6 +85,37 @@ pub fn validate_key(key: &str) -> Result<(), ModelError> {
 /// Whether `key` is one of the [`RESERVED_KEYS`].
 pub fn is_reserved(key: &str) -> bool {
     RESERVED_KEYS.contains(&key)
+}
+
+/// Reserved keys a client may set with [`Op::SetMeta`] and in a new
+/// document's metadata: `path` (the `/files` namespace) and `author` (a
+/// document's author, when not the committer).
+pub const CLIENT_SETTABLE: &[&str] = &["path", "author"];
+
+/// Whether a client may set `key` (the one rule: server, CLI and extended
+/// attributes all ask this): every valid non-reserved key, and the
+/// reserved keys of [`CLIENT_SETTABLE`].
+pub fn client_settable(key: &str) -> bool {
+    validate_key(key).is_ok() && (!is_reserved(key) || CLIENT_SETTABLE.contains(&key))
+}
+
+/// Checks metadata a client sets: a valid, [`client_settable`] key and
+/// valid, non-empty values (`path` values valid paths).
+pub fn validate_client_meta(key: &str, values: &[String]) -> Result<(), ModelError> {
+    validate_key(key)?;
+    if !client_settable(key) {
+        return Err(ModelError::ReservedKey(key.to_string()));
+    }
+    for v in values {
+        validate_value(key, v)?;
+        if v.is_empty() {
+            return Err(ModelError::EmptyValue(key.to_string()));
+        }
+        if key == "path" {
+            validate_path(v)?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks a metadata value: no NUL, no line breaks.
@@ -400,6 +434,10 @@ mod tests {
             assert!(validate_key(bad).is_err(), "{bad:?}");
         }
         assert!(is_reserved("path") && !is_reserved("tag"));
+        assert!(client_settable("path") && client_settable("author") && client_settable("tag"));
+        assert!(!client_settable("size") && !client_settable("name") && !client_settable("Bad"));
+        assert!(validate_client_meta("path", &["/abs".into()]).is_err());
+        assert!(validate_client_meta("tag", &["".into()]).is_err());
     }
 
     #[test]

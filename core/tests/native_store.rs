@@ -396,3 +396,34 @@ fn a_dedup_put_after_a_rebalance_fills_the_missing_index() {
     assert!(report.is_clean(), "{report:?}");
     assert_all_read(&store, &blobs);
 }
+
+#[test]
+fn three_lost_disks_make_the_root_unavailable_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    store.swap_root(None, b"head").unwrap();
+    for i in [0, 2, 5] {
+        fs::remove_dir_all(&disks[i]).unwrap();
+    }
+    for err in [
+        store.root().unwrap_err(),
+        store.swap_root(Some(b"head"), b"next").unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err,
+                StoreError::Unavailable {
+                    answered: 3,
+                    needed: 4,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(!msg.contains("written"), "a read is not a write: {msg}");
+        for i in [0, 2, 5] {
+            assert!(msg.contains(&format!("d{i} (")), "{msg}");
+        }
+    }
+}

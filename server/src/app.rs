@@ -12,6 +12,7 @@ use docgrid_core::store::{BlobStore, Locator};
 
 use crate::auth::Tokens;
 use crate::config::{Backend, DataDir, ServerConfig};
+use crate::error::ServerError;
 use crate::fulltext::{FtDoc, FullText};
 use crate::index::Index;
 use crate::index::apply::{self, ContentSource, FtUpdate};
@@ -63,6 +64,11 @@ pub struct App {
     pub counters: Counters,
     /// Set when the server shuts down: long polls answer at once.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Tree listings made, for paging.
+    pub listings: crate::treeexec::Snapshots,
+    /// Why the store cannot take writes now (disks or nodes missing), when
+    /// it cannot: the index is served, writes answer 503 with this.
+    degraded: Mutex<Option<String>>,
 }
 
 /// What a server has answered and received since it started.
@@ -146,6 +152,8 @@ impl App {
             reindexing: std::sync::atomic::AtomicBool::new(false),
             counters: Counters::default(),
             stopping: tokio::sync::watch::channel(false).0,
+            listings: crate::treeexec::Snapshots::default(),
+            degraded: Mutex::new(None),
         });
         if app.fulltext.created() && rev > 0 {
             tracing::warn!(
@@ -153,7 +161,18 @@ impl App {
             );
             crate::maintenance::reindex(&app).map_err(|e| anyhow::anyhow!(e.message))?;
         }
-        let replayed = app.catch_up()?;
+        let replayed = match app.catch_up() {
+            Ok(n) => n,
+            Err(e) if e.is_store_unavailable() => {
+                let why = docgrid_core::error_chain(&e);
+                tracing::warn!(
+                    "starting degraded: serving the index at revision {rev}, refusing writes: {why}"
+                );
+                app.set_degraded(Some(why));
+                0
+            }
+            Err(e) => return Err(e.into()),
+        };
         app.refresh_fulltext()?;
         if replayed > 0 {
             tracing::info!(replayed, "index caught up with the journal");
@@ -162,17 +181,20 @@ impl App {
     }
 
     /// Applies every journal changeset beyond the index; returns how many.
-    pub fn catch_up(&self) -> Result<usize> {
+    pub fn catch_up(&self) -> Result<usize, ServerError> {
         Ok(self.catch_up_to_head()?.1)
     }
 
     /// [`App::catch_up`], also returning the journal head it read (a
     /// commit appends after it without reading the root again).
-    pub fn catch_up_to_head(&self) -> Result<(Option<Head>, usize)> {
+    pub fn catch_up_to_head(&self) -> Result<(Option<Head>, usize), ServerError> {
         let applied = self.index.applied_rev()?;
         let since = Journal::new(self.store.as_ref()).since(applied)?;
         for (locator, cs) in &since.changesets {
-            self.apply(cs, locator)?;
+            self.apply(cs, locator).map_err(|e| ServerError::Revision {
+                rev: cs.rev,
+                source: Box::new(e),
+            })?;
         }
         if let Some((_, last)) = since.changesets.last() {
             self.changes.send_replace(last.rev);
@@ -181,7 +203,7 @@ impl App {
     }
 
     /// Applies one committed changeset to SQLite and the full-text index.
-    pub fn apply(&self, cs: &Changeset, locator: &Locator) -> Result<()> {
+    pub fn apply(&self, cs: &Changeset, locator: &Locator) -> Result<(), ServerError> {
         let content = StoreContent(self.store.as_ref());
         let started = std::time::Instant::now();
         let updates = self
@@ -206,7 +228,7 @@ impl App {
     /// Makes every applied change visible to full-text search: commits what
     /// is pending (re-indexing from SQLite after a failed update). Called
     /// before reading the full-text index and once a second in the background.
-    pub fn sync_fulltext(&self) -> Result<()> {
+    pub fn sync_fulltext(&self) -> Result<(), ServerError> {
         let gap = *self.ft_gap.lock().expect("poisoned");
         if let Some(after) = gap {
             self.reindex_fulltext_after(after)?;
@@ -215,7 +237,7 @@ impl App {
         Ok(self.fulltext.sync()?)
     }
 
-    fn write_fulltext(&self, updates: &[FtUpdate]) -> Result<()> {
+    fn write_fulltext(&self, updates: &[FtUpdate]) -> Result<(), ServerError> {
         for u in updates {
             match u {
                 FtUpdate::Upsert {
@@ -237,7 +259,7 @@ impl App {
 
     /// After a crash, tantivy may lag SQLite (its commits are deferred):
     /// re-index what changed after its last commit.
-    fn refresh_fulltext(&self) -> Result<()> {
+    fn refresh_fulltext(&self) -> Result<(), ServerError> {
         let committed = self.fulltext.committed_rev()?;
         if committed >= self.index.applied_rev()? {
             return Ok(());
@@ -248,7 +270,7 @@ impl App {
 
     /// Re-indexes, from SQLite (text is kept in `bodies`, nothing is
     /// re-extracted), every document the changesets after `after` touched.
-    fn reindex_fulltext_after(&self, after: u64) -> Result<()> {
+    fn reindex_fulltext_after(&self, after: u64) -> Result<(), ServerError> {
         let applied = self.index.applied_rev()?;
         let updates = self.index.read(|c| {
             let mut ids = std::collections::BTreeSet::new();
@@ -295,6 +317,20 @@ impl App {
     /// Whether this server only reads (a follower).
     pub fn is_follower(&self) -> bool {
         matches!(self.role, ServerRole::Follower { .. })
+    }
+
+    /// Why writes are refused now (the store lacks disks or nodes), if they are.
+    pub fn degraded(&self) -> Option<String> {
+        self.degraded.lock().expect("poisoned").clone()
+    }
+
+    /// Records whether the store can take writes (`None`: it can again).
+    pub fn set_degraded(&self, why: Option<String>) {
+        let mut d = self.degraded.lock().expect("poisoned");
+        if d.is_some() && why.is_none() {
+            tracing::info!("the store takes writes again");
+        }
+        *d = why;
     }
 
     /// Records a scrub's problem count for `/v1/stats`.

@@ -87,16 +87,35 @@ impl Tokens {
         self.insert(name, role, &new_secret())
     }
 
-    /// Revokes a token by name.
+    /// Revokes a token by name. The last admin token is kept: without it
+    /// no one could administer the server over the API.
     pub fn revoke(&self, name: &str) -> Result<(), ApiError> {
-        let n = self
-            .conn
-            .lock()
-            .expect("poisoned")
-            .execute("DELETE FROM tokens WHERE name = ?1", [name])?;
-        if n == 0 {
+        let mut conn = self.conn.lock().expect("poisoned");
+        let tx = conn.transaction()?;
+        let role: Option<String> = tx
+            .query_row("SELECT role FROM tokens WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(role) = role else {
             return Err(ApiError::not_found(format!("no token named {name:?}")));
+        };
+        if role == role_str(Role::Admin) {
+            let admins: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM tokens WHERE role = ?1",
+                [role_str(Role::Admin)],
+                |r| r.get(0),
+            )?;
+            if admins <= 1 {
+                return Err(ApiError::conflict_msg(format!(
+                    "token {name:?} is the last admin token: revoking it would leave no one \
+                     able to administer this server. Create another admin token first \
+                     (POST /v1/admin/tokens or docgrid-server token create)"
+                )));
+            }
         }
+        tx.execute("DELETE FROM tokens WHERE name = ?1", [name])?;
+        tx.commit()?;
         Ok(())
     }
 

@@ -7,27 +7,53 @@ use std::collections::{HashMap, HashSet};
 use docgrid_core::api::{CommitResponse, Conflict};
 use docgrid_core::journal::{Journal, JournalError};
 use docgrid_core::model::{
-    self, Changeset, FORMAT_VERSION, Manifest, Op, is_reserved, validate_key, validate_name,
-    validate_path, validate_value,
+    self, Changeset, FORMAT_VERSION, Manifest, Op, validate_name, validate_path,
 };
 use docgrid_core::store::Locator;
 use docgrid_core::{Digest, DocId};
 use rusqlite::Connection;
 
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, ServerError};
 use crate::index::read::{self, DocState};
 
-/// Reserved keys a client may set: `path` (the `/files` namespace) and
-/// `author` (a document's author, when not the committer).
-const CLIENT_SETTABLE: &[&str] = &["path", "author"];
-
-/// Commits `ops` as `author`; returns the new revision.
+/// Commits `ops` as `author`; returns the new revision. Every manifest's
+/// whole-content BLAKE3 is checked against its chunks first.
 pub fn commit(
     app: &App,
     author: &str,
     message: &str,
+    ops: Vec<Op>,
+) -> Result<CommitResponse, ApiError> {
+    commit_ops(app, author, message, ops, Content::FromClient)
+}
+
+/// [`commit`] of manifests this server chunked and hashed itself
+/// (`POST /v1/docs`, `PUT /v1/docs/{id}/content`): not read back.
+pub fn commit_built(
+    app: &App,
+    author: &str,
+    message: &str,
+    ops: Vec<Op>,
+) -> Result<CommitResponse, ApiError> {
+    commit_ops(app, author, message, ops, Content::Built)
+}
+
+/// Where the manifests of a commit come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Content {
+    /// A client declared them: verify the whole-content hash.
+    FromClient,
+    /// This server built them from the bytes.
+    Built,
+}
+
+fn commit_ops(
+    app: &App,
+    author: &str,
+    message: &str,
     mut ops: Vec<Op>,
+    content: Content,
 ) -> Result<CommitResponse, ApiError> {
     if ops.is_empty() {
         return Err(ApiError::bad_request(
@@ -36,10 +62,21 @@ pub fn commit(
     }
     let _serial = app.commit_lock.lock().expect("poisoned");
     let started = std::time::Instant::now();
-    let (head, _) = app
-        .catch_up_to_head()
-        .map_err(|e| ApiError::internal(format!("catching up with the journal: {e:#}")))?;
-    app.index.read(|conn| Ok(validate(app, conn, &mut ops)))??;
+    let (head, _) = match app.catch_up_to_head() {
+        Ok(h) => h,
+        Err(e) if e.is_store_unavailable() => {
+            let why = docgrid_core::error_chain(&e);
+            app.set_degraded(Some(why.clone()));
+            return Err(ApiError::unavailable(format!(
+                "the store cannot take writes now; nothing was committed: {why}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The root answered: the disks are back, if they were away.
+    app.set_degraded(None);
+    app.index
+        .read(|conn| Ok(validate(app, conn, &mut ops, content)))??;
     let validated = started.elapsed();
     let journal = Journal::new(app.store.as_ref());
     let mut cs = Changeset {
@@ -62,10 +99,15 @@ pub fn commit(
     };
     let journaled = started.elapsed();
     app.apply(&cs, &head.changeset).map_err(|e| {
-        ApiError::internal(format!(
-            "revision {} is committed but indexing it failed: {e:#}; restart to retry",
-            cs.rev
-        ))
+        let code = e.code();
+        ApiError::new(
+            code,
+            format!(
+                "revision {} is committed but indexing it failed: {}; restart to retry",
+                cs.rev,
+                docgrid_core::error_chain(&e)
+            ),
+        )
     })?;
     app.announce(cs.rev);
     tracing::debug!(
@@ -81,7 +123,7 @@ pub fn commit(
 
 /// Checks every op; fills chunk locators. Conflicts are gathered and
 /// reported together.
-fn validate(app: &App, conn: &Connection, ops: &mut [Op]) -> Result<(), ApiError> {
+fn validate(app: &App, conn: &Connection, ops: &mut [Op], source: Content) -> Result<(), ApiError> {
     let mut docs: HashMap<DocId, Option<DocState>> = HashMap::new();
     let mut conflicts: Vec<Conflict> = Vec::new();
     let mut created: HashSet<DocId> = HashSet::new();
@@ -91,7 +133,7 @@ fn validate(app: &App, conn: &Connection, ops: &mut [Op]) -> Result<(), ApiError
         {
             e.insert(read::doc_state(conn, &id)?);
         }
-        match op {
+        match &mut *op {
             Op::Create {
                 id,
                 name,
@@ -108,8 +150,16 @@ fn validate(app: &App, conn: &Connection, ops: &mut [Op]) -> Result<(), ApiError
                     check_key_values(k, values)?;
                 }
                 fill_locators(app, conn, content)?;
+                if source == Content::FromClient {
+                    verify_content(app, conn, content, id, name)?;
+                }
             }
             other => check_existing(app, conn, other, &docs, &created, &mut conflicts)?,
+        }
+        if let (Op::SetContent { id, content, .. }, Content::FromClient) = (&*op, source)
+            && let Some(Some(state)) = docs.get(id)
+        {
+            verify_content(app, conn, content, id, &state.name)?;
         }
     }
     if !conflicts.is_empty() {
@@ -155,7 +205,7 @@ fn check_existing(
         Op::CreateTag { tag } | Op::DeleteTag { tag } => {
             check_key_values("tag", std::slice::from_ref(tag))?;
             if deleting && tag_in_use(conn, tag)? {
-                return Err(ApiError::conflict_msg(format!(
+                return Err(ApiError::not_empty(format!(
                     "tag {tag:?} is still in use; untag its documents first"
                 )));
             }
@@ -164,7 +214,7 @@ fn check_existing(
         Op::CreateDir { path } | Op::DeleteDir { path } => {
             validate_path(path)?;
             if deleting && dir_in_use(conn, path)? {
-                return Err(ApiError::conflict_msg(format!(
+                return Err(ApiError::not_empty(format!(
                     "directory {path:?} is not empty"
                 )));
             }
@@ -175,22 +225,7 @@ fn check_existing(
 }
 
 fn check_key_values(key: &str, values: &[String]) -> Result<(), ApiError> {
-    validate_key(key)?;
-    if is_reserved(key) && !CLIENT_SETTABLE.contains(&key) {
-        return Err(model::ModelError::ReservedKey(key.to_string()).into());
-    }
-    for v in values {
-        validate_value(key, v)?;
-        if v.is_empty() {
-            return Err(ApiError::bad_request(format!(
-                "empty value for key {key:?}"
-            )));
-        }
-        if key == "path" {
-            validate_path(v)?;
-        }
-    }
-    Ok(())
+    Ok(model::validate_client_meta(key, values)?)
 }
 
 /// Replaces each chunk's locator with the one the server holds.
@@ -207,6 +242,71 @@ fn fill_locators(app: &App, conn: &Connection, m: &mut Manifest) -> Result<(), A
         c.locator = locate(app, conn, &c.hash, c.len)?;
     }
     Ok(())
+}
+
+/// Refuses a manifest whose declared whole-content BLAKE3 is not the hash
+/// of its chunks: that hash becomes the document's `hash` key and ETag, and
+/// every reader would call the document corrupt. One chunk: its hash was
+/// verified when it was uploaded. Content the index already holds with the
+/// same chunks: verified when it was committed. Otherwise the chunks are
+/// read back and hashed (a chunk that cannot be read is a 503 naming the
+/// document).
+fn verify_content(
+    app: &App,
+    conn: &Connection,
+    m: &Manifest,
+    id: &DocId,
+    name: &str,
+) -> Result<(), ApiError> {
+    let got = match m.chunks.as_slice() {
+        [] => Digest::of(b""),
+        [one] => one.hash,
+        _ if known_content(conn, m)? => return Ok(()),
+        chunks => {
+            let mut whole = blake3::Hasher::new();
+            for c in chunks {
+                let bytes = app
+                    .store
+                    .get(&c.locator)
+                    .map_err(|source| ServerError::Document {
+                        id: *id,
+                        name: name.to_string(),
+                        source,
+                    })?;
+                whole.update(&bytes);
+            }
+            Digest(*whole.finalize().as_bytes())
+        }
+    };
+    if got != m.hash {
+        return Err(ApiError::bad_request(format!(
+            "the content of {name:?} ({id}) declares BLAKE3 {} but its chunks hash to {got}; \
+             nothing was committed",
+            m.hash
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a committed revision already has this content, chunk for chunk.
+fn known_content(conn: &Connection, m: &Manifest) -> Result<bool, ApiError> {
+    let mut stmt = conn.prepare_cached("SELECT manifest FROM history WHERE hash = ?1 LIMIT 4")?;
+    let rows = stmt.query_map([m.hash.to_string()], |r| r.get::<_, String>(0))?;
+    for row in rows {
+        let Ok(known) = serde_json::from_str::<Manifest>(&row?) else {
+            continue;
+        };
+        let same = known.chunks.len() == m.chunks.len()
+            && known
+                .chunks
+                .iter()
+                .zip(&m.chunks)
+                .all(|(a, b)| a.hash == b.hash && a.len == b.len);
+        if same {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Where chunk `hash` is stored, or a 400 asking for its upload.

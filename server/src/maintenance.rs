@@ -10,7 +10,7 @@ use docgrid_core::store::Locator;
 use docgrid_core::store::native::ScrubOptions;
 
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, ServerError};
 
 /// Scrubs the backend, repairing if asked. Native: every shard of every
 /// chunk. Tahoe: every blob the journal references, renewing its lease.
@@ -246,6 +246,13 @@ fn report_documents(
 /// more than `grace` ago (younger ones may belong to a commit in progress).
 pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
     let _serial = app.commit_lock.lock().expect("poisoned");
+    // The index may be behind the journal while the store is degraded: what
+    // looks unreferenced may not be.
+    if let Some(why) = app.degraded() {
+        return Err(ApiError::unavailable(format!(
+            "not collecting garbage while the store is degraded: {why}"
+        )));
+    }
     let (referenced, candidates) = app.index.read(|c| {
         let mut referenced: HashSet<String> = HashSet::new();
         for sql in ["SELECT manifest FROM docs", "SELECT manifest FROM history"] {
@@ -286,6 +293,8 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
 
 /// Rebuilds SQLite and tantivy from the journal; returns the changesets replayed.
 pub fn reindex(app: &App) -> Result<usize, ApiError> {
+    // A journal that cannot be read must not cost the index it would rebuild.
+    docgrid_core::journal::Journal::new(app.store.as_ref()).head()?;
     struct Busy<'a>(&'a std::sync::atomic::AtomicBool);
     impl Drop for Busy<'_> {
         fn drop(&mut self) {
@@ -302,13 +311,8 @@ pub fn reindex(app: &App) -> Result<usize, ApiError> {
              DELETE FROM changesets; DELETE FROM chunks; DELETE FROM tags; DELETE FROM dirs; DELETE FROM state;",
         )
     })?;
-    app.fulltext
-        .clear()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let n = app
-        .catch_up()
-        .map_err(|e| ApiError::internal(format!("replaying the journal: {e:#}")))?;
-    app.sync_fulltext()
-        .map_err(|e| ApiError::internal(format!("full-text index: {e:#}")))?;
+    app.fulltext.clear().map_err(ServerError::from)?;
+    let n = app.catch_up()?;
+    app.sync_fulltext()?;
     Ok(n)
 }

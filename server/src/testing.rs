@@ -101,3 +101,66 @@ impl Drop for Background {
         self.stop();
     }
 }
+
+/// A whole server for other crates' tests: a store in a directory, its
+/// [`App`](crate::app::App) served on 127.0.0.1:0 in the background.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// An admin token.
+    pub token: String,
+    /// The running server's state (its counters, its store).
+    pub app: std::sync::Arc<crate::app::App>,
+    bg: Option<Background>,
+}
+
+impl TestServer {
+    /// A fresh embedded default store (native, 4+2) in `dir`, served.
+    pub fn create(dir: &std::path::Path) -> TestServer {
+        let data = crate::config::DataDir::new(dir);
+        let cfg = data.default_config();
+        let token = crate::config::init_store(&data, &cfg).expect("creating a store");
+        TestServer::open(dir, &cfg, &token, crate::app::ServerRole::Primary)
+    }
+
+    /// Serves the store in `dir` as `role`.
+    pub fn open(
+        dir: &std::path::Path,
+        cfg: &crate::config::ServerConfig,
+        token: &str,
+        role: crate::app::ServerRole,
+    ) -> TestServer {
+        let app = crate::app::App::open_as(crate::config::DataDir::new(dir), cfg, role)
+            .expect("opening the server");
+        let bg = Background::start(app.clone()).expect("serving");
+        TestServer {
+            url: format!("http://{}", bg.addr),
+            token: token.to_string(),
+            app,
+            bg: Some(bg),
+        }
+    }
+
+    /// Stops it: its port refuses connections from now on.
+    pub fn kill(&mut self) {
+        if let Some(mut bg) = self.bg.take() {
+            bg.stop();
+        }
+    }
+
+    /// Requests it has answered so far.
+    pub fn requests(&self) -> u64 {
+        self.app
+            .counters
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Content bytes it has received so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.app
+            .counters
+            .bytes_received
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

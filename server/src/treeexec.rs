@@ -14,49 +14,113 @@ use crate::fulltext::FullText;
 use crate::index::read;
 use crate::search::Searcher;
 
-/// Lists `path` (a directory of the tree).
-pub fn list(conn: &Connection, ft: &FullText, path: &str) -> Result<TreeListing, ApiError> {
+/// Listings already made, by canonical path and revision: the pages of a
+/// large directory are slices of one listing, not one listing each.
+#[derive(Default)]
+pub struct Snapshots {
+    made: std::sync::Mutex<Vec<(String, u64, std::sync::Arc<Vec<TreeEntry>>)>>,
+}
+
+/// Listings kept for paging.
+const SNAPSHOTS_KEPT: usize = 8;
+
+impl Snapshots {
+    fn get(&self, path: &str, rev: u64) -> Option<std::sync::Arc<Vec<TreeEntry>>> {
+        let made = self.made.lock().expect("poisoned");
+        made.iter()
+            .find(|(p, r, _)| p == path && *r == rev)
+            .map(|(_, _, e)| e.clone())
+    }
+
+    fn put(&self, path: String, rev: u64, entries: std::sync::Arc<Vec<TreeEntry>>) {
+        let mut made = self.made.lock().expect("poisoned");
+        made.retain(|(p, r, _)| !(p == &path && *r == rev));
+        if made.len() >= SNAPSHOTS_KEPT {
+            made.remove(0);
+        }
+        made.push((path, rev, entries));
+    }
+}
+
+/// One page of `path` (a directory of the tree) at revision `rev`: the
+/// entries from `offset`, at most `limit` (capped at
+/// [`TREE_PAGE_MAX`](docgrid_core::api::TREE_PAGE_MAX)).
+pub fn list_page(
+    conn: &Connection,
+    ft: &FullText,
+    snapshots: &Snapshots,
+    path: &str,
+    rev: u64,
+    offset: u64,
+    limit: u64,
+) -> Result<TreeListing, ApiError> {
     let dir = tree::parse_dir(path)?;
+    let canonical = dir.to_path();
+    let entries = match snapshots.get(&canonical, rev) {
+        Some(e) => e,
+        None => {
+            let e = std::sync::Arc::new(list_entries(conn, ft, &dir)?);
+            snapshots.put(canonical.clone(), rev, e.clone());
+            e
+        }
+    };
+    let total = entries.len() as u64;
+    let limit = limit.clamp(1, docgrid_core::api::TREE_PAGE_MAX);
+    let start = offset.min(total);
+    let end = start.saturating_add(limit).min(total);
+    Ok(TreeListing {
+        path: canonical,
+        entries: entries[start as usize..end as usize].to_vec(),
+        total,
+        offset: start,
+        next_offset: (end < total).then_some(end),
+        rev,
+    })
+}
+
+/// Every entry of `dir`: directories first, then documents with what
+/// `stat` needs.
+fn list_entries(
+    conn: &Connection,
+    ft: &FullText,
+    dir: &tree::Dir,
+) -> Result<Vec<TreeEntry>, ApiError> {
     let listing = dir.listing();
     let docs = select_docs(conn, ft, &listing.docs)?;
-    let mut entries: Vec<(EntryIn, Option<u64>, Option<u64>)> =
-        subdirs(conn, ft, &listing.subdirs, &docs)?
-            .into_iter()
-            .map(|(name, count)| (EntryIn::dir(name), None, count))
-            .collect();
-    let mut docs_in: Vec<_> = doc_rows(conn, &listing.docs, &docs)?
+    let mut entries: Vec<(EntryIn, TreeEntry)> = subdirs(conn, ft, &listing.subdirs, &docs)?
         .into_iter()
-        .map(|(id, name, size, meta)| (listing.docs.display_name(&name, &meta), id, size))
+        .map(|(name, count)| (EntryIn::dir(name.clone()), TreeEntry::dir(name, count)))
+        .collect();
+    let mut docs_in: Vec<(String, DocRow)> = doc_rows(conn, &listing.docs, &docs)?
+        .into_iter()
+        .map(|row| (listing.docs.display_name(&row.name, &row.meta), row))
         .collect();
     // Documents by display name then id, as core's reference executor
     // lists them; /recent/ keeps newest first.
     if !matches!(listing.docs, DocFilter::Recent(_)) {
-        docs_in.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        docs_in.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
     }
-    for (name, id, size) in docs_in {
-        entries.push((EntryIn::doc(name, id), Some(size), None));
+    for (name, row) in docs_in {
+        let entry = TreeEntry {
+            kind: EntryKind::Doc,
+            name: name.clone(),
+            id: Some(row.id),
+            size: Some(row.size),
+            count: None,
+            rev: Some(row.rev),
+            mime: Some(row.mime),
+            created: row.created,
+            modified: row.modified,
+        };
+        entries.push((EntryIn::doc(name, row.id), entry));
     }
-    let ins: Vec<EntryIn> = entries.iter().map(|(e, _, _)| e.clone()).collect();
+    let ins: Vec<EntryIn> = entries.iter().map(|(e, _)| e.clone()).collect();
     let names = tree::disambiguate(&ins);
-    let entries = entries
+    Ok(entries
         .into_iter()
         .zip(names)
-        .map(|((e, size, count), name)| TreeEntry {
-            kind: if e.doc.is_some() {
-                EntryKind::Doc
-            } else {
-                EntryKind::Dir
-            },
-            name,
-            id: e.doc,
-            size,
-            count,
-        })
-        .collect();
-    Ok(TreeListing {
-        path: dir.to_path(),
-        entries,
-    })
+        .map(|((_, entry), name)| TreeEntry { name, ..entry })
+        .collect())
 }
 
 /// The documents a filter selects.
@@ -116,12 +180,23 @@ fn files_docs(conn: &Connection, dir: &str) -> Result<RoaringBitmap, ApiError> {
     Ok(out)
 }
 
-type DocRow = (docgrid_core::DocId, String, u64, docgrid_core::Metadata);
+/// What a listing shows of one document.
+struct DocRow {
+    id: docgrid_core::DocId,
+    name: String,
+    size: u64,
+    rev: u64,
+    mime: String,
+    created: Option<String>,
+    modified: Option<String>,
+    /// In `/files/`: the `path` values display names need.
+    meta: docgrid_core::Metadata,
+}
 
-/// Id, name, size (and, in `/files`, the `path` metadata display names
-/// need) of the selected documents, in listing order: recent ones by
-/// revision, newest first, at most the limit; others by key. One scan of
-/// the documents table, not a query per document.
+/// The selected documents in listing order: recent ones by revision,
+/// newest first, at most the limit; others by key. One scan of the
+/// documents table and two keyed lookups per listed document, not a query
+/// per document and key.
 fn doc_rows(
     conn: &Connection,
     filter: &DocFilter,
@@ -132,11 +207,12 @@ fn doc_rows(
     }
     let (sql, limit) = match filter {
         DocFilter::Recent(n) => (
-            "SELECT key, id, name, size FROM docs WHERE deleted = 0 ORDER BY rev DESC, key DESC",
+            "SELECT key, id, name, size, rev, mime FROM docs WHERE deleted = 0 \
+             ORDER BY rev DESC, key DESC",
             *n,
         ),
         _ => (
-            "SELECT key, id, name, size FROM docs WHERE deleted = 0 ORDER BY key",
+            "SELECT key, id, name, size, rev, mime FROM docs WHERE deleted = 0 ORDER BY key",
             usize::MAX,
         ),
     };
@@ -144,6 +220,8 @@ fn doc_rows(
     let mut rows = stmt.query([])?;
     let mut path_stmt =
         conn.prepare_cached("SELECT value FROM meta WHERE doc = ?1 AND key = 'path' ORDER BY pos")?;
+    let mut time_stmt =
+        conn.prepare_cached("SELECT value FROM meta WHERE doc = ?1 AND key = ?2 AND pos = 0")?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         if out.len() >= limit {
@@ -162,7 +240,22 @@ fn doc_rows(
             let paths = path_stmt.query_map([key], |r| r.get::<_, String>(0))?;
             meta.insert("path".into(), paths.collect::<Result<Vec<_>, _>>()?);
         }
-        out.push((id, r.get(2)?, r.get(3)?, meta));
+        let mut time = |k: &str| -> rusqlite::Result<Option<String>> {
+            use rusqlite::OptionalExtension;
+            time_stmt
+                .query_row(rusqlite::params![key, k], |r| r.get(0))
+                .optional()
+        };
+        out.push(DocRow {
+            id,
+            name: r.get(2)?,
+            size: r.get(3)?,
+            rev: r.get(4)?,
+            mime: r.get(5)?,
+            created: time("created")?,
+            modified: time("modified")?,
+            meta,
+        });
     }
     Ok(out)
 }

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use docgrid_client::client::{NewDoc, UploadStats};
 use docgrid_client::config::{Overrides, resolve};
 use docgrid_client::{Client, ClientOptions};
+use docgrid_client::{NewDoc, UploadStats};
 use docgrid_core::DocId;
 use docgrid_core::api::{DocInfo, EntryKind, MetaPatch};
 use docgrid_core::model::Metadata;

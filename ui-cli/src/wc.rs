@@ -414,7 +414,7 @@ impl Wc {
         let dir = parse_dir(&self.state.tree_path)?;
         let mut ops: Vec<Op> = Vec::new();
         let mut touched: Vec<(String, Option<DocId>)> = Vec::new();
-        let mut stats = docgrid_client::client::UploadStats::default();
+        let mut stats = docgrid_client::UploadStats::default();
         for (name, e) in &self.state.entries {
             if e.conflict {
                 bail!("{name} is in conflict: edit it, then docgrid resolve {name}");

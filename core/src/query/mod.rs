@@ -56,6 +56,17 @@ pub use ast::{CmpOp, Query, Term};
 pub use eval::{compare_values, glob_match};
 pub use parser::{MAX_DEPTH, MAX_NESTING};
 
+/// The instant a date value names, as seconds since the Unix epoch (UTC)
+/// and nanoseconds: RFC 3339 timestamps (`created`, `modified`) and the
+/// prefixes `YYYY-MM-DD`, `YYYY-MM`, `YYYY`. `None` if it is not a date.
+///
+/// ```
+/// assert_eq!(docgrid_core::query::unix_time("1970-01-02T00:00:01Z"), Some((86_401, 0)));
+/// ```
+pub fn unix_time(value: &str) -> Option<(i64, u32)> {
+    date::instant(value)
+}
+
 /// A query that does not parse: where, and what was expected there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad query at column {}: expected {expected}, found {found}", .offset + 1)]

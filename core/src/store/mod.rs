@@ -165,6 +165,26 @@ pub enum StoreError {
         /// What failed, disk by disk.
         failures: Vec<String>,
     },
+    /// Too few disks (or servers) answered to read something safely (the
+    /// root pointer needs a majority): nothing can be written until they
+    /// are back.
+    #[error(
+        "cannot read the {what}: {answered} of the {needed} disks needed (a majority of {total}) \
+         answered; unavailable: {}. Bring the missing disks back; until then writes are refused",
+        list_or_none(unavailable)
+    )]
+    Unavailable {
+        /// What was being read.
+        what: String,
+        /// Disks that answered.
+        answered: usize,
+        /// Disks needed.
+        needed: usize,
+        /// Disks in the store.
+        total: usize,
+        /// The disks that did not answer, each with why.
+        unavailable: Vec<String>,
+    },
     /// An I/O error on a named file or directory.
     #[error("{op} {path}: {source}")]
     Io {

@@ -7,7 +7,7 @@
 
 use crate::id::DocId;
 use crate::model::{
-    Manifest, Metadata, Op, is_reserved, validate_key, validate_name, validate_value,
+    Manifest, Metadata, Op, client_settable, validate_key, validate_name, validate_value,
 };
 use crate::query;
 
@@ -131,9 +131,17 @@ fn conjunction(dir: &Dir, text: &str) -> Result<Vec<(String, String)>, TreeError
     Ok(pairs)
 }
 
-/// Refuses pairs with a reserved key: writing them is docgrid's job.
+/// Refuses pairs with a key a client may not set
+/// ([`client_settable`]), and `path`, which only `/files/` implies.
 fn refuse_reserved(dir: &Dir, pairs: &[(String, String)]) -> Result<(), TreeError> {
-    match pairs.iter().find(|(key, _)| is_reserved(key)) {
+    match pairs
+        .iter()
+        .find(|(key, _)| !client_settable(key) || key == "path")
+    {
+        Some((key, _)) if key == "path" => Err(read_only(
+            dir,
+            "key \"path\" places documents in /files/; create or move them there instead",
+        )),
         Some((key, _)) => Err(read_only(
             dir,
             format!("key {key:?} is maintained by docgrid, so writes here cannot set or remove it"),
@@ -429,9 +437,13 @@ mod tests {
     #[test]
     fn create_refused_for_reserved_keys() {
         assert_read_only(
-            plan_create(&dir("/by/author/alice/"), "x"),
-            "\"author\" is maintained",
+            plan_create(&dir("/by/size/1/"), "x"),
+            "\"size\" is maintained",
         );
+        assert_read_only(plan_create(&dir("/by/path/x/"), "x"), "/files/");
+        // `author` is one of the reserved keys a client may set.
+        let new = plan_create(&dir("/by/author/alice/"), "x").unwrap();
+        assert_eq!(new.meta, meta(&[("author", &["alice"])]));
         assert_read_only(plan_create(&dir("/by/year/1/mime/text/"), "x"), "\"mime\"");
     }
 
@@ -508,12 +520,9 @@ mod tests {
 
     #[test]
     fn remove_refused_for_reserved_innermost_key() {
-        assert_read_only(
-            plan_remove(&dir("/by/year/2020/author/alice/")),
-            "\"author\"",
-        );
+        assert_read_only(plan_remove(&dir("/by/year/2020/size/1/")), "\"size\"");
         // A reserved key further out is not touched, so the remove is fine.
-        let edit = plan_remove(&dir("/by/author/alice/year/2020/")).unwrap();
+        let edit = plan_remove(&dir("/by/size/1/year/2020/")).unwrap();
         assert_eq!(edit.remove, pairs(&[("year", "2020")]));
     }
 
@@ -626,10 +635,7 @@ mod tests {
 
     #[test]
     fn rename_refused_for_reserved_keys() {
-        assert_read_only(
-            plan_rename(&dir("/by/author/a/"), &Dir::All, "x"),
-            "\"author\"",
-        );
+        assert_read_only(plan_rename(&dir("/by/hash/a/"), &Dir::All, "x"), "\"hash\"");
         assert_read_only(plan_rename(&Dir::All, &dir("/by/mime/t/"), "x"), "\"mime\"");
     }
 

@@ -1,13 +1,13 @@
 //! Metadata as extended attributes: key `K` is the attribute `user.docgrid.K`,
 //! its values joined by newlines.
 //!
-//! Every key is readable; reserved keys ([`RESERVED_KEYS`]) are read-only
-//! here (`name` changes by renaming, `path` by moving under `/files/`).
-//!
-//! [`RESERVED_KEYS`]: crate::model::RESERVED_KEYS
+//! Every key is readable; the keys a client may set
+//! ([`client_settable`](crate::model::client_settable): every non-reserved
+//! key, `path` and `author`) are writable, the other reserved keys are
+//! read-only here (`name` changes by renaming).
 
 use crate::id::DocId;
-use crate::model::{Metadata, Op, is_reserved, validate_key, validate_value};
+use crate::model::{Metadata, Op, client_settable, validate_client_meta, validate_key};
 
 use super::TreeError;
 
@@ -66,7 +66,7 @@ fn writable_key(name: &str) -> Result<String, TreeError> {
         key: key.to_string(),
         source,
     })?;
-    if is_reserved(key) {
+    if !client_settable(key) {
         return Err(TreeError::ReservedKey {
             key: key.to_string(),
         });
@@ -84,12 +84,10 @@ pub fn xattr_set_op(id: DocId, base: u64, name: &str, value: &[u8]) -> Result<Op
         name: name.to_string(),
     })?;
     let values = split_values(text);
-    for v in &values {
-        validate_value(&key, v).map_err(|source| TreeError::InvalidValue {
-            component: v.clone(),
-            source,
-        })?;
-    }
+    validate_client_meta(&key, &values).map_err(|source| TreeError::InvalidValue {
+        component: text.to_string(),
+        source,
+    })?;
     Ok(Op::SetMeta {
         id,
         base,
@@ -191,7 +189,7 @@ mod tests {
 
     #[test]
     fn xattr_set_refuses_reserved_keys() {
-        for key in ["name", "path", "size", "author"] {
+        for key in ["name", "size", "mime", "hash", "created", "modified"] {
             let name = xattr_name(key);
             assert_eq!(
                 xattr_set_op(ID, 1, &name, b"x").unwrap_err(),
@@ -202,6 +200,18 @@ mod tests {
                 Err(TreeError::ReservedKey { .. })
             ));
         }
+    }
+
+    #[test]
+    fn xattr_sets_the_reserved_keys_a_client_may_set() {
+        let op = xattr_set_op(ID, 1, "user.docgrid.path", b"a/b.txt").unwrap();
+        assert!(matches!(op, Op::SetMeta { key, .. } if key == "path"));
+        let op = xattr_set_op(ID, 1, "user.docgrid.author", b"alice").unwrap();
+        assert!(matches!(op, Op::SetMeta { key, .. } if key == "author"));
+        assert!(matches!(
+            xattr_set_op(ID, 1, "user.docgrid.path", b"/abs"),
+            Err(TreeError::InvalidValue { .. })
+        ));
     }
 
     #[test]

@@ -245,7 +245,7 @@ async fn upload(
         content,
     };
     let app2 = app.clone();
-    blocking(move || crate::commit::commit(&app2, &caller.name, &message, vec![op])).await?;
+    blocking(move || crate::commit::commit_built(&app2, &caller.name, &message, vec![op])).await?;
     let doc = doc_info(&app, id).await?;
     let mut resp = (StatusCode::CREATED, Json(doc)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/docs/{id}")) {
@@ -365,7 +365,7 @@ async fn replace_content(
         .message
         .unwrap_or_else(|| format!("update {}", current.name));
     let app2 = app.clone();
-    blocking(move || crate::commit::commit(&app2, &caller.name, &message, vec![op])).await?;
+    blocking(move || crate::commit::commit_built(&app2, &caller.name, &message, vec![op])).await?;
     Ok(Json(doc_info(&app, id).await?))
 }
 

@@ -108,8 +108,10 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 async fn health(State(app): State<Arc<App>>) -> Json<Health> {
+    let degraded = app.degraded();
     Json(Health {
-        status: "ok".into(),
+        status: if degraded.is_some() { "degraded" } else { "ok" }.into(),
+        degraded,
         version: docgrid_core::VERSION.into(),
         rev: app.rev(),
         role: if app.is_follower() {
@@ -278,24 +280,48 @@ async fn changes(
     .await
 }
 
+/// `?offset=&limit=` of a tree listing.
+#[derive(Deserialize, Default)]
+struct Page {
+    #[serde(default)]
+    offset: u64,
+    limit: Option<u64>,
+}
+
 async fn tree_root(
     State(app): State<Arc<App>>,
     caller: Caller,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TreeListing>, ApiError> {
-    tree(State(app), caller, Path(String::new())).await
+    tree(State(app), caller, Path(String::new()), page).await
 }
 
 async fn tree(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(path): Path<String>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TreeListing>, ApiError> {
     caller.require(Role::Read)?;
+    let Query(page) =
+        page.map_err(|e| ApiError::bad_request(format!("tree parameters: {}", e.body_text())))?;
     blocking(move || {
         let path = format!("/{path}");
         sync_fulltext(&app)?;
+        let limit = page.limit.unwrap_or(docgrid_core::api::TREE_PAGE_MAX);
         Ok(Json(app.index.read(|c| {
-            Ok(crate::treeexec::list(c, &app.fulltext, &path))
+            // The revision is read inside the index transaction, so the
+            // listing is the one of that revision.
+            let rev = crate::index::applied_rev(c)?;
+            Ok(crate::treeexec::list_page(
+                c,
+                &app.fulltext,
+                &app.listings,
+                &path,
+                rev,
+                page.offset,
+                limit,
+            ))
         })??))
     })
     .await
@@ -429,6 +455,5 @@ async fn followers_refuse_writes(
 
 /// Commits pending full-text changes so a read sees every applied commit.
 fn sync_fulltext(app: &App) -> Result<(), ApiError> {
-    app.sync_fulltext()
-        .map_err(|e| ApiError::internal(format!("full-text index: {e:#}")))
+    Ok(app.sync_fulltext()?)
 }

@@ -4,8 +4,9 @@ use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+pub const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE state (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE docs (
     key INTEGER PRIMARY KEY,
@@ -54,7 +55,11 @@ CREATE TABLE tags (tag TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE dirs (path TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE bodies (doc INTEGER PRIMARY KEY REFERENCES docs(key), text TEXT NOT NULL);
 "#,
-)];
+    ),
+    // Commits look up content already committed by its hash (verified
+    // once, not read back again).
+    M::up("CREATE INDEX history_hash ON history(hash);"),
+];
 
 /// Sets the PRAGMAs every connection needs.
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {

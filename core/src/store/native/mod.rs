@@ -390,7 +390,7 @@ impl BlobStore for NativeStore {
             let needed = root::majority(layout.members.len());
             if written < needed {
                 return Err(StoreError::NotDurable {
-                    chunk: "root pointer".into(),
+                    chunk: "the root pointer".into(),
                     written,
                     needed,
                     failures,

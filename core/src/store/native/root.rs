@@ -101,11 +101,12 @@ pub fn newest(disks: &[Disk]) -> Result<Option<RootRecord>, StoreError> {
         }
     }
     if answered < majority(disks.len()) {
-        return Err(StoreError::NotDurable {
-            chunk: "root pointer".into(),
-            written: answered,
+        return Err(StoreError::Unavailable {
+            what: "root pointer".into(),
+            answered,
             needed: majority(disks.len()),
-            failures: unavailable,
+            total: disks.len(),
+            unavailable,
         });
     }
     Ok(best)

@@ -92,9 +92,7 @@ fn reads_fail_over_to_a_follower_when_the_primary_is_down() {
     let r = get(&format!("/v1/docs/{uncached_id}/content"));
     assert_eq!(r.status(), 200, "failover read");
     assert!(
-        r.headers()
-            .get(docgrid_client::proxy::STALE_HEADER)
-            .is_none(),
+        r.headers().get(docgrid_proxy::STALE_HEADER).is_none(),
         "served by a live server, not from the cache"
     );
     assert!(r.bytes().unwrap() == uncached[..]);

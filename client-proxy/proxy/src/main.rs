@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use docgrid_client::cache::ChunkCache;
 use docgrid_client::config::{Overrides, parse_size, resolve};
-use docgrid_client::proxy::Proxy;
 use docgrid_client::{Client, ClientOptions};
+use docgrid_proxy::Proxy;
 
 /// Serve the docgrid /v1 API on this machine from a shared chunk cache:
 /// reads fail over between servers, cached documents and listings stay
@@ -93,7 +93,7 @@ fn run(cli: Cli) -> Result<()> {
                 _ = term.recv() => {}
             }
         };
-        docgrid_client::proxy::serve(proxy, listener, shutdown).await?;
+        docgrid_proxy::serve(proxy, listener, shutdown).await?;
         Ok(())
     })
 }

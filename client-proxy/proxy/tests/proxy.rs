@@ -6,9 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{ProxyServer, Server, bytes, upload};
-use docgrid_client::client::{NewDoc, UploadStats};
-use docgrid_client::proxy::STALE_HEADER;
 use docgrid_client::{Client, ClientOptions};
+use docgrid_client::{NewDoc, UploadStats};
+use docgrid_proxy::STALE_HEADER;
 
 fn get(url: &str, token: &str) -> reqwest::blocking::Response {
     reqwest::blocking::Client::new()

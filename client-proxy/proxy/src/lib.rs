@@ -1,4 +1,4 @@
-//! The proxy daemon: the server's `/v1` API served on this machine from a
+//! `docgrid-proxy`: the server's `/v1` API served on this machine from a
 //! [`Client`] and its caches, so the CLI, FUSE and the GUI share one chunk
 //! cache and one set of connections.
 //!
@@ -7,9 +7,10 @@
 //!   does not reach a server.
 //! - Other reads are forwarded (to a healthy server, failing over) and
 //!   their answers kept in memory, keyed by the caller's token and the
-//!   path. While the background long poll of `/v1/changes` is connected,
-//!   they are answered from memory; it drops them all when a commit lands
-//!   (and every write through the proxy does). While it is not connected,
+//!   path. While the change feed ([`ChangeFeed`], the client library's long
+//!   poll of `/v1/changes`) is connected, they are answered from memory; it
+//!   drops them all when a commit lands (and every write through the proxy
+//!   does). While it is not connected,
 //!   every read goes to a server and the memory only serves when none
 //!   answers.
 //! - With every server down, what is cached is served with the header
@@ -20,9 +21,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -30,12 +29,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use docgrid_core::DocId;
-use docgrid_core::api::{ContentManifest, DocInfo, ErrorBody, ErrorDetail};
+use docgrid_core::api::{ContentManifest, DocInfo, ErrorBody, ErrorCode, ErrorDetail};
 use docgrid_core::chunk::Digest;
 use docgrid_core::content::{etag_matches, parse_range, slices};
 use futures_util::StreamExt;
 
-use crate::client::{Client, ClientError};
+use docgrid_client::feed::{ChangeFeed, FeedEvent};
+use docgrid_client::{Client, ClientError, RawAnswer};
 
 /// The header on answers served from the cache while no server answers.
 pub const STALE_HEADER: &str = "x-docgrid-stale";
@@ -55,10 +55,9 @@ pub struct Proxy {
     /// BLAKE3 of tokens a server accepted: only they get cached answers
     /// while no server can check them.
     accepted: Mutex<HashSet<Digest>>,
-    /// The newest revision the change feed saw.
-    rev: AtomicU64,
-    /// The change feed is connected: remembered answers are current.
-    live: AtomicBool,
+    /// The change feed, once started: remembered answers are current
+    /// while it is live.
+    feed: Mutex<Option<ChangeFeed>>,
 }
 
 impl Proxy {
@@ -68,8 +67,7 @@ impl Proxy {
             client,
             meta: Mutex::new(HashMap::new()),
             accepted: Mutex::new(HashSet::new()),
-            rev: AtomicU64::new(0),
-            live: AtomicBool::new(false),
+            feed: Mutex::new(None),
         })
     }
 
@@ -80,55 +78,30 @@ impl Proxy {
 
     /// Whether the change feed is connected (remembered answers current).
     pub fn is_live(&self) -> bool {
-        self.live.load(Ordering::SeqCst)
+        self.feed
+            .lock()
+            .expect("poisoned")
+            .as_ref()
+            .is_some_and(ChangeFeed::is_live)
     }
 
     /// Follows `/v1/changes` in a background thread, dropping remembered
-    /// answers whenever a commit lands. Ends once the proxy is dropped.
+    /// answers whenever a commit lands, and all of them on (re)connection
+    /// and loss. Idempotent.
     pub fn spawn_change_feed(self: &Arc<Proxy>) {
+        let mut feed = self.feed.lock().expect("poisoned");
+        if feed.is_some() {
+            return;
+        }
         let weak = Arc::downgrade(self);
-        std::thread::spawn(move || {
-            let mut connected = false;
-            while let Some(proxy) = weak.upgrade() {
-                let since = proxy.rev.load(Ordering::SeqCst);
-                // (Re)connecting: start from the head, not from history.
-                let step = if connected {
-                    proxy
-                        .client
-                        .changes(since, Duration::from_secs(25))
-                        .map(|c| c.rev)
-                } else {
-                    proxy.client.health().map(|h| h.rev)
-                };
-                match step {
-                    Ok(rev) => {
-                        if rev != since || !connected {
-                            proxy.invalidate_unless_current(rev, since);
-                            proxy.rev.store(rev, Ordering::SeqCst);
-                        }
-                        connected = true;
-                        proxy.live.store(true, Ordering::SeqCst);
-                    }
-                    Err(e) => {
-                        if connected {
-                            tracing::warn!("change feed lost: {e}; reads go to the servers");
-                        }
-                        connected = false;
-                        proxy.live.store(false, Ordering::SeqCst);
-                        drop(proxy);
-                        std::thread::sleep(Duration::from_millis(500));
-                    }
+        *feed = Some(ChangeFeed::start(self.client.clone(), move |event| {
+            if let Some(proxy) = weak.upgrade() {
+                match event {
+                    FeedEvent::Connected { .. } | FeedEvent::Commits { .. } => proxy.invalidate(),
+                    FeedEvent::Lost { .. } => {}
                 }
             }
-        });
-    }
-
-    /// After a (re)connection at `rev`: what was remembered at `since` is
-    /// still current only if nothing was committed in between.
-    fn invalidate_unless_current(&self, rev: u64, since: u64) {
-        if rev != since {
-            self.invalidate();
-        }
+        }));
     }
 
     fn client_for(&self, token: &str) -> Client {
@@ -170,10 +143,11 @@ pub async fn serve(
         .await
 }
 
-fn error(status: StatusCode, code: &str, message: String) -> Response {
+fn error(code: ErrorCode, message: String) -> Response {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_GATEWAY);
     let body = ErrorBody {
         error: ErrorDetail {
-            code: code.into(),
+            code,
             message,
             conflicts: Vec::new(),
             offset: None,
@@ -188,22 +162,35 @@ fn client_error(e: &ClientError) -> Response {
             status,
             code,
             message,
+            detail,
             ..
-        } => error(
-            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
-            code,
-            message.clone(),
-        ),
-        ClientError::Unreachable { .. } | ClientError::WriteFailed { .. } => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            format!("docgrid-proxy: {e}"),
-        ),
-        other => error(
-            StatusCode::BAD_GATEWAY,
-            "bad_gateway",
-            format!("docgrid-proxy: {other}"),
-        ),
+        } => {
+            let body = detail.as_ref().clone().unwrap_or(ErrorBody {
+                error: ErrorDetail {
+                    code: *code,
+                    message: message.clone(),
+                    conflicts: Vec::new(),
+                    offset: None,
+                },
+            });
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+            (status, axum::Json(body)).into_response()
+        }
+        ClientError::Conflict { conflicts, message } => {
+            let body = ErrorBody {
+                error: ErrorDetail {
+                    code: ErrorCode::Conflict,
+                    message: message.clone(),
+                    conflicts: conflicts.clone(),
+                    offset: None,
+                },
+            };
+            (StatusCode::CONFLICT, axum::Json(body)).into_response()
+        }
+        ClientError::Unreachable { .. } | ClientError::WriteFailed { .. } => {
+            error(ErrorCode::Unavailable, format!("docgrid-proxy: {e}"))
+        }
+        other => error(ErrorCode::BadGateway, format!("docgrid-proxy: {other}")),
     }
 }
 
@@ -229,13 +216,13 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             ["v1", "docs", id, "content"] => {
                 return match id.parse::<DocId>() {
                     Ok(id) => content(proxy, token, id, req.headers().clone()).await,
-                    Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+                    Err(e) => error(ErrorCode::BadRequest, e.to_string()),
                 };
             }
             ["v1", "chunks", hash] if hash != "missing" => {
                 return match hash.parse::<Digest>() {
                     Ok(h) => chunk(proxy, token, h).await,
-                    Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+                    Err(e) => error(ErrorCode::BadRequest, e.to_string()),
                 };
             }
             _ => return read(proxy, token, path, cacheable(&bare)).await,
@@ -279,28 +266,10 @@ async fn fetch(
     let p = proxy.clone();
     let (t, pa) = (token.to_string(), path.to_string());
     let got = tokio::task::spawn_blocking(move || -> Result<Cached, ClientError> {
-        let answer = p
-            .client_for(&t)
-            .send_read(reqwest::Method::GET, &pa, false, &|r| r)?;
-        let status = StatusCode::from_u16(answer.response.status().as_u16())
-            .unwrap_or(StatusCode::BAD_GATEWAY);
-        let content_type = answer
-            .response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
-        let body = answer.response.bytes().map_err(|e| ClientError::Decode {
-            url: pa.clone(),
-            why: e.to_string(),
-        })?;
-        Ok(Cached {
-            status,
-            content_type,
-            body: Bytes::from(body.to_vec()),
-        })
+        Ok(cached(p.client_for(&t).forward_read(&pa)?))
     })
     .await
-    .map_err(|e| ClientError::Config(format!("proxy worker: {e}")))?;
+    .map_err(|e| ClientError::Internal(format!("proxy worker: {e}")))?;
     match got {
         Ok(c) => {
             if !matches!(c.status.as_u16(), 401 | 403) {
@@ -319,6 +288,17 @@ async fn fetch(
             }
         }
         Err(e) => Err(e),
+    }
+}
+
+/// A forwarded answer as the proxy keeps and serves it.
+fn cached(a: RawAnswer) -> Cached {
+    Cached {
+        status: StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_GATEWAY),
+        content_type: a
+            .content_type
+            .and_then(|ct| HeaderValue::from_str(&ct).ok()),
+        body: Bytes::from(a.body),
     }
 }
 
@@ -347,7 +327,7 @@ async fn json_of<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_slice(&c.body)
         .map(|v| (v, stale))
-        .map_err(|e| error(StatusCode::BAD_GATEWAY, "bad_gateway", e.to_string()))
+        .map_err(|e| error(ErrorCode::BadGateway, e.to_string()))
 }
 
 async fn chunk(proxy: Arc<Proxy>, token: String, hash: Digest) -> Response {
@@ -367,7 +347,7 @@ async fn chunk(proxy: Arc<Proxy>, token: String, hash: Digest) -> Response {
             ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
         }
         Ok(Err(e)) => client_error(&e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        Err(e) => error(ErrorCode::Internal, e.to_string()),
     }
 }
 
@@ -425,7 +405,7 @@ async fn content(proxy: Arc<Proxy>, token: String, id: DocId, headers: HeaderMap
                         .map(|b| Bytes::from(b).slice(from..to))
                 })
                 .await
-                .map_err(|e| ClientError::Config(e.to_string()))?
+                .map_err(|e| ClientError::Internal(e.to_string()))?
             }
         }
     };
@@ -473,7 +453,7 @@ async fn content(proxy: Arc<Proxy>, token: String, id: DocId, headers: HeaderMap
         resp = resp.header(STALE_HEADER, "1");
     }
     resp.body(body)
-        .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+        .unwrap_or_else(|e| error(ErrorCode::Internal, e.to_string()))
 }
 
 /// The request body as a blocking reader (fed from the async side).
@@ -500,9 +480,12 @@ impl Read for BodyReader {
 
 /// A write, forwarded to the primary with its body streamed.
 async fn write(proxy: Arc<Proxy>, token: String, req: Request, path: String) -> Response {
-    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
-        .unwrap_or(reqwest::Method::POST);
-    let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
+    let method = req.method().as_str().to_string();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
     let mut stream = req.into_body().into_data_stream();
     let pump = tokio::spawn(async move {
@@ -516,43 +499,14 @@ async fn write(proxy: Arc<Proxy>, token: String, req: Request, path: String) -> 
     });
     let p = proxy.clone();
     let answered = tokio::task::spawn_blocking(move || -> Result<Cached, ClientError> {
-        let body = Mutex::new(Some(reqwest::blocking::Body::new(BodyReader {
+        let body = Box::new(BodyReader {
             rx,
             current: Bytes::new(),
-        })));
-        let answer = p.client_for(&token).send_write(method, &path, &|r| {
-            let r = match &content_type {
-                Some(ct) => r.header(reqwest::header::CONTENT_TYPE, ct.as_bytes()),
-                None => r,
-            };
-            r.body(
-                body.lock()
-                    .expect("poisoned")
-                    .take()
-                    .unwrap_or_else(|| Vec::<u8>::new().into()),
-            )
-        })?;
-        let status = StatusCode::from_u16(answer.response.status().as_u16())
-            .unwrap_or(StatusCode::BAD_GATEWAY);
-        let ct = answer
-            .response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
-        let body = answer
-            .response
-            .bytes()
-            .map_err(|e| ClientError::WriteFailed {
-                server: answer.server.clone(),
-                why: format!(
-                    "the answer was cut short ({e}): the write may or may not have landed"
-                ),
-            })?;
-        Ok(Cached {
-            status,
-            content_type: ct,
-            body: Bytes::from(body.to_vec()),
-        })
+        });
+        let answer =
+            p.client_for(&token)
+                .forward_write(&method, &path, content_type.as_deref(), body)?;
+        Ok(cached(answer))
     })
     .await;
     pump.abort();
@@ -561,7 +515,7 @@ async fn write(proxy: Arc<Proxy>, token: String, req: Request, path: String) -> 
     match answered {
         Ok(Ok(c)) => cached_response(c, false),
         Ok(Err(e)) => client_error(&e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        Err(e) => error(ErrorCode::Internal, e.to_string()),
     }
 }
 

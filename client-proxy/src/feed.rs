@@ -1,0 +1,148 @@
+//! [`ChangeFeed`]: follows `GET /v1/changes` (the long poll) in a
+//! background thread and tells a handler what was committed. The tree
+//! layer keeps its caches current with it; the proxy drops its remembered
+//! answers with it.
+//!
+//! While connected the feed is *live*: a cache may trust what it holds
+//! until the handler hears of a commit. When the connection drops the feed
+//! says so ([`FeedEvent::Lost`]) and retries; on reconnection it fetches
+//! the commits it missed, so nothing committed meanwhile goes unheard
+//! ([`FeedEvent::Commits`] with `gap: true` when too many were missed to
+//! list).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use docgrid_core::api::CommitInfo;
+
+use crate::client::Client;
+
+/// What the feed tells its handler.
+#[derive(Debug, Clone)]
+pub enum FeedEvent {
+    /// Connected (or reconnected) at revision `rev`.
+    Connected {
+        /// The server's newest revision.
+        rev: u64,
+    },
+    /// Commits landed: the server is now at `rev`.
+    Commits {
+        /// The newest revision.
+        rev: u64,
+        /// The commits, oldest first.
+        commits: Vec<CommitInfo>,
+        /// More commits landed than are listed (a long disconnection):
+        /// anything cached may be out of date.
+        gap: bool,
+    },
+    /// The connection dropped: caches cannot be trusted until `Connected`.
+    Lost {
+        /// Why.
+        why: String,
+    },
+}
+
+/// How long one long poll waits on the server.
+const POLL_WAIT: Duration = Duration::from_secs(20);
+/// Commits asked for at once.
+const PAGE: usize = 1000;
+
+struct State {
+    rev: AtomicU64,
+    live: AtomicBool,
+    stop: AtomicBool,
+}
+
+/// A running change feed. Dropping it stops the thread after its current
+/// poll.
+pub struct ChangeFeed {
+    state: Arc<State>,
+}
+
+impl ChangeFeed {
+    /// Starts following `client`'s servers, calling `handler` from the
+    /// feed's thread for every event.
+    pub fn start(client: Client, handler: impl Fn(FeedEvent) + Send + 'static) -> ChangeFeed {
+        let state = Arc::new(State {
+            rev: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        });
+        let s = state.clone();
+        std::thread::Builder::new()
+            .name("docgrid-change-feed".into())
+            .spawn(move || follow(&client, &s, &handler))
+            .expect("spawning the change feed thread");
+        ChangeFeed { state }
+    }
+
+    /// Whether the feed is connected: what a handler cached is current.
+    pub fn is_live(&self) -> bool {
+        self.state.live.load(Ordering::SeqCst)
+    }
+
+    /// The newest revision the feed has seen.
+    pub fn rev(&self) -> u64 {
+        self.state.rev.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ChangeFeed {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn follow(client: &Client, state: &State, handler: &dyn Fn(FeedEvent)) {
+    // The revision heard last, if the feed was ever connected.
+    let mut seen: Option<u64> = None;
+    let mut connected = false;
+    while !state.stop.load(Ordering::SeqCst) {
+        let step = match (connected, seen) {
+            (true, Some(since)) => client.changes(since, POLL_WAIT),
+            // (Re)connecting after having heard `since`: what was missed.
+            (false, Some(since)) => client.changes(since, Duration::ZERO),
+            (_, None) => client.health().map(|h| docgrid_core::api::Changes {
+                rev: h.rev,
+                commits: Vec::new(),
+            }),
+        };
+        match step {
+            Ok(changes) => {
+                let since = seen.unwrap_or(changes.rev);
+                if let Some(last) = changes.commits.last() {
+                    // Caches hear of what was missed before they are
+                    // trusted again.
+                    let gap = changes.commits.len() >= PAGE && last.rev < changes.rev;
+                    let rev = if gap { changes.rev } else { last.rev };
+                    handler(FeedEvent::Commits {
+                        rev,
+                        commits: changes.commits,
+                        gap,
+                    });
+                    seen = Some(rev);
+                } else {
+                    seen = Some(since);
+                }
+                state.rev.store(seen.unwrap_or(0), Ordering::SeqCst);
+                if !connected {
+                    connected = true;
+                    state.live.store(true, Ordering::SeqCst);
+                    handler(FeedEvent::Connected { rev: changes.rev });
+                }
+            }
+            Err(e) => {
+                if connected {
+                    tracing::warn!(
+                        "change feed lost: {e}; caches are not trusted until it is back"
+                    );
+                    handler(FeedEvent::Lost { why: e.to_string() });
+                }
+                connected = false;
+                state.live.store(false, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+}

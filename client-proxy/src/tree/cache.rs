@@ -1,0 +1,370 @@
+//! What the tree layer keeps in memory — listings, documents, manifests,
+//! chunks — and how commits keep it current: every commit seen (from the
+//! change feed, or written through this tree) drops what it touched,
+//! refreshes the listings held and tells subscribers which paths changed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use docgrid_core::DocId;
+use docgrid_core::api::{ContentManifest, DocInfo};
+use docgrid_core::chunk::Digest;
+
+use super::{Listing, TreeOptions};
+use crate::client::Client;
+use crate::error::ClientError;
+use crate::feed::FeedEvent;
+
+/// What changed at a revision: sent to every [`Tree::subscribe`]r.
+///
+/// [`Tree::subscribe`]: super::Tree::subscribe
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The revision after the change.
+    pub rev: u64,
+    /// Canonical paths of the directories whose listing changed, among
+    /// those this tree had listed (directories never listed are not
+    /// tracked: list them to hear of them).
+    pub paths: Vec<String>,
+    /// Documents the commits touched (content, metadata, name, deletion).
+    pub docs: Vec<DocId>,
+    /// Too much changed to tell (a long disconnection): everything listed
+    /// may have changed, and every path held is in `paths`.
+    pub everything: bool,
+}
+
+struct Slot<T> {
+    value: Arc<T>,
+    at: Instant,
+    used: u64,
+}
+
+/// The shared state of a tree and its clones.
+pub(crate) struct State {
+    listings: Mutex<HashMap<String, Slot<Listing>>>,
+    docs: Mutex<HashMap<DocId, Slot<DocInfo>>>,
+    manifests: Mutex<HashMap<DocId, Slot<ContentManifest>>>,
+    pub(crate) chunks: Mutex<ChunkMemo>,
+    live: AtomicBool,
+    tick: AtomicU64,
+    subscribers: Mutex<Vec<Sender<Changed>>>,
+    /// Revisions committed through this tree and already handled, which
+    /// the feed need not handle again.
+    own: Mutex<HashSet<u64>>,
+}
+
+impl State {
+    pub(crate) fn new(opts: &TreeOptions) -> State {
+        State {
+            listings: Mutex::new(HashMap::new()),
+            docs: Mutex::new(HashMap::new()),
+            manifests: Mutex::new(HashMap::new()),
+            chunks: Mutex::new(ChunkMemo::new(opts.chunk_memory)),
+            live: AtomicBool::new(false),
+            tick: AtomicU64::new(0),
+            subscribers: Mutex::new(Vec::new()),
+            own: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    fn tick(&self) -> u64 {
+        self.tick.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether something cached at `at` may be answered without asking.
+    fn trusted(&self, at: Instant, opts: &TreeOptions) -> bool {
+        self.is_live() || at.elapsed() < opts.ttl
+    }
+
+    pub(crate) fn subscribe(&self) -> Receiver<Changed> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.subscribers.lock().expect("poisoned").push(tx);
+        rx
+    }
+
+    // ---- listings --------------------------------------------------------
+
+    /// The cached listing of `path`, if current.
+    pub(crate) fn listing(&self, path: &str, opts: &TreeOptions) -> Option<Arc<Listing>> {
+        let tick = self.tick();
+        let mut map = self.listings.lock().expect("poisoned");
+        let slot = map.get_mut(path)?;
+        if !self.trusted(slot.at, opts) {
+            return None;
+        }
+        slot.used = tick;
+        Some(slot.value.clone())
+    }
+
+    /// The cached listing of `path` however old, marked stale: for when no
+    /// server answers.
+    pub(crate) fn stale_listing(&self, path: &str) -> Option<Arc<Listing>> {
+        let map = self.listings.lock().expect("poisoned");
+        let l = &map.get(path)?.value;
+        Some(Arc::new(Listing {
+            stale: true,
+            ..Listing::new(l.path.clone(), l.rev, l.entries.clone())
+        }))
+    }
+
+    /// Keeps a fetched listing (unless a newer one is held), evicting the
+    /// least recently used beyond the bound.
+    pub(crate) fn keep(&self, listing: Listing, opts: &TreeOptions) -> Arc<Listing> {
+        let tick = self.tick();
+        let mut map = self.listings.lock().expect("poisoned");
+        if let Some(held) = map.get_mut(&listing.path)
+            && held.value.rev > listing.rev
+        {
+            held.used = tick;
+            return held.value.clone();
+        }
+        let value = Arc::new(listing);
+        map.insert(
+            value.path.clone(),
+            Slot {
+                value: value.clone(),
+                at: Instant::now(),
+                used: tick,
+            },
+        );
+        evict(&mut map, opts.listings.max(1));
+        value
+    }
+
+    // ---- documents and manifests -------------------------------------------
+
+    pub(crate) fn doc(&self, id: &DocId, opts: &TreeOptions) -> Option<Arc<DocInfo>> {
+        let map = self.docs.lock().expect("poisoned");
+        map.get(id)
+            .filter(|s| self.trusted(s.at, opts))
+            .map(|s| s.value.clone())
+    }
+
+    pub(crate) fn keep_doc(&self, doc: Arc<DocInfo>) {
+        let tick = self.tick();
+        let mut map = self.docs.lock().expect("poisoned");
+        map.insert(
+            doc.id,
+            Slot {
+                value: doc,
+                at: Instant::now(),
+                used: tick,
+            },
+        );
+        evict(&mut map, 100_000);
+    }
+
+    pub(crate) fn manifest(&self, id: &DocId, opts: &TreeOptions) -> Option<Arc<ContentManifest>> {
+        let map = self.manifests.lock().expect("poisoned");
+        map.get(id)
+            .filter(|s| self.trusted(s.at, opts))
+            .map(|s| s.value.clone())
+    }
+
+    pub(crate) fn keep_manifest(&self, m: Arc<ContentManifest>) {
+        let tick = self.tick();
+        let mut map = self.manifests.lock().expect("poisoned");
+        map.insert(
+            m.id,
+            Slot {
+                value: m,
+                at: Instant::now(),
+                used: tick,
+            },
+        );
+        evict(&mut map, 10_000);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.listings.lock().expect("poisoned").clear();
+        self.docs.lock().expect("poisoned").clear();
+        self.manifests.lock().expect("poisoned").clear();
+    }
+
+    // ---- keeping current ---------------------------------------------------
+
+    /// The change feed's events.
+    pub(crate) fn on_feed(&self, client: &Client, opts: &TreeOptions, event: FeedEvent) {
+        match event {
+            FeedEvent::Connected { .. } => self.live.store(true, Ordering::SeqCst),
+            FeedEvent::Lost { .. } => self.live.store(false, Ordering::SeqCst),
+            FeedEvent::Commits { rev, commits, gap } => {
+                let mut own = self.own.lock().expect("poisoned");
+                let foreign: Vec<_> = commits.iter().filter(|c| !own.remove(&c.rev)).collect();
+                own.retain(|r| *r > rev);
+                drop(own);
+                if foreign.is_empty() && !gap {
+                    return;
+                }
+                let docs = foreign
+                    .iter()
+                    .flat_map(|c| c.docs.iter().copied())
+                    .collect();
+                self.changed(client, opts, rev, docs, gap);
+            }
+        }
+    }
+
+    /// A commit made through this tree at `rev`, touching `docs`.
+    pub(crate) fn committed(
+        &self,
+        client: &Client,
+        opts: &TreeOptions,
+        rev: u64,
+        docs: Vec<DocId>,
+    ) {
+        self.own.lock().expect("poisoned").insert(rev);
+        self.changed(client, opts, rev, docs, false);
+    }
+
+    /// Revision `rev` touched `docs` (or, `everything`, anything): drops
+    /// what they touched, refreshes the listings held that are older than
+    /// `rev` and tells subscribers which changed.
+    fn changed(
+        &self,
+        client: &Client,
+        opts: &TreeOptions,
+        rev: u64,
+        mut docs: Vec<DocId>,
+        everything: bool,
+    ) {
+        docs.sort();
+        docs.dedup();
+        {
+            let mut d = self.docs.lock().expect("poisoned");
+            let mut m = self.manifests.lock().expect("poisoned");
+            if everything {
+                d.clear();
+                m.clear();
+            }
+            for id in &docs {
+                d.remove(id);
+                m.remove(id);
+            }
+        }
+        // Older listings leave the cache at once: a concurrent lookup
+        // fetches its own rather than trust one of them.
+        let mut old: Vec<(u64, Arc<Listing>)> = {
+            let mut map = self.listings.lock().expect("poisoned");
+            let older: Vec<String> = map
+                .iter()
+                .filter(|(_, s)| s.value.rev < rev)
+                .map(|(p, _)| p.clone())
+                .collect();
+            older
+                .into_iter()
+                .filter_map(|p| map.remove(&p))
+                .map(|s| (s.used, s.value))
+                .collect()
+        };
+        old.sort_by(|a, b| b.0.cmp(&a.0));
+        let refresh = old.len().min(opts.refresh);
+        let fresh = docgrid_core::parallel_map(&old[..refresh], 4, |(_, l)| fetch(client, &l.path));
+        let mut paths = Vec::new();
+        for ((_, before), after) in old[..refresh].iter().zip(fresh) {
+            match after {
+                Ok(after) => {
+                    if everything || !after.same_entries(before) {
+                        paths.push(after.path.clone());
+                    }
+                    self.keep(after, opts);
+                }
+                Err(_) => paths.push(before.path.clone()),
+            }
+        }
+        paths.extend(old[refresh..].iter().map(|(_, l)| l.path.clone()));
+        paths.sort();
+        let change = Changed {
+            rev,
+            paths,
+            docs,
+            everything,
+        };
+        self.subscribers
+            .lock()
+            .expect("poisoned")
+            .retain(|tx| tx.send(change.clone()).is_ok());
+    }
+}
+
+/// Drops the least recently used entries beyond `bound`.
+fn evict<K: Clone + Eq + std::hash::Hash, T>(map: &mut HashMap<K, Slot<T>>, bound: usize) {
+    if map.len() <= bound {
+        return;
+    }
+    let mut by_use: Vec<(u64, K)> = map.iter().map(|(k, s)| (s.used, k.clone())).collect();
+    by_use.sort_by_key(|(used, _)| *used);
+    let excess = map.len() - bound;
+    for (_, k) in by_use
+        .into_iter()
+        .take(excess.max(bound / 8).min(map.len()))
+    {
+        map.remove(&k);
+    }
+}
+
+/// A whole directory from the server.
+pub(crate) fn fetch(client: &Client, path: &str) -> Result<Listing, ClientError> {
+    let l = client.tree(path)?;
+    Ok(Listing::new(l.path, l.rev, l.entries))
+}
+
+/// Chunks in memory, least recently used dropped beyond a byte bound: a
+/// file read in small pieces fetches each chunk once.
+pub(crate) struct ChunkMemo {
+    map: HashMap<Digest, (Arc<Vec<u8>>, u64)>,
+    bytes: usize,
+    bound: usize,
+    tick: u64,
+}
+
+impl ChunkMemo {
+    fn new(bound: usize) -> ChunkMemo {
+        ChunkMemo {
+            map: HashMap::new(),
+            bytes: 0,
+            bound,
+            tick: 0,
+        }
+    }
+
+    pub(crate) fn get(&mut self, hash: &Digest) -> Option<Arc<Vec<u8>>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.map.get_mut(hash).map(|(b, used)| {
+            *used = tick;
+            b.clone()
+        })
+    }
+
+    pub(crate) fn put(&mut self, hash: Digest, bytes: Arc<Vec<u8>>) {
+        if bytes.len() > self.bound {
+            return;
+        }
+        self.tick += 1;
+        self.bytes += bytes.len();
+        if let Some((old, _)) = self.map.insert(hash, (bytes, self.tick)) {
+            self.bytes -= old.len();
+        }
+        while self.bytes > self.bound {
+            let Some(oldest) = self
+                .map
+                .iter()
+                .min_by_key(|(_, (_, u))| *u)
+                .map(|(h, _)| *h)
+            else {
+                break;
+            };
+            if let Some((b, _)) = self.map.remove(&oldest) {
+                self.bytes -= b.len();
+            }
+        }
+    }
+}
