@@ -271,7 +271,7 @@ fn verify_content(
                     .map_err(|source| ServerError::Document {
                         id: *id,
                         name: name.to_string(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 whole.update(&bytes);
             }

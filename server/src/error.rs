@@ -21,10 +21,10 @@ pub enum ServerError {
     FullText(#[from] crate::fulltext::FullTextError),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The journal could not be read or written.
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    Journal(Box<JournalError>),
     /// A document's bytes could not be read.
     #[error("document {name:?} ({id}): {source}")]
     Document {
@@ -34,7 +34,7 @@ pub enum ServerError {
         name: String,
         /// Why.
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// A revision of the journal could not be read or applied.
     #[error("revision {rev}: {source}")]
@@ -62,12 +62,26 @@ impl ServerError {
         match self {
             ServerError::Index(_) | ServerError::FullText(_) => ErrorCode::Internal,
             ServerError::Store(e) | ServerError::Document { source: e, .. } => store_code(e),
-            ServerError::Journal(JournalError::Store(e)) => store_code(e),
-            ServerError::Journal(JournalError::Moved { .. }) => ErrorCode::Conflict,
-            ServerError::Journal(_) => ErrorCode::Internal,
+            ServerError::Journal(j) => match j.as_ref() {
+                JournalError::Store(e) => store_code(e),
+                JournalError::Moved { .. } => ErrorCode::Conflict,
+                _ => ErrorCode::Internal,
+            },
             ServerError::Revision { source, .. } => source.code(),
             ServerError::Degraded(_) => ErrorCode::Unavailable,
         }
+    }
+}
+
+impl From<StoreError> for ServerError {
+    fn from(e: StoreError) -> Self {
+        ServerError::Store(Box::new(e))
+    }
+}
+
+impl From<JournalError> for ServerError {
+    fn from(e: JournalError) -> Self {
+        ServerError::Journal(Box::new(e))
     }
 }
 
@@ -230,13 +244,13 @@ impl From<rusqlite::Error> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ServerError::Store(e).into()
+        ServerError::from(e).into()
     }
 }
 
 impl From<JournalError> for ApiError {
     fn from(e: JournalError) -> Self {
-        ServerError::Journal(e).into()
+        ServerError::from(e).into()
     }
 }
 

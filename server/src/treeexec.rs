@@ -18,8 +18,11 @@ use crate::search::Searcher;
 /// large directory are slices of one listing, not one listing each.
 #[derive(Default)]
 pub struct Snapshots {
-    made: std::sync::Mutex<Vec<(String, u64, std::sync::Arc<Vec<TreeEntry>>)>>,
+    made: std::sync::Mutex<Vec<Snapshot>>,
 }
+
+/// One listing made: its path, revision and entries.
+type Snapshot = (String, u64, std::sync::Arc<Vec<TreeEntry>>);
 
 /// Listings kept for paging.
 const SNAPSHOTS_KEPT: usize = 8;
@@ -267,11 +270,15 @@ fn subdirs(
     spec: &Subdirs,
     docs: &RoaringBitmap,
 ) -> Result<Vec<(String, Option<u64>)>, ApiError> {
+    // By name, as every listing orders its directories (the counts come
+    // most used first).
     let named = |counts: Vec<docgrid_core::api::Count>| -> Vec<(String, Option<u64>)> {
-        counts
+        let mut named: Vec<(String, Option<u64>)> = counts
             .into_iter()
             .filter_map(|c| Some((value_component(&c.value)?, Some(c.count))))
-            .collect()
+            .collect();
+        named.sort();
+        named
     };
     Ok(match spec {
         Subdirs::None => Vec::new(),

@@ -5,25 +5,25 @@
 //! against a server or the local proxy. Targets starting with `/` (or
 //! document ids) are the repository's; other paths are working-copy files.
 
+mod exit;
+mod repo;
 mod wc;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use docgrid_client::config::{Overrides, resolve};
 use docgrid_client::{Client, ClientOptions};
 use docgrid_client::{NewDoc, UploadStats};
 use docgrid_core::DocId;
-use docgrid_core::api::{DocInfo, EntryKind, MetaPatch};
 use docgrid_core::model::Metadata;
 
 /// docgrid: keep documents, find them by tags, attributes and full text.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = exit::EXIT_CODES)]
 struct Cli {
     /// A server (or docgrid-proxy) URL; repeat for failover. Default:
     /// DOCGRID_URL, then ~/.config/docgrid/config.toml.
@@ -165,10 +165,17 @@ enum Cmd {
     ///
     /// Example: docgrid rm /all/draft.txt
     Rm { target: String },
-    /// Rename a document.
+    /// Rename or move a document: DEST is a new name (same directory), a
+    /// directory (the name stays) or a full tree path. Moving between
+    /// directories changes metadata as the tree defines it: out of
+    /// /tags/A/ removes tag A, into /tags/B/ adds tag B.
     ///
-    /// Example: docgrid mv /all/draft.txt final.txt
-    Mv { target: String, name: String },
+    /// Example: docgrid mv /tags/inbox/x.pdf /tags/taxes/
+    Mv {
+        target: String,
+        /// The new name, directory or path.
+        name: String,
+    },
     /// Check out a directory of the tree into DIR (default: its last
     /// component) as a working copy.
     ///
@@ -272,7 +279,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("docgrid: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::code(&e))
         }
     }
 }
@@ -297,35 +304,9 @@ fn client(cli: &Cli) -> Result<Client> {
     Ok(client)
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
-}
-
-/// The document a target names: a document id, or a tree path whose last
-/// component is a document of the listing above it.
-fn resolve_doc(client: &Client, target: &str) -> Result<DocInfo> {
-    if let Ok(id) = target.parse::<DocId>() {
-        return Ok(client.doc(&id)?);
-    }
-    let trimmed = target.trim_end_matches('/');
-    let (parent, name) = trimmed
-        .rsplit_once('/')
-        .with_context(|| format!("{target}: give a tree path (/all/NAME) or a document id"))?;
-    let listing = client.tree(parent)?;
-    let entry = listing
-        .entries
-        .iter()
-        .find(|e| e.name == name && e.kind == EntryKind::Doc)
-        .with_context(|| {
-            format!(
-                "no document {name:?} in {}/ (docgrid ls {} shows what is there)",
-                if parent.is_empty() { "" } else { parent },
-                if parent.is_empty() { "/" } else { parent }
-            )
-        })?;
-    let id = entry.id.context("the listing gave no id")?;
-    Ok(client.doc(&id)?)
 }
 
 /// Whether a target names a working-copy file rather than the repository.
@@ -450,6 +431,7 @@ fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let c = client(&cli)?;
+    let tree = docgrid_client::tree::Tree::new(c.clone());
     match cli.cmd {
         Cmd::Checkout { tree_path, dir } => {
             let dir = dir.unwrap_or_else(|| {
@@ -483,7 +465,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Commit { message, path } => {
             let mut w = wc::Wc::find(&path)?;
-            match w.commit(&c, &message)? {
+            match w.commit(&tree, &message)? {
                 Some(rev) => println!("Committed revision {rev}."),
                 None => eprintln!("nothing to commit"),
             }
@@ -505,46 +487,14 @@ fn run(cli: Cli) -> Result<()> {
             message,
             json,
         } => import(&c, &paths, &tags, &sets, follow_symlinks, &message, json),
-        Cmd::Ls { path, json } => {
-            let l = c.tree(&path)?;
-            if json {
-                return print_json(&l);
-            }
-            for e in &l.entries {
-                match e.kind {
-                    EntryKind::Dir => println!("{}/", e.name),
-                    EntryKind::Doc => println!("{:>12}  {}", e.size.unwrap_or(0), e.name),
-                }
-            }
-            Ok(())
-        }
-        Cmd::Cat { target } => {
-            let d = resolve_doc(&c, &target)?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            c.content_to(&d.id, &mut out)?;
-            out.flush()?;
-            Ok(())
-        }
+        Cmd::Ls { path, json } => repo::ls(&tree, &path, json),
+        Cmd::Cat { target } => repo::cat(&tree, &target),
         Cmd::Export {
             target,
             dir,
             recursive,
-        } => export(&c, &target, &dir, recursive),
-        Cmd::Info { target, json } => {
-            let d = resolve_doc(&c, &target)?;
-            if json {
-                return print_json(&d);
-            }
-            println!(
-                "id:   {}\nname: {}\nsize: {}\nrev:  {}\nhash: {}",
-                d.id, d.name, d.size, d.rev, d.hash
-            );
-            for (k, vs) in &d.meta {
-                println!("{k}: {}", vs.join(", "));
-            }
-            Ok(())
-        }
+        } => repo::export(&tree, &target, &dir, recursive),
+        Cmd::Info { target, json } => repo::info(&tree, &target, json),
         Cmd::Search { query, limit, json } => {
             let r = c.search(&query, limit, 0)?;
             if json {
@@ -559,39 +509,12 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("{} of {} match(es)", r.hits.len(), r.total);
             Ok(())
         }
-        Cmd::Tag { target, tags } => patch(&c, &target, |p| {
-            p.add.insert("tag".into(), tags.clone());
-        }),
-        Cmd::Untag { target, tags } => patch(&c, &target, |p| {
-            p.remove.insert("tag".into(), tags.clone());
-        }),
-        Cmd::Propset { key, value, target } => patch(&c, &target, |p| {
-            p.set.insert(key.clone(), vec![value.clone()]);
-        }),
-        Cmd::Propdel { key, target } => patch(&c, &target, |p| {
-            p.set.insert(key.clone(), Vec::new());
-        }),
-        Cmd::Propget { key, target } => {
-            let d = resolve_doc(&c, &target)?;
-            let values = d
-                .meta
-                .get(&key)
-                .with_context(|| format!("{target} has no property {key:?}"))?;
-            for v in values {
-                println!("{v}");
-            }
-            Ok(())
-        }
-        Cmd::Proplist { target, json } => {
-            let d = resolve_doc(&c, &target)?;
-            if json {
-                return print_json(&d.meta);
-            }
-            for (k, vs) in &d.meta {
-                println!("{k}: {}", vs.join(", "));
-            }
-            Ok(())
-        }
+        Cmd::Tag { target, tags } => repo::tag(&tree, &target, &tags, true),
+        Cmd::Untag { target, tags } => repo::tag(&tree, &target, &tags, false),
+        Cmd::Propset { key, value, target } => repo::propset(&tree, &target, &key, Some(&value)),
+        Cmd::Propdel { key, target } => repo::propset(&tree, &target, &key, None),
+        Cmd::Propget { key, target } => repo::propget(&tree, &target, &key),
+        Cmd::Proplist { target, json } => repo::proplist(&tree, &target, json),
         Cmd::Log {
             rev: Some(rev),
             json,
@@ -633,33 +556,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Rm { target } => {
-            let d = resolve_doc(&c, &target)?;
-            let r = c.delete(&d.id, d.rev)?;
-            eprintln!("deleted {} ({}) in r{}", d.name, d.id, r.rev);
-            Ok(())
-        }
-        Cmd::Mv { target, name } => patch(&c, &target, |p| p.name = Some(name.clone())),
-        Cmd::Mkdir { path } => {
-            let dir = docgrid_core::tree::parse_dir(&path)?;
-            let op = docgrid_core::tree::plan_mkdir(&dir)?;
-            let r = c.commit(&format!("mkdir {path}"), vec![op])?;
-            eprintln!("created {path} in r{}", r.rev);
-            Ok(())
-        }
+        Cmd::Rm { target } => repo::rm(&tree, &target),
+        Cmd::Mv { target, name } => repo::mv(&tree, &target, &name),
+        Cmd::Mkdir { path } => repo::mkdir(&tree, &path),
     }
-}
-
-fn patch(c: &Client, target: &str, edit: impl FnOnce(&mut MetaPatch)) -> Result<()> {
-    let d = resolve_doc(c, target)?;
-    let mut p = MetaPatch {
-        base: d.rev,
-        ..MetaPatch::default()
-    };
-    edit(&mut p);
-    let after = c.patch(&d.id, &p)?;
-    eprintln!("{} now at r{}", after.name, after.rev);
-    Ok(())
 }
 
 /// Files under `root` (itself if a file), with their paths relative to
@@ -803,48 +703,4 @@ fn dedup(total: u64, sent: u64) -> f64 {
     } else {
         100.0 * (total - sent.min(total)) as f64 / total as f64
     }
-}
-
-fn export(c: &Client, target: &str, dir: &Path, recursive: bool) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let trimmed = target.trim_end_matches('/');
-    if recursive && !trimmed.starts_with("/files") {
-        bail!("--recursive follows /files directories only (other directories are queries)");
-    }
-    let listing = match c.tree(if trimmed.is_empty() { "/" } else { trimmed }) {
-        Ok(l) => l,
-        Err(_) => {
-            let d = resolve_doc(c, target)?;
-            return save(c, &d.id, &dir.join(&d.name));
-        }
-    };
-    for e in &listing.entries {
-        match (e.kind, e.id) {
-            (EntryKind::Doc, Some(id)) => save(c, &id, &dir.join(&e.name))?,
-            (EntryKind::Dir, _) if recursive && trimmed.starts_with("/files") => {
-                export(
-                    c,
-                    &format!("{trimmed}/{}", e.name),
-                    &dir.join(&e.name),
-                    true,
-                )?;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn save(c: &Client, id: &DocId, path: &Path) -> Result<()> {
-    let tmp = path.with_extension("docgrid-part");
-    let mut f = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
-    c.content_to(id, &mut f)?;
-    f.into_inner()
-        .map_err(|e| e.into_error())
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use docgrid_client::tree::{Content, Tree};
 use docgrid_client::{Client, ClientError};
 use docgrid_core::DocId;
 use docgrid_core::api::{DocInfo, EntryKind};
@@ -332,7 +333,7 @@ impl Wc {
     /// `propset` / `propdel` on a file: recorded until commit.
     pub fn propset(&mut self, name: &str, key: &str, values: Vec<String>) -> Result<()> {
         docgrid_core::model::validate_key(key)?;
-        if RESERVED_KEYS.contains(&key) {
+        if !docgrid_core::model::client_settable(key) {
             bail!("{key} is kept by the server; it cannot be set");
         }
         self.entry_mut(name)?
@@ -410,11 +411,11 @@ impl Wc {
 
     /// `commit -m MSG`: every change as one commit, against each file's
     /// base revision; refused (nothing changed) when one is out of date.
-    pub fn commit(&mut self, client: &Client, message: &str) -> Result<Option<u64>> {
+    pub fn commit(&mut self, tree: &Tree, message: &str) -> Result<Option<u64>> {
+        let client = tree.client();
         let dir = parse_dir(&self.state.tree_path)?;
         let mut ops: Vec<Op> = Vec::new();
         let mut touched: Vec<(String, Option<DocId>)> = Vec::new();
-        let mut stats = docgrid_client::UploadStats::default();
         for (name, e) in &self.state.entries {
             if e.conflict {
                 bail!("{name} is in conflict: edit it, then docgrid resolve {name}");
@@ -423,7 +424,7 @@ impl Wc {
             match e.id {
                 None => {
                     let plan = plan_create(&dir, name)?;
-                    let content = client.upload_content(&file, &mut stats, &|_| {})?;
+                    let content = tree.upload(Content::File(file.clone()))?;
                     let id = DocId::random();
                     let mut op = plan.op(id, content);
                     if let Op::Create { meta, .. } = &mut op {
@@ -445,7 +446,7 @@ impl Wc {
                         changed = true;
                     }
                     if file.exists() && self.modified(name, e)? {
-                        let content = client.upload_content(&file, &mut stats, &|_| {})?;
+                        let content = tree.upload(Content::File(file.clone()))?;
                         ops.push(Op::SetContent {
                             id,
                             base: e.rev,
@@ -471,15 +472,14 @@ impl Wc {
         if ops.is_empty() {
             return Ok(None);
         }
-        let rev = match client.commit(message, ops) {
-            Ok(r) => r.rev,
-            Err(ClientError::Api {
-                status: 409,
-                message,
-                ..
-            }) => bail!(
-                "Commit failed (details follow):\nout of date: {message}\nRun docgrid update, then commit again. Nothing was committed."
-            ),
+        let rev = match tree.commit(message, ops) {
+            Ok(rev) => rev,
+            Err(e @ ClientError::Conflict { .. }) => {
+                return Err(anyhow::Error::new(e).context(
+                    "Commit failed: out of date; run docgrid update, then commit again. \
+                     Nothing was committed. Details",
+                ));
+            }
             Err(e) => return Err(e.into()),
         };
         // Record the new bases only now that the server committed.

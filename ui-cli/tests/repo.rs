@@ -110,16 +110,23 @@ fn import_list_read_tag_set_search_and_export() {
 fn errors_go_to_stderr_with_a_non_zero_exit() {
     let env = Env::new();
     let out = env.run(&["cat", "/all/nothing.txt"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "not found exits 3");
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no document \"nothing.txt\"") && err.contains("ls /all"),
+        err.contains("no entry \"nothing.txt\"") && err.contains("ls /all"),
         "{err}"
     );
     let out = env.run(&["search", "tag:(", "--json"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(7), "invalid input exits 7");
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad_query"));
+    let out = env.run(&["mkdir", "/by/year/"]);
+    assert_eq!(out.status.code(), Some(7), "a refusal of the tree exits 7");
+    let help = env.ok(&["--help"]);
+    assert!(
+        help.contains("Exit status:") && help.contains("4  out of date"),
+        "{help}"
+    );
     let out = env.run(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }

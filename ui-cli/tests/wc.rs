@@ -37,7 +37,7 @@ fn two_working_copies_conflict_resolve_and_merge() {
     assert!(env.ok_in(&a, &["diff"]).contains("+line 2 by a"));
     env.ok_in(&a, &["commit", "-m", "a edits"]);
     let out = env.run_in(&b, &["commit", "-m", "b edits"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4), "out of date exits 4");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("out of date") && err.contains("plan.txt") && err.contains("update"),
@@ -104,7 +104,7 @@ fn two_working_copies_conflict_resolve_and_merge() {
     let out = env.run_in(&a, &["commit", "-m", "from the past"]);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(4),
         "a commit from an old base is out of date"
     );
     env.ok_in(&a, &["revert", "plan.txt"]);

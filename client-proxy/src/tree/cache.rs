@@ -264,7 +264,7 @@ impl State {
                 .map(|s| (s.used, s.value))
                 .collect()
         };
-        old.sort_by(|a, b| b.0.cmp(&a.0));
+        old.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
         let refresh = old.len().min(opts.refresh);
         let fresh = docgrid_core::parallel_map(&old[..refresh], 4, |(_, l)| fetch(client, &l.path));
         let mut paths = Vec::new();

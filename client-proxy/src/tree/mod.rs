@@ -295,6 +295,15 @@ impl Tree {
         Ok(node_in(&dir, entry))
     }
 
+    /// What a user names: a document id, or a tree path (see
+    /// [`Tree::lookup`]).
+    pub fn resolve(&self, target: &str) -> Result<Node, ClientError> {
+        if !target.starts_with('/') && target.parse::<DocId>().is_ok() {
+            return self.lookup_id(target);
+        }
+        self.lookup(target)
+    }
+
     /// `/ids/ID`: the document with that id.
     fn lookup_id(&self, name: &str) -> Result<Node, ClientError> {
         let not_found = || ClientError::NotFound {

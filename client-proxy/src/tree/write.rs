@@ -159,6 +159,29 @@ impl Tree {
         }
     }
 
+    /// [`Tree::remove`] of the entry at `path`.
+    pub fn remove_at(&self, path: &str) -> Result<u64, ClientError> {
+        let (dir, name) = rules::split_entry_name(path)?;
+        self.remove(&dir.to_path(), &name)
+    }
+
+    /// [`Tree::rename`] from the entry at `from` to `to`: a full path; a
+    /// directory (an existing one, or ending with `/`), where the entry
+    /// keeps its name; or a bare name, for a new name in the same
+    /// directory.
+    pub fn rename_at(&self, from: &str, to: &str) -> Result<Node, ClientError> {
+        let (from_dir, name) = rules::split_entry_name(from)?;
+        let (to_dir, new_name) = if !to.contains('/') {
+            (from_dir.clone(), to.to_string())
+        } else if to.ends_with('/') || self.lookup(to).is_ok_and(|n| n.is_dir()) {
+            (rules::parse_dir(to)?, name.clone())
+        } else {
+            let (d, n) = rules::split_entry_name(to)?;
+            (d, n)
+        };
+        self.rename(&from_dir.to_path(), &name, &to_dir.to_path(), &new_name)
+    }
+
     /// `target` takes the content of document `source` (seen at `base`),
     /// which is deleted: one commit.
     fn replace_by(&self, target: &Node, source: DocId, base: u64) -> Result<u64, ClientError> {
