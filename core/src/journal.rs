@@ -41,6 +41,15 @@ pub enum JournalError {
     /// A stored head or changeset cannot be read.
     #[error(transparent)]
     Format(#[from] FormatError),
+    /// A changeset of the journal cannot be read from the store.
+    #[error("revision {rev} of the journal cannot be read: {source}")]
+    Unreadable {
+        /// The revision.
+        rev: u64,
+        /// Why.
+        #[source]
+        source: Box<StoreError>,
+    },
     /// Another writer moved the head since it was read.
     #[error("the journal moved on: expected head revision {expected}, found {found}")]
     Moved {
@@ -169,7 +178,13 @@ impl<'a> Journal<'a> {
             if rev <= after {
                 break;
             }
-            let cs = self.load(&loc)?;
+            let cs = self.load(&loc).map_err(|e| match e {
+                JournalError::Store(source) => JournalError::Unreadable {
+                    rev,
+                    source: Box::new(source),
+                },
+                other => other,
+            })?;
             if cs.rev != rev {
                 return Err(JournalError::Broken {
                     rev,

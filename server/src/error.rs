@@ -64,6 +64,7 @@ impl ServerError {
             ServerError::Store(e) | ServerError::Document { source: e, .. } => store_code(e),
             ServerError::Journal(j) => match j.as_ref() {
                 JournalError::Store(e) => store_code(e),
+                JournalError::Unreadable { source, .. } => store_code(source),
                 JournalError::Moved { .. } => ErrorCode::Conflict,
                 _ => ErrorCode::Internal,
             },

@@ -600,14 +600,20 @@ async fn content(
     let (start, end) = range.unwrap_or((0, m.size.saturating_sub(1)));
     let len = if m.size == 0 { 0 } else { end - start + 1 };
     let size = m.size;
-    let body = stream_content(app, format!("{} ({})", state.id, state.name), m, start, len)
-        .await
-        .map_err(|e| {
-            e.about(format_args!(
-                "reading document {} ({})",
-                state.id, state.name
-            ))
-        })?;
+    let body = stream_content(
+        app,
+        format!("{:?} ({})", state.name, state.id),
+        m,
+        start,
+        len,
+    )
+    .await
+    .map_err(|e| {
+        e.about(format_args!(
+            "reading document {} ({})",
+            state.id, state.name
+        ))
+    })?;
     let mut resp = Response::builder()
         .status(if range.is_some() {
             StatusCode::PARTIAL_CONTENT
@@ -645,9 +651,13 @@ async fn stream_content(
             (c.locator.clone(), s.from, s.to, c.len)
         })
         .collect();
-    let fetch = |app: Arc<App>, (loc, from, to, len): Piece| async move {
+    let fetch = |app: Arc<App>, doc: String, (loc, from, to, len): Piece| async move {
         blocking(move || {
-            let bytes = app.store.get(&loc)?;
+            // A lost chunk is 503 naming the document, not the chunk alone.
+            let bytes = app
+                .store
+                .get(&loc)
+                .map_err(|e| ApiError::from(e).about(format!("document {doc}")))?;
             if bytes.len() as u64 != len {
                 return Err(ApiError::internal(format!(
                     "chunk {loc} is {} bytes but the manifest says {len}; refusing to serve it",
@@ -662,9 +672,10 @@ async fn stream_content(
     let Some(first) = pieces.next() else {
         return Ok(Body::empty());
     };
-    let first = fetch(app.clone(), first).await?;
+    let first = fetch(app.clone(), doc.clone(), first).await?;
+    let named = doc.clone();
     let rest = futures_util::stream::iter(pieces)
-        .map(move |p| fetch(app.clone(), p))
+        .map(move |p| fetch(app.clone(), named.clone(), p))
         .buffered(2)
         .map(move |r| {
             // The status line is sent: the client sees the connection cut

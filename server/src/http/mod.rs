@@ -244,9 +244,16 @@ async fn commit_one(
             .index
             .read(|c| crate::index::read::changeset_locator(c, rev))?
             .ok_or_else(|| ApiError::not_found(format!("no revision {rev}")))?;
-        Ok(Json(
-            docgrid_core::journal::Journal::new(app.store.as_ref()).load(&loc)?,
-        ))
+        let mut cs = docgrid_core::journal::Journal::new(app.store.as_ref()).load(&loc)?;
+        // Locators stay inside the server: on Tahoe they are read caps.
+        for op in &mut cs.ops {
+            if let Op::Create { content, .. } | Op::SetContent { content, .. } = op {
+                for c in &mut content.chunks {
+                    c.locator = docgrid_core::store::Locator::new("");
+                }
+            }
+        }
+        Ok(Json(cs))
     })
     .await
 }
