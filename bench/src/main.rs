@@ -18,6 +18,8 @@ use serde_json::json;
 mod proxy;
 mod server;
 mod tahoe;
+mod tree;
+mod wan;
 
 #[derive(Parser)]
 #[command(about = "docgrid benchmark harness (run through bench/run)")]
@@ -87,6 +89,22 @@ enum Cmd {
         dir: PathBuf,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Put the server behind a WAN relay (20 ms each way, 100 Mbit/s).
+        #[arg(long)]
+        wan: bool,
+    },
+    /// `list` + `lookup` of a directory of ENTRIES documents through the
+    /// tree layer, cold and warm, vs the raw GET /v1/tree, in a fresh
+    /// server in DIR.
+    Tree {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        entries: u64,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Put the server behind a WAN relay (20 ms each way, 100 Mbit/s).
+        #[arg(long)]
+        wan: bool,
     },
     Tahoe {
         /// Scratch directory; must not hold a grid or server already.
@@ -146,7 +164,18 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Proxy { file, dir, runs } => proxy::run(&file, &dir, runs),
+        Cmd::Proxy {
+            file,
+            dir,
+            runs,
+            wan,
+        } => proxy::run(&file, &dir, runs, wan),
+        Cmd::Tree {
+            dir,
+            entries,
+            runs,
+            wan,
+        } => tree::run(&dir, entries, runs, wan),
         Cmd::Tahoe {
             dir,
             sizes_mib,

@@ -47,7 +47,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 /// The benchmark: FILE uploaded once to a fresh native server in DIR,
 /// then read `runs` times each way.
-pub fn run(file: &Path, dir: &Path, runs: usize) -> Result<()> {
+pub fn run(file: &Path, dir: &Path, runs: usize, wan: bool) -> Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
@@ -56,7 +56,14 @@ pub fn run(file: &Path, dir: &Path, runs: usize) -> Result<()> {
     let token = init_store(&data, &cfg)?;
     let app = App::open(data, &cfg)?;
     let server = Background::start(app)?;
-    let server_url = format!("http://{}", server.addr);
+    // In WAN mode everything that reaches the server crosses the relay: the
+    // direct reads and the proxy's own fetches.
+    let server_url = if wan {
+        let relay = crate::wan::Relay::start(server.addr, crate::wan::Link::wan())?;
+        format!("http://{}", relay.addr)
+    } else {
+        format!("http://{}", server.addr)
+    };
     let size = std::fs::metadata(file)?.len();
     let want = {
         let mut h = blake3::Hasher::new();
@@ -113,9 +120,10 @@ pub fn run(file: &Path, dir: &Path, runs: usize) -> Result<()> {
         ("proxy_warm", warm),
     ] {
         let s = median(xs);
+        let mode = if wan { "wan" } else { "loopback" };
         println!(
             "{}",
-            json!({"bench": name, "bytes": size, "seconds": s, "bytes_per_s": size as f64 / s})
+            json!({"bench": name, "mode": mode, "bytes": size, "seconds": s, "bytes_per_s": size as f64 / s})
         );
     }
     Ok(())

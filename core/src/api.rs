@@ -1,5 +1,5 @@
 //! The request and response types of the `/v1` HTTP API, defined once and
-//! used by both the server and the client (DESIGN.md, "Server API").
+//! used by both the server and the client (`docs/design.md`, "The HTTP API").
 
 use std::collections::BTreeMap;
 

@@ -32,40 +32,51 @@ pub enum ServerRole {
     },
 }
 
-/// Everything a request handler needs.
+/// Where the server's bytes live: one handle, with the backend's own
+/// operations (disks and scrub; leases and repair) where they exist.
+pub enum Store {
+    /// Reed-Solomon shards over local disk directories.
+    Native(Arc<NativeStore>),
+    /// A Tahoe-LAFS grid through its gateway.
+    Tahoe(Arc<TahoeStore>),
+}
+
+impl Store {
+    /// The store as a [`BlobStore`].
+    pub fn blobs(&self) -> &dyn BlobStore {
+        match self {
+            Store::Native(s) => s.as_ref(),
+            Store::Tahoe(s) => s.as_ref(),
+        }
+    }
+}
+
+/// Everything a request handler needs. Its fields are private: the rules
+/// for using them (one commit at a time, reads refused while reindexing,
+/// writes refused while degraded) are its methods.
 pub struct App {
-    /// The data directory.
-    pub data: DataDir,
-    /// Where bytes live.
-    pub store: Arc<dyn BlobStore>,
-    /// The same store when it is native (disks, scrub).
-    pub native: Option<Arc<NativeStore>>,
-    /// The same store when it is on Tahoe (lease renewal, repair).
-    pub tahoe: Option<Arc<TahoeStore>>,
-    /// Primary or follower.
-    pub role: ServerRole,
-    /// The SQLite index.
-    pub index: Index,
-    /// The full-text index.
-    pub fulltext: FullText,
-    /// Bearer tokens.
-    pub tokens: Tokens,
-    /// Serializes commits (validate, journal, apply).
-    pub commit_lock: Mutex<()>,
+    data: DataDir,
+    store: Store,
+    role: ServerRole,
+    index: Index,
+    fulltext: FullText,
+    tokens: Tokens,
+    /// Serializes commits, catch-up, GC and reindex.
+    commit_lock: Mutex<()>,
     /// The newest applied revision, for long polls.
-    pub changes: tokio::sync::watch::Sender<u64>,
+    changes: tokio::sync::watch::Sender<u64>,
     /// Shards missing or corrupt at the last scrub (`u64::MAX`: never).
-    pub last_scrub_problems: AtomicU64,
+    last_scrub_problems: AtomicU64,
     /// Full-text updates failed after this revision: re-index at next sync.
     ft_gap: Mutex<Option<u64>>,
     /// A reindex is rebuilding the index in place: reads answer 503.
-    pub reindexing: std::sync::atomic::AtomicBool,
+    reindexing: std::sync::atomic::AtomicBool,
     /// Requests and bytes received since start, for `/v1/stats`.
-    pub counters: Counters,
+    counters: Counters,
     /// Set when the server shuts down: long polls answer at once.
-    pub stopping: tokio::sync::watch::Sender<bool>,
+    stopping: tokio::sync::watch::Sender<bool>,
     /// Tree listings made, for paging.
-    pub listings: crate::treeexec::Snapshots,
+    listings: crate::treeexec::Snapshots,
     /// Why the store cannot take writes now (disks or nodes missing), when
     /// it cannot: the index is served, writes answer 503 with this.
     degraded: Mutex<Option<String>>,
@@ -113,22 +124,17 @@ impl App {
     /// [`App::open`] as a primary or a follower. A follower needs a store
     /// other servers can reach: the Tahoe backend.
     pub fn open_as(data: DataDir, cfg: &ServerConfig, role: ServerRole) -> Result<Arc<App>> {
-        let (store, native, tahoe): (Arc<dyn BlobStore>, _, _) = match &cfg.backend {
+        let store = match &cfg.backend {
             Backend::Native { .. } if role != ServerRole::Primary => anyhow::bail!(
                 "a follower reads the journal another server writes, which needs a shared \
                  store: the native store's disks belong to one server. Use the Tahoe backend \
                  (init --backend tahoe --gateway URL --root-cap CAP)"
             ),
-            Backend::Native { disks, k, m } => {
-                let s = Arc::new(
-                    NativeStore::open_or_create(disks, *k, *m)
-                        .context("opening the native store")?,
-                );
-                (s.clone(), Some(s), None)
-            }
+            Backend::Native { disks, k, m } => Store::Native(Arc::new(
+                NativeStore::open_or_create(disks, *k, *m).context("opening the native store")?,
+            )),
             Backend::Tahoe { .. } => {
-                let s = Arc::new(crate::config::tahoe_store(&data, &cfg.backend)?);
-                (s.clone(), None, Some(s))
+                Store::Tahoe(Arc::new(crate::config::tahoe_store(&data, &cfg.backend)?))
             }
         };
         let index = Index::open(&data.index_dir()).context("opening the index")?;
@@ -139,8 +145,6 @@ impl App {
         let app = Arc::new(App {
             data,
             store,
-            native,
-            tahoe,
             role,
             index,
             fulltext,
@@ -159,7 +163,7 @@ impl App {
             tracing::warn!(
                 "the full-text index was empty or outdated: rebuilding the index from the journal"
             );
-            crate::maintenance::reindex(&app).map_err(|e| anyhow::anyhow!(e.message))?;
+            app.reindex()?;
         }
         let replayed = match app.catch_up() {
             Ok(n) => n,
@@ -189,7 +193,7 @@ impl App {
     /// commit appends after it without reading the root again).
     pub fn catch_up_to_head(&self) -> Result<(Option<Head>, usize), ServerError> {
         let applied = self.index.applied_rev()?;
-        let since = Journal::new(self.store.as_ref()).since(applied)?;
+        let since = Journal::new(self.store()).since(applied)?;
         for (locator, cs) in &since.changesets {
             self.apply(cs, locator).map_err(|e| ServerError::Revision {
                 rev: cs.rev,
@@ -204,7 +208,7 @@ impl App {
 
     /// Applies one committed changeset to SQLite and the full-text index.
     pub fn apply(&self, cs: &Changeset, locator: &Locator) -> Result<(), ServerError> {
-        let content = StoreContent(self.store.as_ref());
+        let content = StoreContent(self.store());
         let started = std::time::Instant::now();
         let updates = self
             .index
@@ -295,6 +299,122 @@ impl App {
         self.write_fulltext(&updates)?;
         self.fulltext.mark_pending(applied);
         Ok(())
+    }
+
+    /// Rebuilds SQLite and tantivy from the journal in place; returns the
+    /// changesets replayed. Reads answer 503 meanwhile; a journal that
+    /// cannot be read is refused before anything is wiped.
+    pub fn reindex(&self) -> Result<usize, ServerError> {
+        struct Busy<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Busy<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        Journal::new(self.store()).head()?;
+        self.reindexing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let _busy = Busy(&self.reindexing);
+        let _serial = self.writer();
+        self.index.write(|tx| {
+            tx.execute_batch(
+                "DELETE FROM meta; DELETE FROM history; DELETE FROM bodies; DELETE FROM docs;
+                 DELETE FROM changesets; DELETE FROM chunks; DELETE FROM tags; DELETE FROM dirs;
+                 DELETE FROM state;",
+            )
+        })?;
+        self.fulltext.clear()?;
+        let n = self.catch_up()?;
+        self.sync_fulltext()?;
+        Ok(n)
+    }
+
+    /// The one writer's turn: commits, catch-up, GC and reindex take it,
+    /// one at a time.
+    pub fn writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.commit_lock.lock().expect("poisoned")
+    }
+
+    /// Whether a reindex is rebuilding the index (reads answer 503).
+    pub fn is_reindexing(&self) -> bool {
+        self.reindexing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The store as a [`BlobStore`].
+    pub fn store(&self) -> &dyn BlobStore {
+        self.store.blobs()
+    }
+
+    /// The native store, when that is the backend.
+    pub fn native(&self) -> Option<&NativeStore> {
+        match &self.store {
+            Store::Native(s) => Some(s),
+            Store::Tahoe(_) => None,
+        }
+    }
+
+    /// The Tahoe store, when that is the backend.
+    pub fn tahoe(&self) -> Option<&TahoeStore> {
+        match &self.store {
+            Store::Tahoe(s) => Some(s),
+            Store::Native(_) => None,
+        }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &DataDir {
+        &self.data
+    }
+
+    /// Primary or follower.
+    pub fn role(&self) -> &ServerRole {
+        &self.role
+    }
+
+    /// The SQLite index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The full-text index.
+    pub fn fulltext(&self) -> &FullText {
+        &self.fulltext
+    }
+
+    /// Bearer tokens.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Requests and bytes received since start.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Tree listings made, for paging.
+    pub fn listings(&self) -> &crate::treeexec::Snapshots {
+        &self.listings
+    }
+
+    /// Shards missing or corrupt at the last scrub, if one ran.
+    pub fn last_scrub_problems(&self) -> Option<u64> {
+        let n = self.last_scrub_problems.load(Ordering::Relaxed);
+        (n != u64::MAX).then_some(n)
+    }
+
+    /// Tells of every applied revision (long polls wait on it).
+    pub fn subscribe_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells when the server shuts down.
+    pub fn subscribe_stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Marks the server as shutting down: long polls answer at once.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
     }
 
     /// The newest applied revision.

@@ -60,7 +60,7 @@ fn commit_ops(
             "a commit needs at least one operation",
         ));
     }
-    let _serial = app.commit_lock.lock().expect("poisoned");
+    let _serial = app.writer();
     let started = std::time::Instant::now();
     let (head, _) = match app.catch_up_to_head() {
         Ok(h) => h,
@@ -75,10 +75,10 @@ fn commit_ops(
     };
     // The root answered: the disks are back, if they were away.
     app.set_degraded(None);
-    app.index
+    app.index()
         .read(|conn| Ok(validate(app, conn, &mut ops, content)))??;
     let validated = started.elapsed();
-    let journal = Journal::new(app.store.as_ref());
+    let journal = Journal::new(app.store());
     let mut cs = Changeset {
         version: FORMAT_VERSION,
         rev: 0,
@@ -265,14 +265,14 @@ fn verify_content(
         chunks => {
             let mut whole = blake3::Hasher::new();
             for c in chunks {
-                let bytes = app
-                    .store
-                    .get(&c.locator)
-                    .map_err(|source| ServerError::Document {
-                        id: *id,
-                        name: name.to_string(),
-                        source: Box::new(source),
-                    })?;
+                let bytes =
+                    app.store()
+                        .get(&c.locator)
+                        .map_err(|source| ServerError::Document {
+                            id: *id,
+                            name: name.to_string(),
+                            source: Box::new(source),
+                        })?;
                 whole.update(&bytes);
             }
             Digest(*whole.finalize().as_bytes())
@@ -322,8 +322,8 @@ pub fn locate(app: &App, conn: &Connection, hash: &Digest, len: u64) -> Result<L
     // Content-addressed stores: the chunk may be stored without a row
     // (index rebuilt); check its length, not just its presence.
     let guess = Locator::for_digest(hash);
-    if app.store.has(&guess).unwrap_or(false) {
-        let stored = app.store.get(&guess)?.len() as u64;
+    if app.store().has(&guess).unwrap_or(false) {
+        let stored = app.store().get(&guess)?.len() as u64;
         if stored != len {
             return Err(ApiError::bad_request(format!(
                 "chunk {hash} is {stored} bytes, not {len}"

@@ -46,14 +46,14 @@ pub async fn launch(
             }
         })
     };
-    let follower = match &app.role {
+    let follower = match &app.role() {
         app::ServerRole::Follower { poll, .. } => Some(tokio::spawn(follow(app.clone(), *poll))),
         app::ServerRole::Primary => None,
     };
     let stopping = app.clone();
     let shutdown = async move {
         shutdown.await;
-        stopping.stopping.send_replace(true);
+        stopping.stop();
     };
     let served = axum::serve(listener, http::router(app.clone()))
         .with_graceful_shutdown(shutdown)
@@ -77,7 +77,7 @@ async fn follow(app: Arc<app::App>, poll: std::time::Duration) {
         tick.tick().await;
         let a = app.clone();
         let caught = tokio::task::spawn_blocking(move || {
-            let _serial = a.commit_lock.lock().expect("poisoned");
+            let _serial = a.writer();
             a.catch_up()
         })
         .await;

@@ -10,18 +10,18 @@ use docgrid_core::store::Locator;
 use docgrid_core::store::native::ScrubOptions;
 
 use crate::app::App;
-use crate::error::{ApiError, ServerError};
+use crate::error::ApiError;
 
 /// Scrubs the backend, repairing if asked. Native: every shard of every
 /// chunk. Tahoe: every blob the journal references, renewing its lease.
 pub fn scrub(app: &App, repair: bool) -> Result<ScrubSummary, ApiError> {
-    if let Some(tahoe) = &app.tahoe {
+    if let Some(tahoe) = &app.tahoe() {
         return scrub_tahoe(app, tahoe, repair);
     }
-    let Some(native) = &app.native else {
+    let Some(native) = &app.native() else {
         return Err(ApiError::bad_request(format!(
             "scrub is not available for the {} backend",
-            app.store.kind()
+            app.store().kind()
         )));
     };
     let opts = ScrubOptions {
@@ -132,7 +132,7 @@ fn scrub_tahoe(
 /// The live documents with their chunks, and every locator the index
 /// references (live chunks, older revisions' chunks, changesets), sorted.
 fn tahoe_blobs(app: &App) -> Result<(Vec<DocBlobs>, Vec<String>), ApiError> {
-    let (docs, mut blobs) = app.index.read(|c| {
+    let (docs, mut blobs) = app.index().read(|c| {
         let mut docs: Vec<DocBlobs> = Vec::new();
         let mut blobs: Vec<String> = Vec::new();
         let mut stmt = c.prepare("SELECT id, name, manifest FROM docs WHERE purged = 0")?;
@@ -245,7 +245,7 @@ fn report_documents(
 /// Deletes chunks that no kept revision references and that were uploaded
 /// more than `grace` ago (younger ones may belong to a commit in progress).
 pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
-    let _serial = app.commit_lock.lock().expect("poisoned");
+    let _serial = app.writer();
     // The index may be behind the journal while the store is degraded: what
     // looks unreferenced may not be.
     if let Some(why) = app.degraded() {
@@ -253,7 +253,7 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
             "not collecting garbage while the store is degraded: {why}"
         )));
     }
-    let (referenced, candidates) = app.index.read(|c| {
+    let (referenced, candidates) = app.index().read(|c| {
         let mut referenced: HashSet<String> = HashSet::new();
         for sql in ["SELECT manifest FROM docs", "SELECT manifest FROM history"] {
             let mut stmt = c.prepare(sql)?;
@@ -270,7 +270,7 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
             .collect::<Result<_, _>>()?;
         Ok((referenced, candidates))
     })?;
-    let blobs = app.store.list()?.len() as u64;
+    let blobs = app.store().list()?.len() as u64;
     let mut report = GcReport {
         blobs,
         deleted: 0,
@@ -282,37 +282,11 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
     {
         // Row first: a crash in between leaves an unreferenced blob (the
         // next GC misses it, harmlessly), never a row naming a deleted blob.
-        app.index
+        app.index()
             .write(|tx| tx.execute("DELETE FROM chunks WHERE hash = ?1", [&hash]))?;
-        app.store.delete(&Locator::new(loc))?;
+        app.store().delete(&Locator::new(loc))?;
         report.deleted += 1;
         report.bytes_freed += len;
     }
     Ok(report)
-}
-
-/// Rebuilds SQLite and tantivy from the journal; returns the changesets replayed.
-pub fn reindex(app: &App) -> Result<usize, ApiError> {
-    // A journal that cannot be read must not cost the index it would rebuild.
-    docgrid_core::journal::Journal::new(app.store.as_ref()).head()?;
-    struct Busy<'a>(&'a std::sync::atomic::AtomicBool);
-    impl Drop for Busy<'_> {
-        fn drop(&mut self) {
-            self.0.store(false, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-    app.reindexing
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    let _busy = Busy(&app.reindexing);
-    let _serial = app.commit_lock.lock().expect("poisoned");
-    app.index.write(|tx| {
-        tx.execute_batch(
-            "DELETE FROM meta; DELETE FROM history; DELETE FROM bodies; DELETE FROM docs;
-             DELETE FROM changesets; DELETE FROM chunks; DELETE FROM tags; DELETE FROM dirs; DELETE FROM state;",
-        )
-    })?;
-    app.fulltext.clear().map_err(ServerError::from)?;
-    let n = app.catch_up()?;
-    app.sync_fulltext()?;
-    Ok(n)
 }

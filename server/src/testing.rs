@@ -151,7 +151,7 @@ impl TestServer {
     /// Requests it has answered so far.
     pub fn requests(&self) -> u64 {
         self.app
-            .counters
+            .counters()
             .requests
             .load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -159,7 +159,7 @@ impl TestServer {
     /// Content bytes it has received so far.
     pub fn bytes_received(&self) -> u64 {
         self.app
-            .counters
+            .counters()
             .bytes_received
             .load(std::sync::atomic::Ordering::SeqCst)
     }

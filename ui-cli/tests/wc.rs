@@ -176,7 +176,7 @@ fn a_commit_killed_mid_upload_leaves_the_working_copy_consistent() {
     std::fs::write(wc.join("big.bin"), &big).unwrap();
     let before = env
         .app
-        .counters
+        .counters()
         .bytes_received
         .load(std::sync::atomic::Ordering::SeqCst);
     let mut child = env.cmd(&wc, &["commit", "-m", "big"]).spawn().unwrap();
@@ -184,7 +184,7 @@ fn a_commit_killed_mid_upload_leaves_the_working_copy_consistent() {
     let started = std::time::Instant::now();
     while env
         .app
-        .counters
+        .counters()
         .bytes_received
         .load(std::sync::atomic::Ordering::SeqCst)
         < before + (8 << 20)

@@ -61,7 +61,7 @@ fn reads_fail_over_to_a_follower_when_the_primary_is_down() {
     // One token on both: the primary's, installed on the follower.
     follower
         .app
-        .tokens
+        .tokens()
         .insert("primary-admin", docgrid_core::api::Role::Read, &token)
         .unwrap();
     let started = Instant::now();

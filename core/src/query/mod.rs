@@ -1,4 +1,4 @@
-//! The query language of DESIGN.md ("Query language").
+//! The query language of `docs/design.md` ("Query language").
 //!
 //! ```text
 //! query := or ; or := and ("OR" and)* ; and := unary (["AND"] unary)*

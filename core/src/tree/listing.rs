@@ -90,7 +90,7 @@ pub enum Subdirs {
 }
 
 impl Dir {
-    /// What this directory lists (DESIGN.md, "The tree").
+    /// What this directory lists (`docs/design.md`, "The tree").
     pub fn listing(&self) -> Listing {
         let (docs, subdirs) = match self {
             Dir::Root => (DocFilter::None, Subdirs::Fixed(&ROOT_ENTRIES)),

@@ -1,5 +1,6 @@
-//! The metadata tree of DESIGN.md ("The tree"): what each path lists and what
-//! writing through it means, as pure functions shared by every front-end.
+//! The metadata tree of `docs/design.md` ("The tree"): what each path lists
+//! and what writing through it means, as pure functions shared by every
+//! front-end.
 //!
 //! - Paths: [`parse_dir`] turns `/by/author/alice/year/` into a [`Dir`],
 //!   [`Dir::to_path`] prints it back, [`split_entry`] splits off a final

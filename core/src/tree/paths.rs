@@ -19,7 +19,7 @@ pub const SLASH_STAND_IN: char = '\u{2215}';
 /// The entries of `/`, in display order.
 pub const ROOT_ENTRIES: [&str; 7] = ["all", "tags", "by", "files", "search", "recent", "ids"];
 
-/// A directory of the tree (DESIGN.md, "The tree").
+/// A directory of the tree (`docs/design.md`, "The tree").
 ///
 /// [`parse_dir`] only produces canonical values: `Tags` is never empty,
 /// `ByValue` has at least one filter, and no tag, value or query holds

@@ -152,8 +152,9 @@ fn refuse_reserved(dir: &Dir, pairs: &[(String, String)]) -> Result<(), TreeErro
 
 impl Dir {
     /// The metadata this directory gives documents created in it, or why
-    /// none can be created here (DESIGN.md: tags on the path, `K=V` pairs,
-    /// `path`; `/search/` only for a conjunction of `key:value` terms).
+    /// none can be created here (`docs/design.md`: tags on the path, `K=V`
+    /// pairs, `path`; `/search/` only for a conjunction of `key:value`
+    /// terms).
     /// Refuses directories whose pairs include a reserved key.
     pub fn implied(&self) -> Result<Implied, TreeError> {
         let pairs = match self {

@@ -30,7 +30,7 @@ async fn list_tokens(
     caller: Caller,
 ) -> Result<Json<Vec<TokenInfo>>, ApiError> {
     caller.require(Role::Admin)?;
-    blocking(move || app.tokens.list().map(Json)).await
+    blocking(move || app.tokens().list().map(Json)).await
 }
 
 async fn create_token(
@@ -41,7 +41,7 @@ async fn create_token(
     caller.require(Role::Admin)?;
     let Json(req) =
         body.map_err(|e| ApiError::bad_request(format!("token request: {}", e.body_text())))?;
-    blocking(move || app.tokens.create(&req.name, req.role).map(Json)).await
+    blocking(move || app.tokens().create(&req.name, req.role).map(Json)).await
 }
 
 async fn revoke_token(
@@ -51,7 +51,7 @@ async fn revoke_token(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Role::Admin)?;
     blocking(move || {
-        app.tokens.revoke(&name)?;
+        app.tokens().revoke(&name)?;
         Ok(Json(serde_json::json!({ "revoked": name })))
     })
     .await
@@ -124,7 +124,7 @@ async fn reindex(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Role::Admin)?;
     blocking(move || {
-        let n = crate::maintenance::reindex(&app)?;
+        let n = app.reindex()?;
         Ok(Json(serde_json::json!({ "replayed": n, "rev": app.rev() })))
     })
     .await

@@ -174,8 +174,8 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
     let mut batch: Vec<Vec<u8>> = Vec::new();
     let flush = |batch: &mut Vec<Vec<u8>>, chunks: &mut Vec<ChunkRef>| -> Result<(), ApiError> {
         let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
-        let locs = app.store.put_batch(&refs)?;
-        app.index.write(|tx| -> Result<(), ApiError> {
+        let locs = app.store().put_batch(&refs)?;
+        app.index().write(|tx| -> Result<(), ApiError> {
             for (data, loc) in batch.iter().zip(&locs) {
                 let hash = Digest::of(data);
                 crate::index::record_upload(tx, &hash, loc, data.len() as u64)?;
@@ -257,7 +257,7 @@ async fn upload(
 async fn doc_info(app: &Arc<App>, id: DocId) -> Result<DocInfo, ApiError> {
     let app = app.clone();
     blocking(move || {
-        app.index
+        app.index()
             .read(|c| read::doc_info(c, &id))?
             .ok_or_else(|| ApiError::not_found(format!("no live document {id}")))
     })
@@ -289,7 +289,7 @@ async fn manifest(
     let id = parse_id(&id)?;
     blocking(move || {
         let s = app
-            .index
+            .index()
             .read(|c| read::doc_state(c, &id))?
             .ok_or_else(|| ApiError::not_found(format!("no document {id}")))?;
         let (rev, m) = match at.rev {
@@ -298,7 +298,7 @@ async fn manifest(
             }
             None => (s.rev, s.manifest),
             Some(r) => {
-                let row: Option<(u64, String, bool)> = app.index.read(|c| {
+                let row: Option<(u64, String, bool)> = app.index().read(|c| {
                     c.query_row(
                         "SELECT rev, manifest, deleted FROM history WHERE doc = ?1 AND rev <= ?2 \
                          ORDER BY rev DESC LIMIT 1",
@@ -459,10 +459,10 @@ async fn history(
     let id = parse_id(&id)?;
     blocking(move || {
         let state = app
-            .index
+            .index()
             .read(|c| read::doc_state(c, &id))?
             .ok_or_else(|| ApiError::not_found(format!("no document {id}")))?;
-        Ok(Json(app.index.read(|c| read::history(c, state.key))?))
+        Ok(Json(app.index().read(|c| read::history(c, state.key))?))
     })
     .await
 }
@@ -475,7 +475,7 @@ async fn missing(
     caller.require(Role::Write)?;
     let Json(req) = body.map_err(|e| ApiError::bad_request(format!("body: {}", e.body_text())))?;
     blocking(move || {
-        let known = app.index.read(|c| {
+        let known = app.index().read(|c| {
             req.hashes
                 .iter()
                 .map(|h| Ok(read::chunk(c, h)?.map(|(loc, _)| loc)))
@@ -486,7 +486,7 @@ async fn missing(
         // several at once.
         let stored = crate::parallel_map(&known, 8, |loc| {
             loc.as_ref()
-                .is_some_and(|l| app.store.has(l).unwrap_or(false))
+                .is_some_and(|l| app.store().has(l).unwrap_or(false))
         });
         let missing = req
             .hashes
@@ -521,8 +521,8 @@ async fn put_chunk(
         )));
     }
     blocking(move || {
-        let loc = app.store.put(&body)?;
-        app.index
+        let loc = app.store().put(&body)?;
+        app.index()
             .write(|tx| crate::index::record_upload(tx, &hash, &loc, body.len() as u64))?;
         Ok(Json(ChunkStored {
             hash,
@@ -541,10 +541,10 @@ async fn get_chunk(
     let hash = parse_hash(&hash)?;
     blocking(move || {
         let (loc, _) = app
-            .index
+            .index()
             .read(|c| read::chunk(c, &hash))?
             .ok_or_else(|| ApiError::not_found(format!("no chunk {hash}")))?;
-        let bytes = app.store.get(&loc)?;
+        let bytes = app.store().get(&loc)?;
         Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
     })
     .await
@@ -561,11 +561,11 @@ async fn content(
     let app2 = app.clone();
     let (state, mime) = blocking(move || {
         let s = app2
-            .index
+            .index()
             .read(|c| read::doc_state(c, &id))?
             .filter(|s| !s.deleted)
             .ok_or_else(|| ApiError::not_found(format!("no live document {id}")))?;
-        let mime: String = app2.index.read(|c| {
+        let mime: String = app2.index().read(|c| {
             c.query_row("SELECT mime FROM docs WHERE key = ?1", [s.key], |r| {
                 r.get(0)
             })
@@ -655,7 +655,7 @@ async fn stream_content(
         blocking(move || {
             // A lost chunk is 503 naming the document, not the chunk alone.
             let bytes = app
-                .store
+                .store()
                 .get(&loc)
                 .map_err(|e| ApiError::from(e).about(format!("document {doc}")))?;
             if bytes.len() as u64 != len {

@@ -65,7 +65,7 @@ impl FromRequestParts<Arc<App>> for Caller {
             .trim()
             .to_string();
         let app = app.clone();
-        let found = blocking(move || app.tokens.check(&token)).await?;
+        let found = blocking(move || app.tokens().check(&token)).await?;
         let (name, role) =
             found.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         Ok(Caller { name, role })
@@ -120,7 +120,7 @@ async fn health(State(app): State<Arc<App>>) -> Json<Health> {
             "primary"
         }
         .into(),
-        primary: match &app.role {
+        primary: match &app.role() {
             crate::app::ServerRole::Follower { primary, .. } => primary.clone(),
             crate::app::ServerRole::Primary => None,
         },
@@ -131,9 +131,9 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
     caller.require(Role::Read)?;
     blocking(move || {
         let (documents, bytes_logical, chunks, bytes_stored) =
-            app.index.read(crate::index::read::totals)?;
+            app.index().read(crate::index::read::totals)?;
         let mut disks: Vec<DiskHealth> = app
-            .native
+            .native()
             .iter()
             .flat_map(|n| n.disks())
             .map(|d| DiskHealth {
@@ -142,7 +142,7 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
                 online: d.online,
             })
             .collect();
-        if let Some(tahoe) = &app.tahoe {
+        if let Some(tahoe) = &app.tahoe() {
             // The grid's storage servers as the gateway sees them; an
             // unreachable gateway is listed offline itself.
             match tahoe.servers() {
@@ -161,9 +161,7 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
                 }
             }
         }
-        let scrub = app
-            .last_scrub_problems
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let scrub = app.last_scrub_problems();
         Ok(Json(Stats {
             documents,
             rev: app.rev(),
@@ -176,17 +174,17 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
                 bytes_logical as f64 / bytes_stored as f64
             },
             backend: BackendHealth {
-                kind: app.store.kind().into(),
+                kind: app.store().kind().into(),
                 disks_missing: disks.iter().filter(|d| !d.online).count() as u64,
                 disks,
-                shards_missing: (scrub != u64::MAX).then_some(scrub),
+                shards_missing: scrub,
             },
             requests: app
-                .counters
+                .counters()
                 .requests
                 .load(std::sync::atomic::Ordering::Relaxed),
             bytes_received: app
-                .counters
+                .counters()
                 .bytes_received
                 .load(std::sync::atomic::Ordering::Relaxed),
         }))
@@ -226,7 +224,7 @@ async fn commits(
     caller.require(Role::Read)?;
     let limit = q.limit.unwrap_or(100).min(10_000);
     blocking(move || {
-        Ok(Json(app.index.read(|c| {
+        Ok(Json(app.index().read(|c| {
             crate::index::read::commits(c, q.since, limit)
         })?))
     })
@@ -241,10 +239,10 @@ async fn commit_one(
     caller.require(Role::Read)?;
     blocking(move || {
         let loc = app
-            .index
+            .index()
             .read(|c| crate::index::read::changeset_locator(c, rev))?
             .ok_or_else(|| ApiError::not_found(format!("no revision {rev}")))?;
-        let mut cs = docgrid_core::journal::Journal::new(app.store.as_ref()).load(&loc)?;
+        let mut cs = docgrid_core::journal::Journal::new(app.store()).load(&loc)?;
         // Locators stay inside the server: on Tahoe they are read caps.
         for op in &mut cs.ops {
             if let Op::Create { content, .. } | Op::SetContent { content, .. } = op {
@@ -265,8 +263,8 @@ async fn changes(
 ) -> Result<Json<Changes>, ApiError> {
     caller.require(Role::Read)?;
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(60));
-    let mut rx = app.changes.subscribe();
-    let mut stopping = app.stopping.subscribe();
+    let mut rx = app.subscribe_changes();
+    let mut stopping = app.subscribe_stopping();
     if *rx.borrow() <= q.since && !wait.is_zero() {
         // A shutdown ends the wait: long polls must not hold it up.
         tokio::select! {
@@ -277,7 +275,7 @@ async fn changes(
     let limit = q.limit.unwrap_or(1000).min(10_000);
     blocking(move || {
         let commits = app
-            .index
+            .index()
             .read(|c| crate::index::read::commits(c, q.since, limit))?;
         Ok(Json(Changes {
             rev: app.rev(),
@@ -316,14 +314,14 @@ async fn tree(
         let path = format!("/{path}");
         sync_fulltext(&app)?;
         let limit = page.limit.unwrap_or(docgrid_core::api::TREE_PAGE_MAX);
-        Ok(Json(app.index.read(|c| {
+        Ok(Json(app.index().read(|c| {
             // The revision is read inside the index transaction, so the
             // listing is the one of that revision.
             let rev = crate::index::applied_rev(c)?;
             Ok(crate::treeexec::list_page(
                 c,
-                &app.fulltext,
-                &app.listings,
+                app.fulltext(),
+                app.listings(),
                 &path,
                 rev,
                 page.offset,
@@ -336,12 +334,12 @@ async fn tree(
 
 async fn tags(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Vec<Count>>, ApiError> {
     caller.require(Role::Read)?;
-    blocking(move || Ok(Json(app.index.read(crate::index::read::tag_counts)?))).await
+    blocking(move || Ok(Json(app.index().read(crate::index::read::tag_counts)?))).await
 }
 
 async fn keys(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Vec<Count>>, ApiError> {
     caller.require(Role::Read)?;
-    blocking(move || Ok(Json(app.index.read(crate::index::read::key_counts)?))).await
+    blocking(move || Ok(Json(app.index().read(crate::index::read::key_counts)?))).await
 }
 
 async fn values(
@@ -353,7 +351,7 @@ async fn values(
     let key = key.to_ascii_lowercase();
     blocking(move || {
         Ok(Json(
-            app.index
+            app.index()
                 .read(|c| crate::index::read::value_counts(c, &key))?,
         ))
     })
@@ -379,8 +377,14 @@ async fn search(
     let offset = p.offset.unwrap_or(0);
     blocking(move || {
         sync_fulltext(&app)?;
-        Ok(Json(app.index.read(|c| {
-            Ok(crate::search::search(c, &app.fulltext, &p.q, limit, offset))
+        Ok(Json(app.index().read(|c| {
+            Ok(crate::search::search(
+                c,
+                app.fulltext(),
+                &p.q,
+                limit,
+                offset,
+            ))
         })??))
     })
     .await
@@ -398,7 +402,7 @@ async fn unavailable_while_reindexing(
         req.uri().path(),
         "/v1/health" | "/v1/stats" | "/v1/admin/reindex"
     );
-    if !open && app.reindexing.load(std::sync::atomic::Ordering::SeqCst) {
+    if !open && app.is_reindexing() {
         return ApiError::unavailable("the index is being rebuilt from the journal; retry shortly")
             .into_response();
     }
@@ -410,7 +414,7 @@ async fn count_requests(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    app.counters
+    app.counters()
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     next.run(req).await
@@ -429,7 +433,7 @@ async fn followers_refuse_writes(
 ) -> axum::response::Response {
     use axum::http::Method;
     use axum::response::IntoResponse;
-    let crate::app::ServerRole::Follower { primary, .. } = &app.role else {
+    let crate::app::ServerRole::Follower { primary, .. } = &app.role() else {
         return next.run(req).await;
     };
     let path = req.uri().path();
