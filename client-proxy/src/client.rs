@@ -35,7 +35,7 @@ use docgrid_core::parallel_map as parallel;
 
 use crate::cache::ChunkCache;
 use crate::error::ClientError;
-use crate::transport::{Endpoint, encode, json, ok};
+use crate::transport::{Endpoint, body, encode, json, ok};
 
 /// Tuning of a [`Client`].
 #[derive(Debug, Clone)]
@@ -182,8 +182,12 @@ impl Client {
             let mut listing = self.tree_page(path, 0, TREE_PAGE_MAX)?;
             while let Some(next) = listing.next_offset {
                 let page = self.tree_page(path, next, TREE_PAGE_MAX)?;
-                if page.rev != listing.rev && tries < 4 {
-                    continue 'again;
+                if page.rev != listing.rev {
+                    if tries < 4 {
+                        continue 'again;
+                    }
+                    // Pages of several revisions: usable now, never current.
+                    listing.rev = 0;
                 }
                 listing.entries.extend(page.entries);
                 listing.next_offset = page.next_offset;
@@ -228,8 +232,10 @@ impl Client {
     /// `wait` for one.
     pub fn changes(&self, since: u64, wait: Duration) -> Result<Changes, ClientError> {
         let path = format!("/v1/changes?since={since}&wait={}", wait.as_secs());
+        // A connection that went silent is noticed within seconds of the
+        // wait, not after the whole request timeout.
         let answer = self.send_read(Method::GET, &path, false, &|r| {
-            r.timeout(self.opts.timeout + wait)
+            r.timeout(wait + Duration::from_secs(10))
         })?;
         json(answer, &path)
     }
@@ -258,18 +264,11 @@ impl Client {
         }
         let path = format!("/v1/chunks/{hash}");
         let answer = ok(self.send_read(Method::GET, &path, false, &|r| r)?, &path)?;
-        let bytes = answer
-            .response
-            .bytes()
-            .map_err(|e| ClientError::Decode {
-                url: format!("{}{path}", answer.server),
-                why: docgrid_core::error_chain(&e),
-            })?
-            .to_vec();
+        let (server, bytes) = body(answer, &path)?;
         let got = Digest::of(&bytes);
         if got != *hash {
             return Err(ClientError::Corrupt {
-                what: format!("chunk {hash} from {}", answer.server),
+                what: format!("chunk {hash} from {}", server),
                 expected: *hash,
                 got,
             });

@@ -18,7 +18,9 @@ use docgrid_core::api::CommitInfo;
 
 use crate::client::Client;
 
-/// What the feed tells its handler.
+/// What the feed tells its handler. On `Connected` a handler must drop
+/// what it cached before: commits made before the feed connected are not
+/// told.
 #[derive(Debug, Clone)]
 pub enum FeedEvent {
     /// Connected (or reconnected) at revision `rev`.
@@ -94,11 +96,35 @@ impl Drop for ChangeFeed {
     }
 }
 
+/// Marks the feed not live when its thread ends, however it ends.
+struct NotLive<'a>(&'a State);
+
+impl Drop for NotLive<'_> {
+    fn drop(&mut self) {
+        self.0.live.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Calls the handler; a panic in it is logged, never the end of the feed.
+fn tell(handler: &dyn Fn(FeedEvent), event: FeedEvent) {
+    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event)));
+    if told.is_err() {
+        tracing::error!("a change-feed handler panicked; the feed goes on");
+    }
+}
+
+/// The shortest time between two polls that found nothing: a server that
+/// answers a long poll at once (shutting down, or ignoring `wait`) is not
+/// asked again in a loop.
+const MIN_EMPTY_POLL: Duration = Duration::from_millis(500);
+
 fn follow(client: &Client, state: &State, handler: &dyn Fn(FeedEvent)) {
+    let _not_live = NotLive(state);
     // The revision heard last, if the feed was ever connected.
     let mut seen: Option<u64> = None;
     let mut connected = false;
     while !state.stop.load(Ordering::SeqCst) {
+        let asked = std::time::Instant::now();
         let step = match (connected, seen) {
             (true, Some(since)) => client.changes(since, POLL_WAIT),
             // (Re)connecting after having heard `since`: what was missed.
@@ -116,20 +142,27 @@ fn follow(client: &Client, state: &State, handler: &dyn Fn(FeedEvent)) {
                     // trusted again.
                     let gap = changes.commits.len() >= PAGE && last.rev < changes.rev;
                     let rev = if gap { changes.rev } else { last.rev };
-                    handler(FeedEvent::Commits {
-                        rev,
-                        commits: changes.commits,
-                        gap,
-                    });
+                    tell(
+                        handler,
+                        FeedEvent::Commits {
+                            rev,
+                            commits: changes.commits,
+                            gap,
+                        },
+                    );
                     seen = Some(rev);
                 } else {
                     seen = Some(since);
+                    if connected && asked.elapsed() < MIN_EMPTY_POLL {
+                        std::thread::sleep(MIN_EMPTY_POLL - asked.elapsed());
+                    }
                 }
                 state.rev.store(seen.unwrap_or(0), Ordering::SeqCst);
                 if !connected {
                     connected = true;
+                    // Handlers drop what they cached before trusting it.
+                    tell(handler, FeedEvent::Connected { rev: changes.rev });
                     state.live.store(true, Ordering::SeqCst);
-                    handler(FeedEvent::Connected { rev: changes.rev });
                 }
             }
             Err(e) => {
@@ -137,7 +170,7 @@ fn follow(client: &Client, state: &State, handler: &dyn Fn(FeedEvent)) {
                     tracing::warn!(
                         "change feed lost: {e}; caches are not trusted until it is back"
                     );
-                    handler(FeedEvent::Lost { why: e.to_string() });
+                    tell(handler, FeedEvent::Lost { why: e.to_string() });
                 }
                 connected = false;
                 state.live.store(false, Ordering::SeqCst);

@@ -220,20 +220,22 @@ fn raw(answer: Answer, path: &str) -> Result<RawAnswer, ClientError> {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = answer
-        .response
-        .bytes()
-        .map_err(|e| ClientError::Decode {
-            url: format!("{}{path}", answer.server),
-            why: docgrid_core::error_chain(&e),
-        })?
-        .to_vec();
+    let (server, body) = body(answer, path)?;
     Ok(RawAnswer {
-        server: answer.server,
+        server,
         status,
         content_type,
         body,
     })
+}
+
+/// The server that answered and the whole body of its answer.
+pub(crate) fn body(answer: Answer, path: &str) -> Result<(String, Vec<u8>), ClientError> {
+    let bytes = answer.response.bytes().map_err(|e| ClientError::Decode {
+        url: format!("{}{path}", answer.server),
+        why: docgrid_core::error_chain(&e),
+    })?;
+    Ok((answer.server, bytes.to_vec()))
 }
 
 /// A 2xx answer, or the server's error: [`ClientError::Conflict`] for a

@@ -52,6 +52,8 @@ struct Cached {
 pub struct Proxy {
     client: Client,
     meta: Mutex<HashMap<String, Cached>>,
+    /// Invalidations so far: an answer fetched across one is not kept.
+    generation: std::sync::atomic::AtomicU64,
     /// BLAKE3 of tokens a server accepted: only they get cached answers
     /// while no server can check them.
     accepted: Mutex<HashSet<Digest>>,
@@ -66,6 +68,7 @@ impl Proxy {
         Arc::new(Proxy {
             client,
             meta: Mutex::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
             accepted: Mutex::new(HashSet::new()),
             feed: Mutex::new(None),
         })
@@ -73,7 +76,10 @@ impl Proxy {
 
     /// Drops every remembered answer.
     pub fn invalidate(&self) {
-        self.meta.lock().expect("poisoned").clear();
+        let mut meta = self.meta.lock().expect("poisoned");
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        meta.clear();
     }
 
     /// Whether the change feed is connected (remembered answers current).
@@ -265,6 +271,7 @@ async fn fetch(
     }
     let p = proxy.clone();
     let (t, pa) = (token.to_string(), path.to_string());
+    let generation = proxy.generation.load(std::sync::atomic::Ordering::SeqCst);
     let got = tokio::task::spawn_blocking(move || -> Result<Cached, ClientError> {
         Ok(cached(p.client_for(&t).forward_read(&pa)?))
     })
@@ -276,7 +283,10 @@ async fn fetch(
                 proxy.accept(token);
             }
             if remember && c.status.is_success() {
-                proxy.meta.lock().expect("poisoned").insert(key, c.clone());
+                let mut meta = proxy.meta.lock().expect("poisoned");
+                if proxy.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+                    meta.insert(key, c.clone());
+                }
             }
             Ok((c, false))
         }

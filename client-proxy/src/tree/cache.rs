@@ -54,6 +54,22 @@ pub(crate) struct State {
     /// Revisions committed through this tree and already handled, which
     /// the feed need not handle again.
     own: Mutex<HashSet<u64>>,
+    /// The newest revision whose changes were dropped: a listing older
+    /// than it (fetched before, kept after) is answered but not cached.
+    floor: AtomicU64,
+    /// Drops of documents and manifests so far ([`State::generation`]).
+    generation: AtomicU64,
+    /// Own commits whose listings wait to be refreshed.
+    pending: Mutex<Option<Pending>>,
+    /// A refresher thread is at work on `pending`.
+    refreshing: AtomicBool,
+}
+
+/// Refreshes owed to commits made through this tree, merged.
+struct Pending {
+    rev: u64,
+    docs: Vec<DocId>,
+    old: Vec<Arc<Listing>>,
 }
 
 impl State {
@@ -67,6 +83,10 @@ impl State {
             tick: AtomicU64::new(0),
             subscribers: Mutex::new(Vec::new()),
             own: Mutex::new(HashSet::new()),
+            floor: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+            pending: Mutex::new(None),
+            refreshing: AtomicBool::new(false),
         }
     }
 
@@ -119,6 +139,9 @@ impl State {
     pub(crate) fn keep(&self, listing: Listing, opts: &TreeOptions) -> Arc<Listing> {
         let tick = self.tick();
         let mut map = self.listings.lock().expect("poisoned");
+        if listing.rev < self.floor.load(Ordering::SeqCst) {
+            return Arc::new(listing);
+        }
         if let Some(held) = map.get_mut(&listing.path)
             && held.value.rev > listing.rev
         {
@@ -140,49 +163,70 @@ impl State {
 
     // ---- documents and manifests -------------------------------------------
 
-    pub(crate) fn doc(&self, id: &DocId, opts: &TreeOptions) -> Option<Arc<DocInfo>> {
-        let map = self.docs.lock().expect("poisoned");
-        map.get(id)
-            .filter(|s| self.trusted(s.at, opts))
-            .map(|s| s.value.clone())
+    /// A count of the drops so far: a document or manifest fetched across
+    /// one may be older than the commit that caused it, and is not kept.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn keep_doc(&self, doc: Arc<DocInfo>) {
-        let tick = self.tick();
-        let mut map = self.docs.lock().expect("poisoned");
-        map.insert(
-            doc.id,
-            Slot {
-                value: doc,
-                at: Instant::now(),
-                used: tick,
-            },
-        );
-        evict(&mut map, 100_000);
+    pub(crate) fn doc(&self, id: &DocId, opts: &TreeOptions) -> Option<Arc<DocInfo>> {
+        self.trusted_in(&self.docs, id, opts)
+    }
+
+    /// Keeps `doc`, fetched when the generation was `fetched_at`.
+    pub(crate) fn keep_doc(&self, doc: Arc<DocInfo>, fetched_at: u64) {
+        self.keep_in(&self.docs, doc.id, doc, 100_000, fetched_at);
     }
 
     pub(crate) fn manifest(&self, id: &DocId, opts: &TreeOptions) -> Option<Arc<ContentManifest>> {
-        let map = self.manifests.lock().expect("poisoned");
-        map.get(id)
-            .filter(|s| self.trusted(s.at, opts))
-            .map(|s| s.value.clone())
+        self.trusted_in(&self.manifests, id, opts)
     }
 
-    pub(crate) fn keep_manifest(&self, m: Arc<ContentManifest>) {
+    /// Keeps `m`, fetched when the generation was `fetched_at`.
+    pub(crate) fn keep_manifest(&self, m: Arc<ContentManifest>, fetched_at: u64) {
+        self.keep_in(&self.manifests, m.id, m, 10_000, fetched_at);
+    }
+
+    fn trusted_in<T>(
+        &self,
+        map: &Mutex<HashMap<DocId, Slot<T>>>,
+        id: &DocId,
+        opts: &TreeOptions,
+    ) -> Option<Arc<T>> {
         let tick = self.tick();
-        let mut map = self.manifests.lock().expect("poisoned");
+        let mut map = map.lock().expect("poisoned");
+        let slot = map.get_mut(id).filter(|s| self.trusted(s.at, opts))?;
+        slot.used = tick;
+        Some(slot.value.clone())
+    }
+
+    fn keep_in<T>(
+        &self,
+        map: &Mutex<HashMap<DocId, Slot<T>>>,
+        id: DocId,
+        value: Arc<T>,
+        bound: usize,
+        fetched_at: u64,
+    ) {
+        let tick = self.tick();
+        let mut map = map.lock().expect("poisoned");
+        if self.generation() != fetched_at {
+            return;
+        }
+        let at = Instant::now();
         map.insert(
-            m.id,
+            id,
             Slot {
-                value: m,
-                at: Instant::now(),
+                value,
+                at,
                 used: tick,
             },
         );
-        evict(&mut map, 10_000);
+        evict(&mut map, bound);
     }
 
     pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.listings.lock().expect("poisoned").clear();
         self.docs.lock().expect("poisoned").clear();
         self.manifests.lock().expect("poisoned").clear();
@@ -193,7 +237,12 @@ impl State {
     /// The change feed's events.
     pub(crate) fn on_feed(&self, client: &Client, opts: &TreeOptions, event: FeedEvent) {
         match event {
-            FeedEvent::Connected { .. } => self.live.store(true, Ordering::SeqCst),
+            // What was cached before the feed connected (or while it was
+            // away) may predate commits it will never tell of.
+            FeedEvent::Connected { rev } => {
+                self.changed(client, opts, rev, Vec::new(), true);
+                self.live.store(true, Ordering::SeqCst);
+            }
             FeedEvent::Lost { .. } => self.live.store(false, Ordering::SeqCst),
             FeedEvent::Commits { rev, commits, gap } => {
                 let mut own = self.own.lock().expect("poisoned");
@@ -214,14 +263,54 @@ impl State {
 
     /// A commit made through this tree at `rev`, touching `docs`.
     pub(crate) fn committed(
-        &self,
+        self: &Arc<Self>,
         client: &Client,
         opts: &TreeOptions,
         rev: u64,
         docs: Vec<DocId>,
     ) {
-        self.own.lock().expect("poisoned").insert(rev);
-        self.changed(client, opts, rev, docs, false);
+        if self.is_live() {
+            self.own.lock().expect("poisoned").insert(rev);
+        }
+        let old = self.drop_older(rev, &docs, false);
+        {
+            let mut pending = self.pending.lock().expect("poisoned");
+            let job = pending.get_or_insert_with(|| Pending {
+                rev,
+                docs: Vec::new(),
+                old: Vec::new(),
+            });
+            job.rev = job.rev.max(rev);
+            job.docs.extend(docs);
+            for l in old {
+                if !job.old.iter().any(|o| o.path == l.path) {
+                    job.old.push(l);
+                }
+            }
+        }
+        if !self.refreshing.swap(true, Ordering::SeqCst) {
+            let (state, client, opts) = (self.clone(), client.clone(), opts.clone());
+            std::thread::spawn(move || state.refresh_pending(&client, &opts));
+        }
+    }
+
+    /// The refresher: one thread at a time works through the refreshes of
+    /// own commits, several commits' at once when they come quickly.
+    fn refresh_pending(&self, client: &Client, opts: &TreeOptions) {
+        loop {
+            let job = self.pending.lock().expect("poisoned").take();
+            if let Some(j) = job {
+                self.refresh_and_tell(client, opts, j.rev, j.docs, false, j.old);
+                continue;
+            }
+            self.refreshing.store(false, Ordering::SeqCst);
+            // A commit queued between the take and the store: go on, unless
+            // it started a refresher of its own.
+            let more = self.pending.lock().expect("poisoned").is_some();
+            if !more || self.refreshing.swap(true, Ordering::SeqCst) {
+                return;
+            }
+        }
     }
 
     /// Revision `rev` touched `docs` (or, `everything`, anything): drops
@@ -232,44 +321,68 @@ impl State {
         client: &Client,
         opts: &TreeOptions,
         rev: u64,
-        mut docs: Vec<DocId>,
+        docs: Vec<DocId>,
         everything: bool,
     ) {
-        docs.sort();
-        docs.dedup();
+        let old = self.drop_older(rev, &docs, everything);
+        self.refresh_and_tell(client, opts, rev, docs, everything, old);
+    }
+
+    /// Drops the documents and manifests of `docs` (all of them when
+    /// `everything`) and the listings older than `rev`, which it returns,
+    /// most recently used first: a concurrent lookup fetches its own
+    /// rather than trust one of them.
+    fn drop_older(&self, rev: u64, docs: &[DocId], everything: bool) -> Vec<Arc<Listing>> {
         {
             let mut d = self.docs.lock().expect("poisoned");
             let mut m = self.manifests.lock().expect("poisoned");
+            self.generation.fetch_add(1, Ordering::SeqCst);
             if everything {
                 d.clear();
                 m.clear();
             }
-            for id in &docs {
+            for id in docs {
                 d.remove(id);
                 m.remove(id);
             }
         }
-        // Older listings leave the cache at once: a concurrent lookup
-        // fetches its own rather than trust one of them.
-        let mut old: Vec<(u64, Arc<Listing>)> = {
-            let mut map = self.listings.lock().expect("poisoned");
-            let older: Vec<String> = map
-                .iter()
-                .filter(|(_, s)| s.value.rev < rev)
-                .map(|(p, _)| p.clone())
-                .collect();
-            older
-                .into_iter()
-                .filter_map(|p| map.remove(&p))
-                .map(|s| (s.used, s.value))
-                .collect()
-        };
+        let mut map = self.listings.lock().expect("poisoned");
+        self.floor.fetch_max(rev, Ordering::SeqCst);
+        let older: Vec<String> = map
+            .iter()
+            .filter(|(_, s)| s.value.rev < rev)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut old: Vec<(u64, Arc<Listing>)> = older
+            .into_iter()
+            .filter_map(|p| map.remove(&p))
+            .map(|s| (s.used, s.value))
+            .collect();
         old.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
+        old.into_iter().map(|(_, l)| l).collect()
+    }
+
+    /// Lists anew the most recently used of `old` (the rest stay dropped)
+    /// and tells subscribers which paths changed.
+    fn refresh_and_tell(
+        &self,
+        client: &Client,
+        opts: &TreeOptions,
+        rev: u64,
+        mut docs: Vec<DocId>,
+        everything: bool,
+        old: Vec<Arc<Listing>>,
+    ) {
+        docs.sort();
+        docs.dedup();
         let refresh = old.len().min(opts.refresh);
-        let fresh = docgrid_core::parallel_map(&old[..refresh], 4, |(_, l)| fetch(client, &l.path));
+        let fresh = docgrid_core::parallel_map(&old[..refresh], 4, |l| fetch(client, &l.path));
         let mut paths = Vec::new();
-        for ((_, before), after) in old[..refresh].iter().zip(fresh) {
+        for (before, after) in old[..refresh].iter().zip(fresh) {
             match after {
+                // A server behind the commit (a lagging follower, a proxy
+                // not told yet): not current, so not kept, and reported.
+                Ok(after) if after.rev < rev => paths.push(before.path.clone()),
                 Ok(after) => {
                     if everything || !after.same_entries(before) {
                         paths.push(after.path.clone());
@@ -279,7 +392,7 @@ impl State {
                 Err(_) => paths.push(before.path.clone()),
             }
         }
-        paths.extend(old[refresh..].iter().map(|(_, l)| l.path.clone()));
+        paths.extend(old[refresh..].iter().map(|l| l.path.clone()));
         paths.sort();
         let change = Changed {
             rev,

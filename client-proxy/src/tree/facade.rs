@@ -140,16 +140,28 @@ impl AsyncTree {
         self.run(move |t| t.set_xattr(&node, &name, &value))
     }
 
-    /// The next change, waited for on a worker: for a subscription that an
-    /// async front-end polls in a loop.
-    pub fn next_change(&self, changes: Arc<Mutex<Receiver<Changed>>>) -> TreeFuture<Changed> {
-        self.run(move |_| {
-            changes
+    /// The next change of `changes` (a [`Tree::subscribe`] receiver),
+    /// waited for on a thread of its own — never a pool worker, so calls
+    /// go on meanwhile. Resolves to an error once the tree is gone.
+    pub fn next_change(changes: Arc<Mutex<Receiver<Changed>>>) -> TreeFuture<Changed> {
+        let slot: Arc<Mutex<Slot<Changed>>> = Arc::new(Mutex::new(Slot {
+            value: None,
+            waker: None,
+        }));
+        let done = slot.clone();
+        std::thread::spawn(move || {
+            let got = changes
                 .lock()
                 .expect("poisoned")
                 .recv()
-                .map_err(|_| ClientError::Internal("the tree was dropped".into()))
-        })
+                .map_err(|_| ClientError::Internal("the tree was dropped".into()));
+            let mut s = done.lock().expect("poisoned");
+            s.value = Some(got);
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+        });
+        TreeFuture { slot }
     }
 }
 

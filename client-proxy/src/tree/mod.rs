@@ -257,7 +257,9 @@ impl Tree {
         }
         match cache::fetch(&self.client, &path) {
             Ok(l) => Ok(self.state.keep(l, &self.opts)),
-            Err(e @ ClientError::Unreachable { .. }) => self.state.stale_listing(&path).ok_or(e),
+            Err(e) if e.kind() == crate::ErrorKind::Unavailable => {
+                self.state.stale_listing(&path).ok_or(e)
+            }
             Err(e) => Err(e),
         }
     }
@@ -288,6 +290,7 @@ impl Tree {
         let listing = self.list_dir(&dir)?;
         let entry = listing
             .get(&name)
+            .or_else(|| by_disambiguated(&listing, &name))
             .cloned()
             .ok_or_else(|| ClientError::NotFound {
                 what: format!("no entry {name:?} in {}", dir.to_path()),
@@ -305,7 +308,7 @@ impl Tree {
     }
 
     /// `/ids/ID`: the document with that id.
-    fn lookup_id(&self, name: &str) -> Result<Node, ClientError> {
+    pub(crate) fn lookup_id(&self, name: &str) -> Result<Node, ClientError> {
         let not_found = || ClientError::NotFound {
             what: format!("no document {name:?} in /ids/"),
         };
@@ -325,8 +328,9 @@ impl Tree {
         if let Some(d) = self.state.doc(id, &self.opts) {
             return Ok(d);
         }
+        let generation = self.state.generation();
         let d = Arc::new(self.client.doc(id)?);
-        self.state.keep_doc(d.clone());
+        self.state.keep_doc(d.clone(), generation);
         Ok(d)
     }
 
@@ -345,6 +349,19 @@ impl Tree {
     pub fn invalidate_all(&self) {
         self.state.clear();
     }
+}
+
+/// A document once shown as `stem~SHORTID.ext` (a clash), under the name
+/// the listing gives it now: the entry whose id starts with SHORTID and
+/// whose name is `stem.ext` or a disambiguation of it.
+fn by_disambiguated<'a>(listing: &'a Listing, shown: &str) -> Option<&'a TreeEntry> {
+    let (base, short) = rules::parse_disambiguated(shown)?;
+    listing.entries().iter().find(|e| {
+        e.kind == EntryKind::Doc
+            && e.id.is_some_and(|id| rules::id_has_prefix(&id, &short))
+            && (e.name == base
+                || rules::parse_disambiguated(&e.name).is_some_and(|(b, _)| b == base))
+    })
 }
 
 /// A listing's entry as a node of directory `dir`.

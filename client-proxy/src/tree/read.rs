@@ -18,8 +18,9 @@ impl Tree {
         if let Some(m) = self.state.manifest(id, &self.opts) {
             return Ok(m);
         }
+        let generation = self.state.generation();
         let m = Arc::new(self.client.manifest(id)?);
-        self.state.keep_manifest(m.clone());
+        self.state.keep_manifest(m.clone(), generation);
         Ok(m)
     }
 

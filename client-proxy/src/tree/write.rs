@@ -143,8 +143,15 @@ impl Tree {
                 self.refreshed(&target)
             }
             _ => {
-                let edit = rules::plan_rename(&from_dir, &to_dir, new_name)?;
                 let doc = self.doc_at(&id, base)?;
+                // Moved under the name it was shown as (`stem~SHORTID.ext`
+                // where it clashed): its name stays what it is.
+                let new_name = if new_name == name {
+                    doc.name.as_str()
+                } else {
+                    new_name
+                };
+                let edit = rules::plan_rename(&from_dir, &to_dir, new_name)?;
                 let ops = rules::edit_ops(id, base, &doc.name, &doc.meta, &edit);
                 if !ops.is_empty() {
                     let message = format!(
@@ -266,14 +273,18 @@ impl Tree {
         if doc.rev == base {
             return Ok(doc);
         }
+        let generation = self.state.generation();
         let fresh = Arc::new(self.client.doc(id)?);
-        self.state.keep_doc(fresh.clone());
+        self.state.keep_doc(fresh.clone(), generation);
         Ok(fresh)
     }
 
     /// Document `id` as directory `dir` lists it now, or from its metadata
     /// when `dir` does not list it (a query it no longer matches).
     fn node_of(&self, dir: &Dir, id: DocId) -> Result<Node, ClientError> {
+        if *dir == Dir::Ids {
+            return self.lookup_id(&id.to_string());
+        }
         if let Some(e) = self.list_dir(dir)?.by_id(&id) {
             return Ok(node_in(dir, e.clone()));
         }

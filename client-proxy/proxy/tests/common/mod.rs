@@ -4,27 +4,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
+// The client's own fixtures (servers, a client of each, test bytes).
+#[path = "../../../tests/common/mod.rs"]
+mod client_common;
+pub use client_common::*;
+
 use docgrid_client::cache::ChunkCache;
 use docgrid_client::{Client, ClientOptions};
 use docgrid_proxy::Proxy;
-pub use docgrid_server::testing::TestServer as Server;
-
-/// A client of one test server.
-pub trait ClientOf {
-    /// A client of this server alone.
-    fn client(&self) -> Client;
-}
-
-impl ClientOf for Server {
-    fn client(&self) -> Client {
-        Client::new(
-            std::slice::from_ref(&self.url),
-            &self.token,
-            ClientOptions::default(),
-        )
-        .unwrap()
-    }
-}
 
 /// A proxy in a background thread, its change feed connected.
 pub struct ProxyServer {
@@ -55,17 +42,4 @@ impl ProxyServer {
             _bg: bg,
         }
     }
-}
-
-/// Deterministic pseudo-random bytes.
-pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    docgrid_core::store::conformance::test_bytes(len, seed)
-}
-
-/// Uploads `data` as a document named `name` straight to the server.
-pub fn upload(s: &Server, name: &str, data: Vec<u8>) -> docgrid_core::DocId {
-    s.client()
-        .upload_raw(name, &Default::default(), std::io::Cursor::new(data))
-        .unwrap()
-        .id
 }
