@@ -145,6 +145,9 @@ impl Client {
         match build(self.request(&ep.url, method, path)).send() {
             Ok(response) => {
                 ep.mark(None);
+                // Reads after a write start at the primary, which has it
+                // (a follower may not yet).
+                self.preferred.store(0, Ordering::Relaxed);
                 Ok(Answer {
                     server: ep.url.clone(),
                     response,

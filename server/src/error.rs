@@ -239,7 +239,7 @@ impl IntoResponse for ApiError {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal(format!("index: {e}"))
+        ServerError::Index(e).into()
     }
 }
 

@@ -149,7 +149,7 @@ impl<'a> Searcher<'a> {
         let hits = self
             .ft
             .matching(text)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(crate::error::ServerError::from)?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT key FROM docs WHERE id = ?1 AND deleted = 0")?;
@@ -274,7 +274,7 @@ pub fn search(
             None
         } else {
             ft.snippet(&doc.id.to_string(), &texts)
-                .map_err(|e| ApiError::internal(e.to_string()))?
+                .map_err(crate::error::ServerError::from)?
         };
         hits.push(Hit {
             doc,

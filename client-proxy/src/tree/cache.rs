@@ -59,6 +59,9 @@ pub(crate) struct State {
     floor: AtomicU64,
     /// Drops of documents and manifests so far ([`State::generation`]).
     generation: AtomicU64,
+    /// The revision of the last commit seen to touch each document: an
+    /// answer about it from before (a lagging follower) is not kept.
+    touched: Mutex<HashMap<DocId, u64>>,
     /// Own commits whose listings wait to be refreshed.
     pending: Mutex<Option<Pending>>,
     /// A refresher thread is at work on `pending`.
@@ -85,6 +88,7 @@ impl State {
             own: Mutex::new(HashSet::new()),
             floor: AtomicU64::new(0),
             generation: AtomicU64::new(0),
+            touched: Mutex::new(HashMap::new()),
             pending: Mutex::new(None),
             refreshing: AtomicBool::new(false),
         }
@@ -175,7 +179,17 @@ impl State {
 
     /// Keeps `doc`, fetched when the generation was `fetched_at`.
     pub(crate) fn keep_doc(&self, doc: Arc<DocInfo>, fetched_at: u64) {
+        if self.behind(&doc.id, doc.rev) {
+            return;
+        }
         self.keep_in(&self.docs, doc.id, doc, 100_000, fetched_at);
+    }
+
+    /// Whether an answer about `id` at revision `rev` predates a commit
+    /// seen to touch it.
+    fn behind(&self, id: &DocId, rev: u64) -> bool {
+        let touched = self.touched.lock().expect("poisoned");
+        touched.get(id).is_some_and(|&t| rev < t)
     }
 
     pub(crate) fn manifest(&self, id: &DocId, opts: &TreeOptions) -> Option<Arc<ContentManifest>> {
@@ -184,6 +198,9 @@ impl State {
 
     /// Keeps `m`, fetched when the generation was `fetched_at`.
     pub(crate) fn keep_manifest(&self, m: Arc<ContentManifest>, fetched_at: u64) {
+        if self.behind(&m.id, m.rev) {
+            return;
+        }
         self.keep_in(&self.manifests, m.id, m, 10_000, fetched_at);
     }
 
@@ -341,9 +358,15 @@ impl State {
                 d.clear();
                 m.clear();
             }
+            let mut touched = self.touched.lock().expect("poisoned");
+            if touched.len() > 100_000 {
+                touched.clear();
+            }
             for id in docs {
                 d.remove(id);
                 m.remove(id);
+                let t = touched.entry(*id).or_default();
+                *t = (*t).max(rev);
             }
         }
         let mut map = self.listings.lock().expect("poisoned");
