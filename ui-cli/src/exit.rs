@@ -16,6 +16,38 @@ Exit status:
   7  invalid input (a bad query, name or path; a directory that refuses the write)
   8  corrupt data (bytes that do not match their hash)";
 
+/// Writes to stdout; a closed pipe ends the program with status 0 (the
+/// reader wanted no more), another failure with status 1.
+pub fn out_line(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = if newline {
+        writeln!(out, "{args}")
+    } else {
+        write!(out, "{args}")
+    };
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("docgrid: writing to standard output: {e}");
+            std::process::exit(1);
+        }
+        std::process::exit(0);
+    }
+}
+
+/// Whether `e` is standard output closed under us (`docgrid cat | head`):
+/// not an error to report.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<ClientError>().is_some_and(|ce| {
+                matches!(ce, ClientError::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
+}
+
 /// The exit status for `e`: the first client or tree error in its chain.
 pub fn code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {

@@ -5,6 +5,17 @@
 //! against a server or the local proxy. Targets starting with `/` (or
 //! document ids) are the repository's; other paths are working-copy files.
 
+/// `println!` that ends the program quietly when stdout is a closed pipe
+/// (`docgrid ls | head`), as svn and coreutils do, instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::exit::out_line(format_args!($($t)*), true) };
+}
+
+/// `print!` with [`outln!`]'s handling of a closed pipe.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::exit::out_line(format_args!($($t)*), false) };
+}
+
 mod exit;
 mod repo;
 mod wc;
@@ -98,6 +109,9 @@ enum Cmd {
     ///
     /// Example: docgrid search 'tag:jazz year>=1959 "blue in green"'
     Search {
+        /// The query (one argument; quote it). A query starting with `-`
+        /// (`-tag:draft`) works as it is.
+        #[arg(allow_hyphen_values = true)]
         query: String,
         #[arg(long, default_value_t = 50)]
         limit: u64,
@@ -277,6 +291,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("docgrid: {e:#}");
             ExitCode::from(exit::code(&e))
@@ -305,7 +320,7 @@ fn client(cli: &Cli) -> Result<Client> {
 }
 
 pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -344,7 +359,7 @@ fn run(cli: Cli) -> Result<()> {
                 return print_json(&list);
             }
             for (code, name) in st {
-                println!("{code}     {name}");
+                outln!("{code}     {name}");
             }
             return Ok(());
         }
@@ -353,7 +368,7 @@ fn run(cli: Cli) -> Result<()> {
                 let (mut w, name) = wc_file(f)?;
                 w.add(&name)?;
                 w.save()?;
-                println!("A         {name}");
+                outln!("A         {name}");
             }
             return Ok(());
         }
@@ -362,14 +377,14 @@ fn run(cli: Cli) -> Result<()> {
                 let (mut w, name) = wc_file(f)?;
                 w.revert(&name)?;
                 w.save()?;
-                println!("Reverted '{name}'");
+                outln!("Reverted '{name}'");
             }
             return Ok(());
         }
         Cmd::Cleanup { path } => {
             let w = wc::Wc::find(path)?;
             let removed = w.cleanup()?;
-            println!("Cleaned up {removed} leftover file(s)");
+            outln!("Cleaned up {removed} leftover file(s)");
             return Ok(());
         }
         Cmd::Completions { shell } => {
@@ -388,7 +403,7 @@ fn run(cli: Cli) -> Result<()> {
             return Ok(());
         }
         Cmd::Diff { path } => {
-            print!("{}", wc::Wc::find(path)?.diff()?);
+            out!("{}", wc::Wc::find(path)?.diff()?);
             return Ok(());
         }
         Cmd::Resolve { files } => {
@@ -396,7 +411,7 @@ fn run(cli: Cli) -> Result<()> {
                 let (mut w, name) = wc_file(f)?;
                 w.resolve(&name)?;
                 w.save()?;
-                println!("Resolved conflicted state of '{name}'");
+                outln!("Resolved conflicted state of '{name}'");
             }
             return Ok(());
         }
@@ -404,28 +419,28 @@ fn run(cli: Cli) -> Result<()> {
             let (mut w, name) = wc_file(Path::new(target))?;
             w.remove(&name)?;
             w.save()?;
-            println!("D         {name}");
+            outln!("D         {name}");
             return Ok(());
         }
         Cmd::Mv { target, name } if local(target) => {
             let (mut w, old) = wc_file(Path::new(target))?;
             w.rename(&old, name)?;
             w.save()?;
-            println!("R         {old} -> {name}");
+            outln!("R         {old} -> {name}");
             return Ok(());
         }
         Cmd::Propset { key, value, target } if local(target) => {
             let (mut w, name) = wc_file(Path::new(target))?;
             w.propset(&name, key, vec![value.clone()])?;
             w.save()?;
-            println!("property '{key}' set on '{name}'");
+            outln!("property '{key}' set on '{name}'");
             return Ok(());
         }
         Cmd::Propdel { key, target } if local(target) => {
             let (mut w, name) = wc_file(Path::new(target))?;
             w.propset(&name, key, Vec::new())?;
             w.save()?;
-            println!("property '{key}' deleted from '{name}'");
+            outln!("property '{key}' deleted from '{name}'");
             return Ok(());
         }
         _ => {}
@@ -443,12 +458,20 @@ fn run(cli: Cli) -> Result<()> {
                         .unwrap_or("wc"),
                 )
             });
+            // A path that does not exist is an error; an empty directory
+            // checks out empty.
+            let node = tree.lookup(&tree_path).with_context(|| {
+                format!(
+                    "{tree_path} does not exist (docgrid ls {} shows what does)",
+                    repo::parent_of(&tree_path)
+                )
+            })?;
+            if !node.is_dir() {
+                anyhow::bail!("{tree_path} is a document: check out a directory that holds it");
+            }
             let w = wc::Wc::checkout(&c, &tree_path, &dir)?;
-            eprintln!(
-                "Checked out {} ({} file(s))",
-                tree_path,
-                w.state.entries.len()
-            );
+            eprintln!("{} file(s) from {tree_path}", w.state.entries.len());
+            outln!("Checked out revision {}.", tree.list(&node.path)?.rev);
             Ok(())
         }
         Cmd::Update { path, rev } => {
@@ -458,15 +481,15 @@ fn run(cli: Cli) -> Result<()> {
                 None => (w.update(&c)?, c.health()?.rev),
             };
             for (code, name) in report {
-                println!("{code}    {name}");
+                outln!("{code}    {name}");
             }
-            println!("Updated to revision {rev}.");
+            outln!("Updated to revision {rev}.");
             Ok(())
         }
         Cmd::Commit { message, path } => {
             let mut w = wc::Wc::find(&path)?;
             match w.commit(&tree, &message)? {
-                Some(rev) => println!("Committed revision {rev}."),
+                Some(rev) => outln!("Committed revision {rev}."),
                 None => eprintln!("nothing to commit"),
             }
             Ok(())
@@ -501,9 +524,9 @@ fn run(cli: Cli) -> Result<()> {
                 return print_json(&r);
             }
             for h in &r.hits {
-                println!("{}  {}", h.doc.id, h.doc.name);
+                outln!("{}  {}", h.doc.id, h.doc.name);
                 if let Some(s) = &h.snippet {
-                    println!("    {s}");
+                    outln!("    {s}");
                 }
             }
             eprintln!("{} of {} match(es)", r.hits.len(), r.total);
@@ -524,12 +547,15 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 return print_json(&cs);
             }
-            println!(
+            outln!(
                 "r{} | {} | {}\n    {}",
-                cs.rev, cs.author, cs.time, cs.message
+                cs.rev,
+                cs.author,
+                cs.time,
+                cs.message
             );
             for op in &cs.ops {
-                println!("  {}", serde_json::to_string(op)?);
+                outln!("  {}", serde_json::to_string(op)?);
             }
             Ok(())
         }
@@ -545,7 +571,7 @@ fn run(cli: Cli) -> Result<()> {
                 return print_json(&commits);
             }
             for ci in &commits {
-                println!(
+                outln!(
                     "r{} | {} | {} | {} document(s)\n    {}",
                     ci.rev,
                     ci.author,

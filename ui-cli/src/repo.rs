@@ -16,8 +16,7 @@ use docgrid_core::tree::{join_values, xattr_name};
 /// to look when there is none.
 pub fn resolve_doc(tree: &Tree, target: &str) -> Result<Node> {
     let node = tree.resolve(target).with_context(|| {
-        let dir = target.rsplit_once('/').map_or("/", |(d, _)| d);
-        let dir = if dir.is_empty() { "/" } else { dir };
+        let dir = parent_of(target);
         format!("{target}: not found (docgrid ls {dir} shows what is there)")
     })?;
     if node.is_dir() {
@@ -28,7 +27,21 @@ pub fn resolve_doc(tree: &Tree, target: &str) -> Result<Node> {
 
 /// `ls PATH [--json]`.
 pub fn ls(tree: &Tree, path: &str, json: bool) -> Result<()> {
-    let l = tree.list(path)?;
+    // A directory that does not exist is an error, an empty one is not; a
+    // document lists itself, as `svn ls FILE` does.
+    let node = tree.resolve(path).with_context(|| {
+        let parent = parent_of(path);
+        format!("{path} does not exist (docgrid ls {parent} shows what does)")
+    })?;
+    if !node.is_dir() {
+        let e = &node.entry;
+        if json {
+            return crate::print_json(e);
+        }
+        outln!("{:>12}  {}", e.size.unwrap_or(0), e.name);
+        return Ok(());
+    }
+    let l = tree.list(&node.path)?;
     if json {
         return crate::print_json(&TreeListing {
             path: l.path.clone(),
@@ -41,8 +54,8 @@ pub fn ls(tree: &Tree, path: &str, json: bool) -> Result<()> {
     }
     for e in l.entries() {
         match e.kind {
-            EntryKind::Dir => println!("{}/", e.name),
-            EntryKind::Doc => println!("{:>12}  {}", e.size.unwrap_or(0), e.name),
+            EntryKind::Dir => outln!("{}/", e.name),
+            EntryKind::Doc => outln!("{:>12}  {}", e.size.unwrap_or(0), e.name),
         }
     }
     Ok(())
@@ -65,12 +78,17 @@ pub fn info(tree: &Tree, target: &str, json: bool) -> Result<()> {
     if json {
         return crate::print_json(&*d);
     }
-    println!(
+    outln!(
         "path: {}\nid:   {}\nname: {}\nsize: {}\nrev:  {}\nhash: {}",
-        node.path, d.id, d.name, d.size, d.rev, d.hash
+        node.path,
+        d.id,
+        d.name,
+        d.size,
+        d.rev,
+        d.hash
     );
     for (k, vs) in &d.meta {
-        println!("{k}: {}", vs.join(", "));
+        outln!("{k}: {}", vs.join(", "));
     }
     Ok(())
 }
@@ -118,7 +136,7 @@ pub fn propget(tree: &Tree, target: &str, key: &str) -> Result<()> {
         .get(key)
         .with_context(|| format!("{target} has no property {key:?}"))?;
     for v in values {
-        println!("{v}");
+        outln!("{v}");
     }
     Ok(())
 }
@@ -131,7 +149,7 @@ pub fn proplist(tree: &Tree, target: &str, json: bool) -> Result<()> {
         return crate::print_json(&d.meta);
     }
     for (k, vs) in &d.meta {
-        println!("{k}: {}", vs.join(", "));
+        outln!("{k}: {}", vs.join(", "));
     }
     Ok(())
 }
@@ -199,6 +217,15 @@ fn save(tree: &Tree, id: &DocId, path: &Path) -> Result<()> {
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The directory above a tree path, for hints (`/` at the top).
+pub fn parent_of(path: &str) -> &str {
+    let dir = path
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map_or("/", |(d, _)| d);
+    if dir.is_empty() { "/" } else { dir }
 }
 
 fn doc_id(node: &Node) -> Result<DocId> {

@@ -210,7 +210,7 @@ impl Wc {
             if let (EntryKind::Doc, Some(id)) = (e.kind, e.id) {
                 let doc = client.doc(&id)?;
                 let entry = wc.fetch(client, &doc, &e.name)?;
-                println!("A    {}", e.name);
+                outln!("A    {}", e.name);
                 wc.state.entries.insert(e.name, entry);
             }
         }
@@ -476,8 +476,8 @@ impl Wc {
             Ok(rev) => rev,
             Err(e @ ClientError::Conflict { .. }) => {
                 return Err(anyhow::Error::new(e).context(
-                    "Commit failed: out of date; run docgrid update, then commit again. \
-                     Nothing was committed. Details",
+                    "Commit failed (nothing was committed; run docgrid update, then commit \
+                     again)",
                 ));
             }
             Err(e) => return Err(e.into()),

@@ -184,3 +184,71 @@ fn a_ten_thousand_file_tree_with_a_large_file_exports_identical() {
     std::fs::remove_file(src.join("loop")).unwrap();
     same_tree(&src, &back);
 }
+
+#[test]
+fn ls_into_a_closed_pipe_does_not_panic() {
+    let env = Env::new();
+    let src = env.home.path().join("many");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..3000 {
+        std::fs::write(src.join(format!("note-{i:05}.txt")), "").unwrap();
+    }
+    env.ok(&["import", src.to_str().unwrap()]);
+    // 3,000 lines do not fit the pipe: docgrid writes after head is gone.
+    let c = env.cmd(env.home.path(), &["ls", "/all"]);
+    let docgrid = c.get_program().to_string_lossy().into_owned();
+    let args: Vec<String> = c
+        .get_args()
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let envs: Vec<(String, String)> = c
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_string_lossy().into(), v?.to_string_lossy().into())))
+        .collect();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; '{docgrid}' {} | head -1",
+            args.join(" ")
+        ))
+        .envs(envs)
+        .current_dir(env.home.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn ls_and_checkout_of_a_path_that_does_not_exist_are_errors() {
+    let env = Env::new();
+    for args in [
+        &["ls", "/files/nonexistent/"][..],
+        &["ls", "/tags/nonexistent"],
+        &["checkout", "/tags/nonexistent", "cox"],
+    ] {
+        let out = env.run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("does not exist") && err.contains("docgrid ls /"),
+            "{err}"
+        );
+    }
+    assert!(!env.home.path().join("cox").exists());
+    // An existing but empty directory is fine, and checks out empty.
+    env.ok(&["mkdir", "/tags/empty"]);
+    assert_eq!(env.ok(&["ls", "/tags/empty"]), "");
+    let out = env.ok(&["checkout", "/tags/empty", "wc"]);
+    assert!(out.starts_with("Checked out revision "), "{out}");
+}
+
+#[test]
+fn search_takes_a_query_starting_with_a_dash() {
+    let env = Env::new();
+    let out = env.run(&["search", "-tag:draft", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

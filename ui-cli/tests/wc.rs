@@ -43,6 +43,7 @@ fn two_working_copies_conflict_resolve_and_merge() {
         err.contains("out of date") && err.contains("plan.txt") && err.contains("update"),
         "{err}"
     );
+    assert_eq!(err.matches("out of date").count(), 1, "said once: {err}");
     // update: a real conflict, both versions kept.
     let up = env.ok_in(&b, &["update"]);
     assert!(up.contains("C    plan.txt"), "{up}");
@@ -116,6 +117,7 @@ fn two_working_copies_conflict_resolve_and_merge() {
 fn adding_to_a_tag_checkout_tags_and_removing_untags() {
     let env = Env::new();
     let h = env.home.path();
+    env.ok_in(h, &["mkdir", "/tags/jazz"]);
     env.ok_in(h, &["checkout", "/tags/jazz", "jazz"]);
     let wc = h.join("jazz");
     std::fs::write(wc.join("so-what.txt"), "modal\n").unwrap();
@@ -146,7 +148,7 @@ fn adding_to_a_tag_checkout_tags_and_removing_untags() {
         "{ls}"
     );
     let rev: docgrid_core::model::Changeset =
-        serde_json::from_str(&env.ok_in(h, &["log", "-r", "1", "--json"])).unwrap();
+        serde_json::from_str(&env.ok_in(h, &["log", "-r", "2", "--json"])).unwrap();
     assert_eq!(rev.message, "add");
     let renamed = "so-what (live).txt";
     // rm in this checkout untags; the document stays in /all.
