@@ -469,9 +469,9 @@ fn run(cli: Cli) -> Result<()> {
             if !node.is_dir() {
                 anyhow::bail!("{tree_path} is a document: check out a directory that holds it");
             }
-            let w = wc::Wc::checkout(&c, &tree_path, &dir)?;
+            let (w, rev) = wc::Wc::checkout(&c, &tree_path, &dir)?;
             eprintln!("{} file(s) from {tree_path}", w.state.entries.len());
-            outln!("Checked out revision {}.", tree.list(&node.path)?.rev);
+            outln!("Checked out revision {rev}.");
             Ok(())
         }
         Cmd::Update { path, rev } => {

@@ -192,7 +192,8 @@ impl Wc {
     }
 
     /// `checkout TREEPATH DIR`: the documents listed there, as files.
-    pub fn checkout(client: &Client, tree_path: &str, dir: &Path) -> Result<Wc> {
+    /// Returns the working copy and the revision checked out.
+    pub fn checkout(client: &Client, tree_path: &str, dir: &Path) -> Result<(Wc, u64)> {
         parse_dir(tree_path)?;
         if dir.join(".docgrid").exists() {
             bail!("{} is already a working copy", dir.display());
@@ -206,7 +207,8 @@ impl Wc {
                 entries: BTreeMap::new(),
             },
         };
-        for e in client.tree(tree_path)?.entries {
+        let listing = client.tree(tree_path)?;
+        for e in listing.entries {
             if let (EntryKind::Doc, Some(id)) = (e.kind, e.id) {
                 let doc = client.doc(&id)?;
                 let entry = wc.fetch(client, &doc, &e.name)?;
@@ -215,7 +217,7 @@ impl Wc {
             }
         }
         wc.save()?;
-        Ok(wc)
+        Ok((wc, listing.rev))
     }
 
     /// Whether `name`'s file differs from its pristine copy.

@@ -117,14 +117,7 @@ impl State {
 
     /// The cached listing of `path`, if current.
     pub(crate) fn listing(&self, path: &str, opts: &TreeOptions) -> Option<Arc<Listing>> {
-        let tick = self.tick();
-        let mut map = self.listings.lock().expect("poisoned");
-        let slot = map.get_mut(path)?;
-        if !self.trusted(slot.at, opts) {
-            return None;
-        }
-        slot.used = tick;
-        Some(slot.value.clone())
+        self.trusted_in(&self.listings, path, opts)
     }
 
     /// The cached listing of `path` however old, marked stale: for when no
@@ -204,15 +197,21 @@ impl State {
         self.keep_in(&self.manifests, m.id, m, 10_000, fetched_at);
     }
 
-    fn trusted_in<T>(
+    /// The value cached under `key` in `map`, if it may be trusted (and
+    /// marked as used).
+    fn trusted_in<K, Q, T>(
         &self,
-        map: &Mutex<HashMap<DocId, Slot<T>>>,
-        id: &DocId,
+        map: &Mutex<HashMap<K, Slot<T>>>,
+        key: &Q,
         opts: &TreeOptions,
-    ) -> Option<Arc<T>> {
+    ) -> Option<Arc<T>>
+    where
+        K: std::borrow::Borrow<Q> + Eq + std::hash::Hash,
+        Q: Eq + std::hash::Hash + ?Sized,
+    {
         let tick = self.tick();
         let mut map = map.lock().expect("poisoned");
-        let slot = map.get_mut(id).filter(|s| self.trusted(s.at, opts))?;
+        let slot = map.get_mut(key).filter(|s| self.trusted(s.at, opts))?;
         slot.used = tick;
         Some(slot.value.clone())
     }

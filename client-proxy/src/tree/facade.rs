@@ -67,26 +67,18 @@ impl AsyncTree {
         &self,
         f: impl FnOnce(&Tree) -> Result<R, ClientError> + Send + 'static,
     ) -> TreeFuture<R> {
-        let slot: Arc<Mutex<Slot<R>>> = Arc::new(Mutex::new(Slot {
-            value: None,
-            waker: None,
-        }));
-        let done = slot.clone();
+        let (future, done) = TreeFuture::pending();
         let tree = self.tree.clone();
         let job: Job = Box::new(move || {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&tree)))
                 .unwrap_or_else(|p| Err(ClientError::Internal(panic_message(&p))));
-            let mut s = done.lock().expect("poisoned");
-            s.value = Some(r);
-            if let Some(w) = s.waker.take() {
-                w.wake();
-            }
+            complete(&done, r);
         });
         if let Err(back) = self.jobs.lock().expect("poisoned").send(job) {
             // No worker left (cannot happen while `self` lives): run here.
             (back.0)();
         }
-        TreeFuture { slot }
+        future
     }
 
     /// [`Tree::lookup`].
@@ -144,24 +136,16 @@ impl AsyncTree {
     /// waited for on a thread of its own — never a pool worker, so calls
     /// go on meanwhile. Resolves to an error once the tree is gone.
     pub fn next_change(changes: Arc<Mutex<Receiver<Changed>>>) -> TreeFuture<Changed> {
-        let slot: Arc<Mutex<Slot<Changed>>> = Arc::new(Mutex::new(Slot {
-            value: None,
-            waker: None,
-        }));
-        let done = slot.clone();
+        let (future, done) = TreeFuture::pending();
         std::thread::spawn(move || {
             let got = changes
                 .lock()
                 .expect("poisoned")
                 .recv()
                 .map_err(|_| ClientError::Internal("the tree was dropped".into()));
-            let mut s = done.lock().expect("poisoned");
-            s.value = Some(got);
-            if let Some(w) = s.waker.take() {
-                w.wake();
-            }
+            complete(&done, got);
         });
-        TreeFuture { slot }
+        future
     }
 }
 
@@ -170,10 +154,33 @@ struct Slot<R> {
     waker: Option<Waker>,
 }
 
+/// Where a worker puts the result of a [`TreeFuture`].
+type Done<R> = Arc<Mutex<Slot<R>>>;
+
+/// Resolves the future of `done` with `value`, waking its task.
+fn complete<R>(done: &Done<R>, value: Result<R, ClientError>) {
+    let mut s = done.lock().expect("poisoned");
+    s.value = Some(value);
+    if let Some(w) = s.waker.take() {
+        w.wake();
+    }
+}
+
 /// The result of an [`AsyncTree`] call, to await (`Send`, `'static`, for
 /// any executor).
 pub struct TreeFuture<R> {
     slot: Arc<Mutex<Slot<R>>>,
+}
+
+impl<R> TreeFuture<R> {
+    /// A future not yet resolved, and where to resolve it ([`complete`]).
+    fn pending() -> (TreeFuture<R>, Done<R>) {
+        let slot: Done<R> = Arc::new(Mutex::new(Slot {
+            value: None,
+            waker: None,
+        }));
+        (TreeFuture { slot: slot.clone() }, slot)
+    }
 }
 
 impl<R> Future for TreeFuture<R> {

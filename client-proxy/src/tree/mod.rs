@@ -328,6 +328,11 @@ impl Tree {
         if let Some(d) = self.state.doc(id, &self.opts) {
             return Ok(d);
         }
+        self.fetch_doc(id)
+    }
+
+    /// A document's metadata from a server, kept in the cache.
+    fn fetch_doc(&self, id: &DocId) -> Result<Arc<DocInfo>, ClientError> {
         let generation = self.state.generation();
         let d = Arc::new(self.client.doc(id)?);
         self.state.keep_doc(d.clone(), generation);

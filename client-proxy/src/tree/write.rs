@@ -273,10 +273,7 @@ impl Tree {
         if doc.rev == base {
             return Ok(doc);
         }
-        let generation = self.state.generation();
-        let fresh = Arc::new(self.client.doc(id)?);
-        self.state.keep_doc(fresh.clone(), generation);
-        Ok(fresh)
+        self.fetch_doc(id)
     }
 
     /// Document `id` as directory `dir` lists it now, or from its metadata
