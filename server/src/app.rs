@@ -168,11 +168,10 @@ impl App {
         let replayed = match app.catch_up() {
             Ok(n) => n,
             Err(e) if e.is_store_unavailable() => {
-                let why = docgrid_core::error_chain(&e);
                 tracing::warn!(
-                    "starting degraded: serving the index at revision {rev}, refusing writes: {why}"
+                    "starting degraded: serving the index at revision {rev}, refusing writes: {}",
+                    docgrid_core::error_chain(&e)
                 );
-                app.set_degraded(Some(why));
                 0
             }
             Err(e) => return Err(e.into()),
@@ -191,7 +190,23 @@ impl App {
 
     /// [`App::catch_up`], also returning the journal head it read (a
     /// commit appends after it without reading the root again).
+    ///
+    /// Whether the store can take writes follows from it: a store that
+    /// cannot give its journal (disks or nodes missing) makes the server
+    /// degraded ([`App::degraded`]), one that can makes it whole again.
     pub fn catch_up_to_head(&self) -> Result<(Option<Head>, usize), ServerError> {
+        let caught = self.replay_journal();
+        match &caught {
+            Ok(_) => self.set_degraded(None),
+            Err(e) if e.is_store_unavailable() => {
+                self.set_degraded(Some(docgrid_core::error_chain(e)));
+            }
+            Err(_) => {}
+        }
+        caught
+    }
+
+    fn replay_journal(&self) -> Result<(Option<Head>, usize), ServerError> {
         let applied = self.index.applied_rev()?;
         let since = Journal::new(self.store()).since(applied)?;
         for (locator, cs) in &since.changesets {
@@ -445,7 +460,7 @@ impl App {
     }
 
     /// Records whether the store can take writes (`None`: it can again).
-    pub fn set_degraded(&self, why: Option<String>) {
+    fn set_degraded(&self, why: Option<String>) {
         let mut d = self.degraded.lock().expect("poisoned");
         if d.is_some() && why.is_none() {
             tracing::info!("the store takes writes again");

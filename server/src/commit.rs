@@ -65,16 +65,13 @@ fn commit_ops(
     let (head, _) = match app.catch_up_to_head() {
         Ok(h) => h,
         Err(e) if e.is_store_unavailable() => {
-            let why = docgrid_core::error_chain(&e);
-            app.set_degraded(Some(why.clone()));
             return Err(ApiError::unavailable(format!(
-                "the store cannot take writes now; nothing was committed: {why}"
+                "the store cannot take writes now; nothing was committed: {}",
+                docgrid_core::error_chain(&e)
             )));
         }
         Err(e) => return Err(e.into()),
     };
-    // The root answered: the disks are back, if they were away.
-    app.set_degraded(None);
     app.index()
         .read(|conn| Ok(validate(app, conn, &mut ops, content)))??;
     let validated = started.elapsed();
