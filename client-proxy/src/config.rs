@@ -35,6 +35,7 @@ pub fn resolve(over: &Overrides) -> Result<ClientConfig, ClientError> {
     } else {
         file.as_ref().map(|f| f.servers.clone()).unwrap_or_default()
     };
+    let servers: Vec<String> = servers.iter().map(|s| server_url(s)).collect();
     if servers.is_empty() {
         return Err(ClientError::Config(format!(
             "no server: pass --server URL, set DOCGRID_URL, or write servers = [\"http://…\"] in {}",
@@ -74,6 +75,17 @@ pub fn resolve(over: &Overrides) -> Result<ClientConfig, ClientError> {
         cache,
         cache_size: Some(cache_size.unwrap_or(DEFAULT_CACHE_SIZE)),
     })
+}
+
+/// A server as given: `127.0.0.1:8040` or `host:8040` (no scheme) means
+/// `http://` (a server on loopback speaks plain HTTP); a trailing `/` goes.
+pub fn server_url(given: &str) -> String {
+    let given = given.trim().trim_end_matches('/');
+    if given.contains("://") {
+        given.to_string()
+    } else {
+        format!("http://{given}")
+    }
 }
 
 fn path_text() -> String {
@@ -140,5 +152,12 @@ mod tests {
         assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5Q").is_err());
+    }
+
+    #[test]
+    fn a_server_without_a_scheme_is_http() {
+        assert_eq!(server_url("127.0.0.1:8040"), "http://127.0.0.1:8040");
+        assert_eq!(server_url("https://h:1/"), "https://h:1");
+        assert_eq!(server_url(" http://h "), "http://h");
     }
 }

@@ -60,6 +60,7 @@ pub fn code(e: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<docgrid_core::model::ModelError>()
                 .is_some()
+            || cause.downcast_ref::<Refused>().is_some()
         {
             return 7;
         }
@@ -84,3 +85,16 @@ fn of_kind(kind: ErrorKind) -> u8 {
         ErrorKind::Io | ErrorKind::Internal => 1,
     }
 }
+
+/// A verb docgrid refuses because it does not apply (`cp`): exit 7, the
+/// reason and what to do instead.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}

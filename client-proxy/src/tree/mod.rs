@@ -298,6 +298,23 @@ impl Tree {
         Ok(node_in(&dir, entry))
     }
 
+    /// A path as a person typed it, with an ASCII `/` inside a tag or
+    /// `/by/` value (`/by/mime/text/plain/`), in the tree's spelling
+    /// (`/by/mime/text∕plain/`): see [`rules::join_typed_slashes`]. Asks
+    /// the server for the tags or values only where a join is possible; if
+    /// it cannot answer, the path is taken as typed.
+    pub fn typed(&self, path: &str) -> String {
+        rules::join_typed_slashes(path, &mut |known| {
+            let counts = match known {
+                rules::Known::Tags => self.client.tags(),
+                rules::Known::Values(key) => self.client.values(key),
+            };
+            counts
+                .map(|c| c.into_iter().map(|c| c.value).collect())
+                .unwrap_or_default()
+        })
+    }
+
     /// What a user names: a document id, or a tree path (see
     /// [`Tree::lookup`]).
     pub fn resolve(&self, target: &str) -> Result<Node, ClientError> {

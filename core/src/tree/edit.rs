@@ -52,7 +52,10 @@ impl DocEdit {
 /// Removed values go first (a key left without values disappears), then
 /// added ones are appended unless already there, then `path` is set or
 /// cleared. A rename updates the `name` key when the metadata carries one
-/// (the server keeps it in step with the document's name).
+/// (the server keeps it in step with the document's name), and, when `path`
+/// is kept, the last component of every `path` value: a document's name in
+/// `/files/` is its name everywhere else, so a rename in any view renames
+/// it in all of them.
 pub fn apply_edit(meta: &Metadata, edit: &DocEdit) -> Metadata {
     let mut out = meta.clone();
     if edit.delete {
@@ -73,7 +76,16 @@ pub fn apply_edit(meta: &Metadata, edit: &DocEdit) -> Metadata {
         }
     }
     match &edit.path {
-        PathEdit::Keep => {}
+        PathEdit::Keep => {
+            if let (Some(name), Some(paths)) = (&edit.rename, out.get_mut("path")) {
+                for path in paths.iter_mut() {
+                    *path = match path.rsplit_once('/') {
+                        Some((dir, _)) => format!("{dir}/{name}"),
+                        None => name.clone(),
+                    };
+                }
+            }
+        }
         PathEdit::Set(path) => {
             out.insert("path".to_string(), vec![path.clone()]);
         }
@@ -132,6 +144,29 @@ mod tests {
 
     fn pair(k: &str, v: &str) -> (String, String) {
         (k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn a_rename_in_any_view_renames_the_files_leaf_too() {
+        let old = meta(&[("tag", &["proj"]), ("path", &["proj/notes.txt", "a.txt"])]);
+        let edit = DocEdit {
+            rename: Some("notes-renamed.txt".into()),
+            ..DocEdit::default()
+        };
+        let new = apply_edit(&old, &edit);
+        assert_eq!(
+            new["path"],
+            vec![
+                "proj/notes-renamed.txt".to_string(),
+                "notes-renamed.txt".to_string()
+            ]
+        );
+        // An explicit path change wins over the name.
+        let set = DocEdit {
+            path: PathEdit::Set("x/y.txt".into()),
+            ..edit
+        };
+        assert_eq!(apply_edit(&old, &set)["path"], vec!["x/y.txt".to_string()]);
     }
 
     #[test]

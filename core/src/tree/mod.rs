@@ -40,6 +40,7 @@ mod listing;
 mod naive;
 mod names;
 mod paths;
+mod typed;
 mod write;
 mod xattr;
 
@@ -54,6 +55,7 @@ pub use names::{
 pub use paths::{
     Dir, ROOT_ENTRIES, SLASH_STAND_IN, parse_dir, split_entry, split_entry_name, value_component,
 };
+pub use typed::{Known, join_typed_slashes};
 pub use write::{Implied, NewDoc, plan_create, plan_remove, plan_rename};
 pub use xattr::{
     XATTR_PREFIX, join_values, split_values, xattr_get, xattr_key, xattr_name, xattr_names,

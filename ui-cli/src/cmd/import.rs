@@ -1,0 +1,329 @@
+//! `import`: files and directories into `/files/`, each document keeping
+//! its path relative to the argument's parent. A file whose `/files/` path
+//! already holds a document is never imported twice: the same content is
+//! skipped, other content becomes that document's next revision; the
+//! summary says how many of each.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use docgrid_client::tree::{Content, Listing, Tree};
+use docgrid_client::{ClientError, NewDoc, UploadStats};
+use docgrid_core::DocId;
+use docgrid_core::api::EntryKind;
+use docgrid_core::model::{Metadata, Op};
+
+use super::{Run, print_json};
+use crate::args::key_value;
+use crate::ctx::Ctx;
+
+/// Import files and directories (recursively) as documents under
+/// /files/; each keeps its path relative to the argument's parent.
+/// Re-importing skips files whose content is unchanged and updates those
+/// that changed (same document, next revision).
+///
+/// Example: docgrid import ~/papers --tag research --set year=2026
+#[derive(Args)]
+pub struct Import {
+    /// Files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// A tag for every document (repeat).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// KEY=VALUE metadata for every document (repeat).
+    #[arg(long = "set", value_parser = key_value)]
+    sets: Vec<(String, String)>,
+    /// Follow symbolic links (default: skip them, and say so).
+    #[arg(long)]
+    follow_symlinks: bool,
+    /// The commit message.
+    #[arg(short, long, default_value = "import")]
+    message: String,
+    /// Print each file's document and what happened to it as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print nothing per file.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// What happened to one file.
+#[derive(serde::Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Action {
+    New,
+    Updated,
+    Unchanged,
+}
+
+#[derive(serde::Serialize)]
+struct Imported {
+    path: String,
+    id: DocId,
+    action: Action,
+}
+
+impl Run for Import {
+    fn run(self, ctx: &Ctx) -> Result<()> {
+        let mut meta = Metadata::new();
+        if !self.tags.is_empty() {
+            meta.insert("tag".into(), self.tags.clone());
+        }
+        for (k, v) in &self.sets {
+            meta.entry(k.clone()).or_default().push(v.clone());
+        }
+        let (mut files, mut skipped) = (Vec::new(), Vec::new());
+        for p in &self.paths {
+            walk(p, self.follow_symlinks, &mut files, &mut skipped)?;
+        }
+        for s in &skipped {
+            eprintln!(
+                "skipped symbolic link {} (use --follow-symlinks to follow)",
+                s.display()
+            );
+        }
+        let total: u64 = files
+            .iter()
+            .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+            .sum();
+        let bar = indicatif::ProgressBar::new(total).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+            )
+            .expect("a valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        let tree = ctx.tree()?;
+        let mut run = Batch {
+            tree,
+            meta: &meta,
+            message: &self.message,
+            dirs: HashMap::new(),
+            stats: UploadStats::default(),
+            bar: &bar,
+            done: Vec::new(),
+        };
+        // Commits of at most 1,000 files keep each commit bounded.
+        for batch in files.chunks(1000) {
+            run.batch(batch)?;
+        }
+        bar.finish_and_clear();
+        self.report(&run.done, &run.stats, skipped.len())
+    }
+}
+
+impl Import {
+    fn report(&self, done: &[Imported], stats: &UploadStats, skipped: usize) -> Result<()> {
+        if self.json {
+            print_json(&done)?;
+        } else if !self.quiet {
+            for d in done.iter().filter(|d| d.action != Action::Unchanged) {
+                let word = if d.action == Action::New {
+                    "Adding"
+                } else {
+                    "Updating"
+                };
+                outln!("{word:<15}{}", d.path);
+            }
+        }
+        let count = |a: Action| done.iter().filter(|d| d.action == a).count();
+        let dedup = if stats.bytes == 0 {
+            0.0
+        } else {
+            100.0 * (stats.bytes - stats.bytes_sent.min(stats.bytes)) as f64 / stats.bytes as f64
+        };
+        eprintln!(
+            "imported {} file(s): {} new, {} updated, {} unchanged; {} bytes, {} new bytes sent (dedup {dedup:.0} %); skipped {skipped} symbolic link(s)",
+            done.len(),
+            count(Action::New),
+            count(Action::Updated),
+            count(Action::Unchanged),
+            stats.bytes,
+            stats.bytes_sent,
+        );
+        Ok(())
+    }
+}
+
+/// The state of one import across its commits.
+struct Batch<'a> {
+    tree: &'a Tree,
+    meta: &'a Metadata,
+    message: &'a str,
+    /// `/files/` listings by directory (`None`: it does not exist).
+    dirs: HashMap<String, Option<Arc<Listing>>>,
+    stats: UploadStats,
+    bar: &'a indicatif::ProgressBar,
+    done: Vec<Imported>,
+}
+
+impl Batch<'_> {
+    /// One commit: new files created, changed ones updated.
+    fn batch(&mut self, batch: &[(PathBuf, String)]) -> Result<()> {
+        let (mut new, mut new_rels, mut ops) = (Vec::new(), Vec::new(), Vec::new());
+        for (file, rel) in batch {
+            match self.existing(rel)? {
+                None => {
+                    let mut m = self.meta.clone();
+                    m.insert("path".into(), vec![rel.clone()]);
+                    let name = rel.rsplit('/').next().unwrap_or(rel).to_string();
+                    new.push(NewDoc {
+                        name,
+                        meta: m,
+                        file: file.clone(),
+                    });
+                    new_rels.push(rel.clone());
+                }
+                Some(id) => self.update(file, rel, id, &mut ops)?,
+            }
+        }
+        if !ops.is_empty() {
+            self.tree.commit(self.message, ops)?;
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        let base = self.stats;
+        let bar = self.bar;
+        let show = |s: &UploadStats| {
+            bar.set_position(base.bytes + s.bytes);
+            bar.set_message(format!("{} files", base.files + s.files));
+        };
+        let (ids, _, stats) = self.tree.client().upload(&new, self.message, &show)?;
+        self.add_stats(&stats);
+        for (id, path) in ids.into_iter().zip(new_rels) {
+            self.done.push(Imported {
+                path,
+                id,
+                action: Action::New,
+            });
+        }
+        Ok(())
+    }
+
+    fn add_stats(&mut self, s: &UploadStats) {
+        self.stats.files += s.files;
+        self.stats.bytes += s.bytes;
+        self.stats.bytes_sent += s.bytes_sent;
+        self.stats.chunks += s.chunks;
+        self.stats.chunks_sent += s.chunks_sent;
+    }
+
+    /// The document already at `/files/REL`, if any.
+    fn existing(&mut self, rel: &str) -> Result<Option<DocId>> {
+        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        if !self.dirs.contains_key(dir) {
+            let path = if dir.is_empty() {
+                "/files/".to_string()
+            } else {
+                format!("/files/{dir}/")
+            };
+            let listing = match self.tree.list(&path) {
+                Ok(l) => Some(l),
+                Err(e) if e.kind() == docgrid_client::ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            };
+            self.dirs.insert(dir.to_string(), listing);
+        }
+        let listing = self.dirs[dir].as_ref();
+        Ok(listing
+            .and_then(|l| l.get(name))
+            .filter(|e| e.kind == EntryKind::Doc)
+            .and_then(|e| e.id))
+    }
+
+    /// A file whose path holds document `id`: skipped when the content and
+    /// metadata are there already, else the document's next revision.
+    fn update(&mut self, file: &Path, rel: &str, id: DocId, ops: &mut Vec<Op>) -> Result<()> {
+        let doc = self.tree.doc(&id)?;
+        let size = std::fs::metadata(file)
+            .with_context(|| format!("reading {}", file.display()))?
+            .len();
+        let same = size == doc.size && crate::wc::hash_file(file)? == doc.hash;
+        let before = ops.len();
+        if !same {
+            let content = self
+                .tree
+                .upload(Content::File(file.to_path_buf()))
+                .map_err(with_path(file))?;
+            self.stats.bytes += size;
+            ops.push(Op::SetContent {
+                id,
+                base: doc.rev,
+                content,
+            });
+        }
+        for (k, vs) in self.meta {
+            let mut values = doc.meta.get(k).cloned().unwrap_or_default();
+            let missing: Vec<&String> = vs.iter().filter(|v| !values.contains(v)).collect();
+            if !missing.is_empty() {
+                values.extend(missing.into_iter().cloned());
+                ops.push(Op::SetMeta {
+                    id,
+                    base: doc.rev,
+                    key: k.clone(),
+                    values,
+                });
+            }
+        }
+        self.bar.inc(size);
+        let action = if ops.len() > before {
+            Action::Updated
+        } else {
+            Action::Unchanged
+        };
+        self.done.push(Imported {
+            path: rel.to_string(),
+            id,
+            action,
+        });
+        Ok(())
+    }
+}
+
+fn with_path(file: &Path) -> impl Fn(ClientError) -> anyhow::Error + '_ {
+    move |e| anyhow::Error::new(e).context(format!("uploading {}", file.display()))
+}
+
+/// Files under `root` (itself if a file), with their paths relative to
+/// `root`'s parent; symbolic links followed or skipped (and counted).
+fn walk(
+    root: &Path,
+    follow: bool,
+    out: &mut Vec<(PathBuf, String)>,
+    skipped: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let base = root.parent().unwrap_or(Path::new(""));
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let link =
+            std::fs::symlink_metadata(&p).with_context(|| format!("reading {}", p.display()))?;
+        if link.file_type().is_symlink() && !follow {
+            skipped.push(p);
+            continue;
+        }
+        let meta = std::fs::metadata(&p).with_context(|| format!("reading {}", p.display()))?;
+        if meta.is_dir() {
+            let mut children: Vec<PathBuf> = std::fs::read_dir(&p)
+                .with_context(|| format!("listing {}", p.display()))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            children.sort();
+            stack.extend(children.into_iter().rev());
+        } else if meta.is_file() {
+            let rel = p
+                .strip_prefix(base)
+                .unwrap_or(&p)
+                .to_str()
+                .with_context(|| format!("{} is not valid UTF-8", p.display()))?
+                .to_string();
+            out.push((p, rel));
+        }
+    }
+    Ok(())
+}
