@@ -95,6 +95,9 @@ impl Run for Status {
         for l in &lines {
             outln!("{}", l.svn(&prefix));
         }
+        let text = lines.iter().filter(|l| l.item == 'C').count();
+        let props = lines.iter().filter(|l| l.props == 'C').count();
+        conflict_summary(text, props);
         Ok(())
     }
 }
@@ -247,14 +250,20 @@ fn report(wc: &Wc, done: &Updated, before: u64) {
     } else {
         outln!("Updated to revision {}.", done.rev);
     }
-    if done.text_conflicts + done.prop_conflicts > 0 {
-        outln!("Summary of conflicts:");
-        if done.text_conflicts > 0 {
-            outln!("  Text conflicts: {}", done.text_conflicts);
-        }
-        if done.prop_conflicts > 0 {
-            outln!("  Property conflicts: {}", done.prop_conflicts);
-        }
+    conflict_summary(done.text_conflicts, done.prop_conflicts);
+}
+
+/// svn's summary after `update` and `status` when anything is in conflict.
+fn conflict_summary(text: usize, props: usize) {
+    if text + props == 0 {
+        return;
+    }
+    outln!("Summary of conflicts:");
+    if text > 0 {
+        outln!("  Text conflicts: {text}");
+    }
+    if props > 0 {
+        outln!("  Property conflicts: {props}");
     }
 }
 
@@ -278,8 +287,10 @@ impl Run for Resolve {
     fn run(self, _ctx: &Ctx) -> Result<()> {
         let (mut wc, rels) = wc_targets(&self.paths)?;
         for rel in &rels {
+            let text = wc.entry(rel)?.conflict;
             wc.resolve(rel, self.accept)?;
-            outln!("Resolved conflicted state of '{}'", shown(&wc, rel));
+            let what = if text { "Merge conflicts" } else { "Property conflicts" };
+            outln!("{what} in '{}' marked as resolved.", shown(&wc, rel));
         }
         wc.save()
     }
