@@ -53,8 +53,8 @@ impl Client {
         let mut stats = UploadStats::default();
         let mut ops = Vec::with_capacity(docs.len());
         let mut ids = Vec::with_capacity(docs.len());
-        for d in docs {
-            let content = self.upload_content(&d.file, &mut stats, progress)?;
+        let contents = self.upload_files(docs, &mut stats, progress)?;
+        for (d, content) in docs.iter().zip(contents) {
             let id = DocId::random();
             ops.push(Op::Create {
                 id,
@@ -63,11 +63,46 @@ impl Client {
                 content,
             });
             ids.push(id);
-            stats.files += 1;
-            progress(&stats);
         }
         let resp = self.commit(message, ops)?;
         Ok((ids, resp, stats))
+    }
+
+    /// The manifests of `docs`' files, uploaded several files at a time
+    /// (small files are dominated by round trips and the server's fsyncs,
+    /// which then overlap); progress after each window of files, and
+    /// within a file when there is one.
+    fn upload_files(
+        &self,
+        docs: &[NewDoc],
+        stats: &mut UploadStats,
+        progress: &dyn Fn(&UploadStats),
+    ) -> Result<Vec<Manifest>, ClientError> {
+        if docs.len() == 1 {
+            let m = self.upload_content(&docs[0].file, stats, progress)?;
+            stats.files += 1;
+            progress(stats);
+            return Ok(vec![m]);
+        }
+        let mut out = Vec::with_capacity(docs.len());
+        for window in docs.chunks(self.opts.parallel.max(1) * 16) {
+            let results = parallel(window, self.opts.parallel, |d| {
+                let mut st = UploadStats::default();
+                self.upload_content(&d.file, &mut st, &|_| {})
+                    .map(|m| (m, st))
+            });
+            for r in results {
+                let (m, st) = r?;
+                stats.bytes += st.bytes;
+                stats.chunks += st.chunks;
+                stats.chunks_sent += st.chunks_sent;
+                stats.bytes_sent += st.bytes_sent;
+                stats.files += 1;
+                out.push(m);
+            }
+            progress(stats);
+        }
+        Ok(out)
     }
 
     /// Chunks one file and uploads what the server lacks; returns its

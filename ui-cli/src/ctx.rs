@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use docgrid_client::config::{Overrides, resolve};
 use docgrid_client::tree::{Node, Tree};
 use docgrid_client::{Client, ClientOptions};
@@ -100,13 +100,7 @@ impl Ctx {
             Target::Repo(id) if !id.starts_with('/') => tree.resolve(id),
             _ => tree.resolve(&path),
         };
-        node.with_context(|| {
-            format!(
-                "'{}' does not exist (docgrid ls {} shows what does)",
-                target.shown(),
-                listable_parent(&path)
-            )
-        })
+        node.map_err(|e| not_found(e, &target.shown(), &path))
     }
 
     /// The document a target names (a directory is an error).
@@ -142,6 +136,20 @@ impl Ctx {
             Rev::Prev => base()?.saturating_sub(1),
         })
     }
+}
+
+/// `e`, and when it says that `path` (typed as `shown`) is not there, where
+/// to look instead; other failures (an unreachable server) as they are.
+pub fn not_found(e: docgrid_client::ClientError, shown: &str, path: &str) -> anyhow::Error {
+    let missing = e.kind() == docgrid_client::ErrorKind::NotFound;
+    let e = anyhow::Error::new(e);
+    if !missing {
+        return e;
+    }
+    e.context(format!(
+        "'{shown}' does not exist (docgrid ls {} shows what does)",
+        listable_parent(path)
+    ))
 }
 
 /// The nearest directory above a tree path that lists something, for

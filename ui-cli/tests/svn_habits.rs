@@ -175,6 +175,19 @@ fn update_brings_renames_deletions_and_additions_from_another_working_copy() {
     names.sort();
     assert_eq!(names, ["keep.txt", "new.txt", "plan-v2.txt"]);
     assert_eq!(env.ok_in(&b, &["status"]), "");
+
+    // Many revisions behind, update lists instead of asking each revision.
+    env.ok_in(&a, &["update"]);
+    env.ok_in(&a, &["mv", "new.txt", "newer.txt"]);
+    env.ok_in(&a, &["commit", "-m", "newer"]);
+    for i in 0..25 {
+        env.ok(&["propset", "n", &i.to_string(), "/files/proj/keep.txt"]);
+    }
+    let up = env.ok_in(&b, &["update"]);
+    for line in ["A    newer.txt", "D    new.txt", " U   keep.txt"] {
+        assert!(up.contains(&format!("{line}\n")), "{line}: {up}");
+    }
+    assert_eq!(env.ok_in(&b, &["propget", "n", "keep.txt"]), "24\n");
 }
 
 #[test]
@@ -464,4 +477,19 @@ fn re_import_skips_unchanged_updates_changed_and_says_so() {
         env.ok(&["ls", "/tags/proj/"]).contains("a.txt"),
         "the document kept its tags"
     );
+}
+
+#[test]
+fn an_unreachable_server_is_not_reported_as_a_missing_path() {
+    let env = Env::new();
+    let out = env
+        .cmd(
+            env.home.path(),
+            &["--server", "http://127.0.0.1:9", "ls", "/files/x/"],
+        )
+        .env_remove("DOCGRID_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", err_of(&out));
+    assert!(!err_of(&out).contains("does not exist"), "{}", err_of(&out));
 }

@@ -89,16 +89,28 @@ const BASE: &str = "one\ntwo\nthree\nfour\nfive\nsix\n";
 fn setup(side: &Side, top: &Path) -> (PathBuf, PathBuf) {
     let src = top.join("src").join("proj");
     std::fs::create_dir_all(&src).unwrap();
-    for (name, text) in [("plan.txt", "plan\n"), ("old.txt", "old\n"), ("keep.txt", "keep\n"), ("c.txt", BASE)] {
+    for (name, text) in [
+        ("plan.txt", "plan\n"),
+        ("old.txt", "old\n"),
+        ("keep.txt", "keep\n"),
+        ("c.txt", BASE),
+    ] {
         write(&src.join(name), text);
     }
     let url = match &side.svn {
         Some(_) => {
             let repo = top.join("repo");
-            let st = Command::new("svnadmin").arg("create").arg(&repo).status().expect("svnadmin");
+            let st = Command::new("svnadmin")
+                .arg("create")
+                .arg(&repo)
+                .status()
+                .expect("svnadmin");
             assert!(st.success());
             let url = format!("file://{}/proj", repo.display());
-            side.ok(top, &["import", src.to_str().unwrap(), &url, "-m", "import", "-q"]);
+            side.ok(
+                top,
+                &["import", src.to_str().unwrap(), &url, "-m", "import", "-q"],
+            );
             url
         }
         None => {
@@ -122,8 +134,16 @@ fn cycle(side: &Side, top: &Path) -> Vec<(String, Seen)> {
     step("add", side.run(&a, &["add", "new.txt"]));
     step("mv", side.run(&a, &["mv", "plan.txt", "plan-v2.txt"]));
     step("rm", side.run(&a, &["rm", "old.txt"]));
-    step("propset", side.run(&a, &["propset", "year", "1959", "keep.txt"]));
-    step("add versioned", side.run(&a, &["add", "keep.txt"]).0.map_or((None, String::new()), |c| (Some(c), String::new())));
+    step(
+        "propset",
+        side.run(&a, &["propset", "year", "1959", "keep.txt"]),
+    );
+    step(
+        "add versioned",
+        side.run(&a, &["add", "keep.txt"])
+            .0
+            .map_or((None, String::new()), |c| (Some(c), String::new())),
+    );
     step("status", side.run(&a, &["status"]));
     step("commit", side.run(&a, &["commit", "-m", "reshape"]));
     std::fs::remove_file(a.join("stray.txt")).unwrap();
@@ -132,12 +152,24 @@ fn cycle(side: &Side, top: &Path) -> Vec<(String, Seen)> {
     let (code, up) = side.run(&b, &["update"]);
     step("update", (code, sorted(&up).join("\n")));
     let mut on_disk = files(&b);
-    step("files after update", (None, format!("{:?}", on_disk.keys().collect::<Vec<_>>())));
-    step("conflicted text", (None, on_disk.remove("c.txt").unwrap_or_default()));
+    step(
+        "files after update",
+        (None, format!("{:?}", on_disk.keys().collect::<Vec<_>>())),
+    );
+    step(
+        "conflicted text",
+        (None, on_disk.remove("c.txt").unwrap_or_default()),
+    );
     step("status in conflict", side.run(&b, &["status"]));
-    step("commit in conflict", (side.run(&b, &["commit", "-m", "x"]).0, String::new()));
+    step(
+        "commit in conflict",
+        (side.run(&b, &["commit", "-m", "x"]).0, String::new()),
+    );
     write(&b.join("c.txt"), &BASE.replace("two", "two (a, b)"));
-    step("resolve", side.run(&b, &["resolve", "--accept", "working", "c.txt"]));
+    step(
+        "resolve",
+        side.run(&b, &["resolve", "--accept", "working", "c.txt"]),
+    );
     step("status resolved", side.run(&b, &["status"]));
     step("commit resolved", side.run(&b, &["commit", "-m", "merge"]));
     step("revert dot", side.run(&a, &["revert", "."]));
@@ -158,8 +190,20 @@ fn the_svn_cycle_and_the_docgrid_cycle_look_the_same() {
     let (svn_top, dg_top) = (top.join("svn"), top.join("dg"));
     std::fs::create_dir_all(&svn_top).unwrap();
     std::fs::create_dir_all(&dg_top).unwrap();
-    let svn = cycle(&Side { env: &env, svn: Some(cfg) }, &svn_top);
-    let dg = cycle(&Side { env: &env, svn: None }, &dg_top);
+    let svn = cycle(
+        &Side {
+            env: &env,
+            svn: Some(cfg),
+        },
+        &svn_top,
+    );
+    let dg = cycle(
+        &Side {
+            env: &env,
+            svn: None,
+        },
+        &dg_top,
+    );
     let mut differences = Vec::new();
     for ((step, s), (_, d)) in svn.iter().zip(&dg) {
         if s != d {

@@ -37,20 +37,24 @@ pub struct Commit {
 impl Run for Commit {
     fn run(self, ctx: &Ctx) -> Result<()> {
         let (mut wc, rels) = wc_targets(&self.targets)?;
-        let changes: Vec<String> = wc
-            .status(&rels)?
-            .into_iter()
-            .filter(|l| l.item != '?' && l.item != '!' || l.props != ' ')
-            .map(|l| l.svn(""))
-            .collect();
-        if changes.is_empty() {
-            return Ok(());
-        }
         let message = match (&self.message, &self.file) {
             (Some(m), _) => m.clone(),
             (None, Some(f)) => std::fs::read_to_string(f)
                 .with_context(|| format!("reading the log message from {}", f.display()))?,
-            (None, None) => edit_message(&wc, &changes)?,
+            (None, None) => {
+                // The editor lists what will be committed; with nothing,
+                // no editor opens.
+                let changes: Vec<String> = wc
+                    .status(&rels)?
+                    .into_iter()
+                    .filter(|l| l.item != '?' && l.item != '!' || l.props != ' ')
+                    .map(|l| l.svn(""))
+                    .collect();
+                if changes.is_empty() {
+                    return Ok(());
+                }
+                edit_message(&wc, &changes)?
+            }
         };
         if message.trim().is_empty() {
             bail!("Commit aborted: the log message is empty (nothing was committed)");

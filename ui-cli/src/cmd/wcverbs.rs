@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{Run, print_json, shown, wc_targets};
 use crate::args::{Rev, parse_one_rev};
-use crate::ctx::{Ctx, listable_parent};
+use crate::ctx::{Ctx, not_found};
 use crate::wc::{Accept, Updated, Wc};
 
 /// Check out a directory of the tree into DIR (default: its last
@@ -32,13 +32,9 @@ impl Run for Checkout {
     fn run(self, ctx: &Ctx) -> Result<()> {
         let tree = ctx.tree()?;
         let typed = tree.typed(&self.tree_path);
-        let node = tree.lookup(&typed).map_err(|e| {
-            anyhow::Error::new(e).context(format!(
-                "{} does not exist (docgrid ls {} shows what does)",
-                self.tree_path,
-                listable_parent(&typed)
-            ))
-        })?;
+        let node = tree
+            .lookup(&typed)
+            .map_err(|e| not_found(e, &self.tree_path, &typed))?;
         if !node.is_dir() {
             bail!(
                 "{} is a document: check out a directory that holds it (or docgrid export it)",
@@ -289,7 +285,11 @@ impl Run for Resolve {
         for rel in &rels {
             let text = wc.entry(rel)?.conflict;
             wc.resolve(rel, self.accept)?;
-            let what = if text { "Merge conflicts" } else { "Property conflicts" };
+            let what = if text {
+                "Merge conflicts"
+            } else {
+                "Property conflicts"
+            };
             outln!("{what} in '{}' marked as resolved.", shown(&wc, rel));
         }
         wc.save()

@@ -2,11 +2,14 @@
 //! working copy by default) as one revision, each document against its
 //! base revision; nothing is recorded locally until the server committed.
 
-use anyhow::{Result, bail};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result, bail};
 use docgrid_client::ClientError;
 use docgrid_client::tree::{Content, Tree};
 use docgrid_core::DocId;
-use docgrid_core::model::Op;
+use docgrid_core::model::{Manifest, Op};
 use docgrid_core::tree::{
     DocEdit, edit_ops, parse_dir, plan_create, plan_mkdir, plan_remove, plan_rename,
 };
@@ -46,7 +49,12 @@ struct Plan {
     /// (relative path, the document afterwards; `None`: it leaves).
     touched: Vec<(String, Option<DocId>)>,
     uploads: usize,
+    /// The content of each added or modified file, uploaded beforehand.
+    contents: HashMap<String, Manifest>,
 }
+
+/// Uploads at a time: the server's fsyncs overlap.
+const UPLOADERS: usize = 4;
 
 impl Wc {
     /// Commits what changed under `targets` (relative paths; `""` is
@@ -80,6 +88,7 @@ impl Wc {
                 "Commit failed: '{rel}' remains in conflict (edit it, then docgrid resolve {rel})"
             );
         }
+        plan.contents = self.upload_changed(tree, &entries)?;
         for (rel, e) in &entries {
             self.plan_entry(tree, rel, e, &mut plan)?;
         }
@@ -105,12 +114,56 @@ impl Wc {
         Ok(Some(Committed { rev }))
     }
 
+    /// Uploads the content of every added or modified file among
+    /// `entries`, a few at a time.
+    fn upload_changed(
+        &self,
+        tree: &Tree,
+        entries: &[(String, Entry)],
+    ) -> Result<HashMap<String, Manifest>> {
+        let mut need = Vec::new();
+        for (rel, e) in entries {
+            if !e.delete && (e.id.is_none() || self.modified(rel, e)?) {
+                need.push(rel.as_str());
+            }
+        }
+        let next = Mutex::new(need.into_iter());
+        let done = Mutex::new(HashMap::new());
+        let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..UPLOADERS {
+                s.spawn(|| {
+                    loop {
+                        let Some(rel) = next.lock().expect("not poisoned").next() else {
+                            return;
+                        };
+                        match tree.upload(Content::File(self.file(rel))) {
+                            Ok(m) => {
+                                done.lock()
+                                    .expect("not poisoned")
+                                    .insert(rel.to_string(), m);
+                            }
+                            Err(e) => {
+                                let e = anyhow::Error::new(e).context(format!("uploading '{rel}'"));
+                                *failed.lock().expect("not poisoned") = Some(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = failed.into_inner().expect("not poisoned") {
+            return Err(e);
+        }
+        Ok(done.into_inner().expect("not poisoned"))
+    }
+
     /// The operations for one file.
     fn plan_entry(&self, tree: &Tree, rel: &str, e: &Entry, plan: &mut Plan) -> Result<()> {
-        let file = self.file(rel);
         let Some(id) = e.id else {
             let new = plan_create(&self.dir_of(rel)?, rel_name(rel))?;
-            let content = tree.upload(Content::File(file))?;
+            let content = plan.contents.remove(rel).context("uploaded")?;
             let id = DocId::random();
             let mut op = new.op(id, content);
             if let Op::Create { meta, .. } = &mut op {
@@ -150,8 +203,7 @@ impl Wc {
             plan.shown.push((from.clone(), Action::Deleting));
             plan.shown.push((rel.to_string(), Action::Adding));
         }
-        if file.is_file() && self.modified(rel, e)? {
-            let content = tree.upload(Content::File(file))?;
+        if let Some(content) = plan.contents.remove(rel) {
             plan.ops.push(Op::SetContent {
                 id,
                 base: e.rev,

@@ -72,7 +72,7 @@ pub struct DirEntry {
 }
 
 /// One file of a working copy.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Entry {
     /// The document (`None`: scheduled for addition).
     pub id: Option<DocId>,
@@ -115,30 +115,13 @@ impl Entry {
             hash: Some(doc.hash),
             stat: stat_of(file),
             props: props_of(&doc.meta),
-            prop_changes: BTreeMap::new(),
-            delete: false,
-            conflict: false,
-            prop_conflict: false,
-            conflict_files: Vec::new(),
-            renamed_from: None,
+            ..Entry::default()
         }
     }
 
     /// A file scheduled for addition.
     fn added() -> Entry {
-        Entry {
-            id: None,
-            rev: 0,
-            hash: None,
-            stat: None,
-            props: Metadata::new(),
-            prop_changes: BTreeMap::new(),
-            delete: false,
-            conflict: false,
-            prop_conflict: false,
-            conflict_files: Vec::new(),
-            renamed_from: None,
-        }
+        Entry::default()
     }
 
     /// Its properties as they are in the working copy (base plus local
@@ -258,7 +241,7 @@ impl Wc {
         let dir = self.root.join(".docgrid");
         std::fs::create_dir_all(dir.join("pristine"))?;
         let tmp = dir.join("wc.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.state)?)?;
+        std::fs::write(&tmp, serde_json::to_vec(&self.state)?)?;
         std::fs::File::open(&tmp)?.sync_all()?;
         std::fs::rename(&tmp, dir.join("wc.json"))?;
         Ok(())

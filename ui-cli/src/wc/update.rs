@@ -6,8 +6,9 @@
 //! as `D old` and `A new`, as in svn.
 //!
 //! A working copy at the newest revision costs one request (the server's
-//! revision); otherwise one listing per directory, then a request only for
-//! each document that changed.
+//! revision). A few revisions behind, it asks what each changed and fetches
+//! only those documents; further behind (or when a revision changed tags or
+//! directories) it lists each directory, then fetches what changed.
 
 use std::collections::BTreeSet;
 
@@ -52,7 +53,10 @@ impl Wc {
                 ..Updated::default()
             });
         }
-        let remote = self.remote(tree)?;
+        let remote = match self.remote_since(tree, head)? {
+            Some(r) => r,
+            None => self.remote(tree)?,
+        };
         let mut done = Updated::default();
         self.leave_missing(&remote, &mut done)?;
         self.follow_moves(&remote, &mut done)?;
