@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use docgrid_core::DocId;
 use docgrid_core::api::{
-    Changes, ChunkStored, CommitInfo, CommitRequest, CommitResponse, ContentManifest, Count,
-    DocInfo, GcReport, Health, HistoryEntry, MetaPatch, MissingChunksRequest,
+    Changes, ChunkStored, ChunksStored, CommitInfo, CommitRequest, CommitResponse, ContentManifest,
+    Count, DocInfo, GcReport, Health, HistoryEntry, MetaPatch, MissingChunksRequest,
     MissingChunksResponse, Role, ScrubSummary, SearchResponse, Stats, TREE_PAGE_MAX, TokenInfo,
     TokenRequest, TreeListing,
 };
@@ -378,6 +378,16 @@ impl Client {
         json(
             self.send_read(Method::PUT, &path, true, &|r| r.body(bytes.to_vec()))?,
             &path,
+        )
+    }
+
+    /// `POST /v1/chunks`: many chunks in one request (idempotent: retried).
+    pub fn put_chunks(&self, chunks: &[(Digest, &[u8])]) -> Result<ChunksStored, ClientError> {
+        let path = "/v1/chunks";
+        let body = docgrid_core::api::chunk_batch::encode(chunks);
+        json(
+            self.send_read(Method::POST, path, true, &|r| r.body(body.clone()))?,
+            path,
         )
     }
 

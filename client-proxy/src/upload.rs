@@ -2,7 +2,9 @@
 //! server lacks, send only those (several at once), then commit.
 //! Re-importing a tree moves only new bytes.
 
+use std::collections::HashSet;
 use std::io::Read;
+use std::path::Path;
 
 use docgrid_core::DocId;
 use docgrid_core::api::CommitResponse;
@@ -53,7 +55,8 @@ impl Client {
         let mut stats = UploadStats::default();
         let mut ops = Vec::with_capacity(docs.len());
         let mut ids = Vec::with_capacity(docs.len());
-        let contents = self.upload_files(docs, &mut stats, progress)?;
+        let files: Vec<&Path> = docs.iter().map(|d| d.file.as_path()).collect();
+        let contents = self.upload_files(&files, &mut stats, progress)?;
         for (d, content) in docs.iter().zip(contents) {
             let id = DocId::random();
             ops.push(Op::Create {
@@ -68,35 +71,43 @@ impl Client {
         Ok((ids, resp, stats))
     }
 
-    /// The manifests of `docs`' files, uploaded several files at a time
-    /// (small files are dominated by round trips and the server's fsyncs,
-    /// which then overlap); progress after each window of files, and
-    /// within a file when there is one.
-    fn upload_files(
+    /// The manifests of `files`, uploaded together: small files (up to 1
+    /// MiB) a window at a time with one `missing` request and
+    /// `POST /v1/chunks` bodies, larger ones several at a time; progress
+    /// after each window of files, and within a file when there is one.
+    pub fn upload_files(
         &self,
-        docs: &[NewDoc],
+        files: &[&Path],
         stats: &mut UploadStats,
         progress: &dyn Fn(&UploadStats),
     ) -> Result<Vec<Manifest>, ClientError> {
-        if docs.len() == 1 {
-            let m = self.upload_content(&docs[0].file, stats, progress)?;
+        if files.len() == 1 {
+            let m = self.upload_content(files[0], stats, progress)?;
             stats.files += 1;
             progress(stats);
             return Ok(vec![m]);
         }
-        let mut out = Vec::with_capacity(docs.len());
-        for window in docs.chunks(self.opts.parallel.max(1) * 16) {
-            let results = parallel(window, self.opts.parallel, |d| {
+        let mut out = Vec::with_capacity(files.len());
+        for window in files.chunks(WINDOW) {
+            let small: Vec<&Path> = window.iter().copied().filter(|f| is_small(f)).collect();
+            let mut small_done = self.upload_small(&small, stats)?.into_iter();
+            let large: Vec<&Path> = window.iter().copied().filter(|f| !is_small(f)).collect();
+            let results = parallel(&large, self.opts.parallel, |f| {
                 let mut st = UploadStats::default();
-                self.upload_content(&d.file, &mut st, &|_| {})
-                    .map(|m| (m, st))
+                self.upload_content(f, &mut st, &|_| {}).map(|m| (m, st))
             });
-            for r in results {
-                let (m, st) = r?;
-                stats.bytes += st.bytes;
-                stats.chunks += st.chunks;
-                stats.chunks_sent += st.chunks_sent;
-                stats.bytes_sent += st.bytes_sent;
+            let mut large_done = results.into_iter();
+            for f in window {
+                let m = if small.contains(f) {
+                    small_done.next().expect("one per small file")
+                } else {
+                    let (m, st) = large_done.next().expect("one per large file")?;
+                    stats.bytes += st.bytes;
+                    stats.chunks += st.chunks;
+                    stats.chunks_sent += st.chunks_sent;
+                    stats.bytes_sent += st.bytes_sent;
+                    m
+                };
                 stats.files += 1;
                 out.push(m);
             }
@@ -182,5 +193,85 @@ impl Client {
             hash: Digest(*whole.finalize().as_bytes()),
             chunks,
         })
+    }
+}
+
+/// Files at most this big are read whole and sent with others in
+/// `POST /v1/chunks` bodies.
+const SMALL_FILE: u64 = 1 << 20;
+/// Files per window (one `missing` request for the small ones).
+const WINDOW: usize = 256;
+/// A batch body at most this big.
+const BATCH_BYTES: usize = 16 << 20;
+
+/// Whether `file` is sent in batches (a file that cannot be read is not:
+/// the single-file path reports it).
+fn is_small(file: &Path) -> bool {
+    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.len() <= SMALL_FILE)
+}
+
+impl Client {
+    /// Uploads small files together: each chunked in memory, one request
+    /// asks which chunks the server lacks, `POST /v1/chunks` bodies send
+    /// them. The manifests in the order of `files`.
+    fn upload_small(
+        &self,
+        files: &[&Path],
+        stats: &mut UploadStats,
+    ) -> Result<Vec<Manifest>, ClientError> {
+        let mut manifests = Vec::with_capacity(files.len());
+        let mut pending: Vec<(Digest, Vec<u8>)> = Vec::new();
+        let mut seen = HashSet::new();
+        for file in files {
+            let io = |e: std::io::Error| ClientError::Io {
+                path: file.display().to_string(),
+                source: e,
+            };
+            let bytes = std::fs::read(file).map_err(io)?;
+            let mut chunks = Vec::new();
+            for chunk in Chunker::default().stream(bytes.as_slice()) {
+                let c = chunk.map_err(io)?;
+                let hash = Digest::of(&c);
+                chunks.push(ChunkRef {
+                    hash,
+                    len: c.len() as u64,
+                    locator: Locator::new(""),
+                });
+                stats.chunks += 1;
+                if seen.insert(hash) {
+                    pending.push((hash, c));
+                }
+            }
+            stats.bytes += bytes.len() as u64;
+            manifests.push(Manifest {
+                version: FORMAT_VERSION,
+                size: bytes.len() as u64,
+                hash: Digest::of(&bytes),
+                chunks,
+            });
+        }
+        if pending.is_empty() {
+            return Ok(manifests);
+        }
+        let hashes: Vec<Digest> = pending.iter().map(|(h, _)| *h).collect();
+        let missing: HashSet<Digest> = self.missing(&hashes)?.into_iter().collect();
+        let send: Vec<(Digest, &[u8])> = pending
+            .iter()
+            .filter(|(h, _)| missing.contains(h))
+            .map(|(h, b)| (*h, b.as_slice()))
+            .collect();
+        let mut start = 0;
+        while start < send.len() {
+            let (mut end, mut size) = (start, 0);
+            while end < send.len() && (end == start || size + send[end].1.len() <= BATCH_BYTES) {
+                size += send[end].1.len();
+                end += 1;
+            }
+            self.put_chunks(&send[start..end])?;
+            stats.chunks_sent += (end - start) as u64;
+            stats.bytes_sent += size as u64;
+            start = end;
+        }
+        Ok(manifests)
     }
 }

@@ -564,3 +564,78 @@ pub struct GcReport {
     /// reclaims them.
     pub bytes_freed: u64,
 }
+
+/// `POST /v1/chunks` response: a batch of chunks stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunksStored {
+    /// How many chunks the body held (all verified and stored).
+    pub chunks: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// The body of `POST /v1/chunks`: many chunks in one request, so a batch
+/// of small files costs one request and one durable write on the server.
+/// Each chunk is its 32-byte BLAKE3 hash, its length as 8 bytes
+/// little-endian, then its bytes.
+pub mod chunk_batch {
+    use crate::chunk::Digest;
+
+    /// The frame header: hash and length.
+    pub const HEADER: usize = 40;
+
+    /// `chunks` as one body.
+    pub fn encode(chunks: &[(Digest, &[u8])]) -> Vec<u8> {
+        let len = chunks.iter().map(|(_, b)| HEADER + b.len()).sum();
+        let mut out = Vec::with_capacity(len);
+        for (hash, bytes) in chunks {
+            out.extend_from_slice(&hash.0);
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
+        out
+    }
+
+    /// The chunks of `body`, each at most `max_chunk` bytes; an error names
+    /// the byte offset of the frame that is cut short or too long. Hashes
+    /// are not checked here.
+    pub fn decode(body: &[u8], max_chunk: u64) -> Result<Vec<(Digest, &[u8])>, String> {
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        while at < body.len() {
+            let header = body
+                .get(at..at + HEADER)
+                .ok_or_else(|| format!("chunk at byte {at}: header cut short"))?;
+            let hash = Digest(header[..32].try_into().expect("32 bytes"));
+            let len = u64::from_le_bytes(header[32..].try_into().expect("8 bytes"));
+            if len > max_chunk {
+                return Err(format!(
+                    "chunk at byte {at}: {len} bytes (at most {max_chunk})"
+                ));
+            }
+            let start = at + HEADER;
+            let bytes = body
+                .get(start..start + len as usize)
+                .ok_or_else(|| format!("chunk at byte {at}: body cut short"))?;
+            out.push((hash, bytes));
+            at = start + len as usize;
+        }
+        Ok(out)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_batch_round_trips_and_a_cut_body_names_its_offset() {
+            let (a, b) = (b"first".as_slice(), b"".as_slice());
+            let body = encode(&[(Digest::of(a), a), (Digest::of(b), b)]);
+            let back = decode(&body, 10).unwrap();
+            assert_eq!(back, vec![(Digest::of(a), a), (Digest::of(b), b)]);
+            let err = decode(&body[..body.len() - 41], 10).unwrap_err();
+            assert!(err.contains("byte 0: body cut short"), "{err}");
+            assert!(decode(&body, 2).unwrap_err().contains("at most 2"));
+        }
+    }
+}

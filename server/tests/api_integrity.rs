@@ -246,3 +246,59 @@ fn a_server_with_three_disks_gone_starts_degraded_and_serves_the_index() {
     let (status, _, message) = error(s.req(reqwest::Method::POST, "/v1/admin/gc").send().unwrap());
     assert_eq!(status, 503, "{message}");
 }
+
+#[test]
+fn a_chunk_batch_is_verified_stored_and_usable_by_a_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let (a, b) = (b"batched one".as_slice(), b"batched two".as_slice());
+    let body = docgrid_core::api::chunk_batch::encode(&[(Digest::of(a), a), (Digest::of(b), b)]);
+    let r = s
+        .req(reqwest::Method::POST, "/v1/chunks")
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let stored: Value = r.json().unwrap();
+    assert_eq!(
+        (stored["chunks"].as_u64(), stored["bytes"].as_u64()),
+        (Some(2), Some(22))
+    );
+    let missing: Value = s
+        .post_json(
+            "/v1/chunks/missing",
+            &json!({"hashes": [Digest::of(a), Digest::of(b)]}),
+        )
+        .json()
+        .unwrap();
+    assert_eq!(missing["missing"], json!([]));
+    let r = commit(
+        &s,
+        vec![create_op(
+            "a.txt",
+            &[(Digest::of(a), a.len())],
+            Digest::of(a),
+        )],
+    );
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+
+    // A false hash or a cut body is refused, naming which chunk or byte.
+    let mut bad = docgrid_core::api::chunk_batch::encode(&[(Digest::of(a), b)]);
+    let (status, _, msg) = error(
+        s.req(reqwest::Method::POST, "/v1/chunks")
+            .body(bad.clone())
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400);
+    assert!(msg.contains("chunk 0 does not hash"), "{msg}");
+    bad.truncate(45);
+    let (status, _, msg) = error(
+        s.req(reqwest::Method::POST, "/v1/chunks")
+            .body(bad)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400);
+    assert!(msg.contains("byte 0: body cut short"), "{msg}");
+}

@@ -59,6 +59,13 @@ impl Tree {
         }
     }
 
+    /// Uploads the content of `files` together (small files batched in few
+    /// requests) and returns their manifests in order.
+    pub fn upload_files(&self, files: &[&std::path::Path]) -> Result<Vec<Manifest>, ClientError> {
+        let mut stats = UploadStats::default();
+        self.client.upload_files(files, &mut stats, &|_| {})
+    }
+
     /// Commits `ops` and reflects them in the caches before returning the
     /// new revision: what every write here ends with (and the CLI's
     /// working-copy commits).

@@ -19,6 +19,7 @@ use crate::app::App;
 use crate::error::{ApiError, blocking};
 
 mod admin;
+mod chunks;
 mod docs;
 mod openapi;
 
@@ -89,6 +90,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/keys/{key}/values", get(values))
         .route("/v1/search", get(search))
         .merge(docs::routes())
+        .merge(chunks::routes())
         .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(

@@ -25,6 +25,7 @@ pub async fn document(caller: super::Caller) -> Result<Json<Value>, crate::error
     let paths = json!({
         "/v1/health": {"get": op("Liveness, version and applied revision (no token needed)", false)},
         "/v1/stats": {"get": op("Documents, bytes stored vs logical, dedup ratio, backend health", true)},
+        "/v1/chunks": {"post": op("Upload many chunks in one body (per chunk: 32-byte BLAKE3, 8-byte LE length, bytes), each verified; at most 64 MiB", true)},
         "/v1/chunks/missing": {"post": op("Which of these chunk hashes the server lacks", true)},
         "/v1/chunks/{hash}": {"put": op("Upload a chunk (verified against its BLAKE3)", true), "get": op("Download a chunk", true)},
         "/v1/commits": {"post": op("Commit ops atomically; 409 names stale documents", true), "get": op("Commits after ?since=, at most ?limit=", true)},

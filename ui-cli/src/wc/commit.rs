@@ -3,11 +3,11 @@
 //! base revision; nothing is recorded locally until the server committed.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use docgrid_client::ClientError;
-use docgrid_client::tree::{Content, Tree};
+use docgrid_client::tree::Tree;
 use docgrid_core::DocId;
 use docgrid_core::model::{Manifest, Op};
 use docgrid_core::tree::{
@@ -52,9 +52,6 @@ struct Plan {
     /// The content of each added or modified file, uploaded beforehand.
     contents: HashMap<String, Manifest>,
 }
-
-/// Uploads at a time: the server's fsyncs overlap.
-const UPLOADERS: usize = 4;
 
 impl Wc {
     /// Commits what changed under `targets` (relative paths; `""` is
@@ -115,7 +112,7 @@ impl Wc {
     }
 
     /// Uploads the content of every added or modified file among
-    /// `entries`, a few at a time.
+    /// `entries`, together (small files in a few batched requests).
     fn upload_changed(
         &self,
         tree: &Tree,
@@ -127,36 +124,14 @@ impl Wc {
                 need.push(rel.as_str());
             }
         }
-        let next = Mutex::new(need.into_iter());
-        let done = Mutex::new(HashMap::new());
-        let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-        std::thread::scope(|s| {
-            for _ in 0..UPLOADERS {
-                s.spawn(|| {
-                    loop {
-                        let Some(rel) = next.lock().expect("not poisoned").next() else {
-                            return;
-                        };
-                        match tree.upload(Content::File(self.file(rel))) {
-                            Ok(m) => {
-                                done.lock()
-                                    .expect("not poisoned")
-                                    .insert(rel.to_string(), m);
-                            }
-                            Err(e) => {
-                                let e = anyhow::Error::new(e).context(format!("uploading '{rel}'"));
-                                *failed.lock().expect("not poisoned") = Some(e);
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = failed.into_inner().expect("not poisoned") {
-            return Err(e);
-        }
-        Ok(done.into_inner().expect("not poisoned"))
+        let files: Vec<PathBuf> = need.iter().map(|rel| self.file(rel)).collect();
+        let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let manifests = tree.upload_files(&paths)?;
+        Ok(need
+            .into_iter()
+            .map(str::to_string)
+            .zip(manifests)
+            .collect())
     }
 
     /// The operations for one file.
