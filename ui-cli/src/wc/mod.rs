@@ -143,7 +143,11 @@ pub struct Wc {
 
 /// The size and mtime (ns) of `path`.
 pub(crate) fn stat_of(path: &Path) -> Option<(u64, i128)> {
-    let m = std::fs::metadata(path).ok()?;
+    stat_of_meta(&std::fs::metadata(path).ok()?)
+}
+
+/// The size and mtime (ns) in `m`.
+pub(crate) fn stat_of_meta(m: &std::fs::Metadata) -> Option<(u64, i128)> {
     let mtime = m
         .modified()
         .ok()?

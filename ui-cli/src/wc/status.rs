@@ -5,6 +5,8 @@
 //! move's new side (`A  +`), followed by svn's `> moved from` / `> moved
 //! to` lines.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use serde::Serialize;
 
@@ -68,17 +70,21 @@ impl Wc {
     pub fn status(&self, targets: &[String]) -> Result<Vec<StatusLine>> {
         let wanted = |p: &str| targets.iter().any(|t| under(t, p));
         let mut out = Vec::new();
+        let (disk, unversioned) = self.disk()?;
         for (rel, e) in &self.state.entries {
-            let file = self.file(rel);
+            if !wanted(rel) && !e.renamed_from.as_deref().is_some_and(wanted) {
+                continue;
+            }
+            let stat = disk.get(rel).copied().flatten();
             let item = if e.conflict {
                 'C'
             } else if e.delete {
                 'D'
-            } else if !file.is_file() {
+            } else if stat.is_none() {
                 '!'
             } else if e.id.is_none() || e.renamed_from.is_some() {
                 'A'
-            } else if self.modified(rel, e)? {
+            } else if stat != e.stat && self.modified(rel, e)? {
                 'M'
             } else {
                 ' '
@@ -121,7 +127,7 @@ impl Wc {
                 out.push(StatusLine::new(item, rel));
             }
         }
-        for rel in self.unversioned()? {
+        for rel in unversioned {
             if wanted(&rel) {
                 out.push(StatusLine::new('?', &rel));
             }
@@ -130,10 +136,14 @@ impl Wc {
         Ok(out)
     }
 
-    /// Files and directories on disk that are not versioned (an
-    /// unversioned directory is one line, its content not listed).
-    fn unversioned(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
+    /// What is on disk in the versioned directories, read one directory at
+    /// a time (each entry stat'ed relative to its directory): the size and
+    /// mtime of each regular file by relative path (`None`: not a regular
+    /// file), and what is not versioned (an unversioned directory is one
+    /// path, its content not listed).
+    #[allow(clippy::type_complexity)]
+    fn disk(&self) -> Result<(HashMap<String, Option<(u64, i128)>>, Vec<String>)> {
+        let (mut seen, mut unversioned) = (HashMap::new(), Vec::new());
         let mut queue = vec![String::new()];
         while let Some(dir) = queue.pop() {
             for f in std::fs::read_dir(self.file(&dir))? {
@@ -149,11 +159,19 @@ impl Wc {
                 };
                 if self.state.dirs.contains_key(&rel) {
                     queue.push(rel);
-                } else if !self.state.entries.contains_key(&rel) {
-                    out.push(rel);
+                } else if self.state.entries.contains_key(&rel) {
+                    // Relative to the directory; a symbolic link followed.
+                    let meta = match f.file_type()?.is_symlink() {
+                        true => std::fs::metadata(f.path()).ok(),
+                        false => f.metadata().ok(),
+                    };
+                    let meta = meta.filter(|m| m.is_file());
+                    seen.insert(rel, meta.as_ref().and_then(super::stat_of_meta));
+                } else {
+                    unversioned.push(rel);
                 }
             }
         }
-        Ok(out)
+        Ok((seen, unversioned))
     }
 }
