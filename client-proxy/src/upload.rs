@@ -31,6 +31,16 @@ pub struct UploadStats {
     pub bytes_sent: u64,
 }
 
+impl std::ops::AddAssign for UploadStats {
+    fn add_assign(&mut self, other: UploadStats) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.chunks += other.chunks;
+        self.chunks_sent += other.chunks_sent;
+        self.bytes_sent += other.bytes_sent;
+    }
+}
+
 /// One file to upload: its name, metadata and content.
 #[derive(Debug, Clone)]
 pub struct NewDoc {
@@ -89,23 +99,27 @@ impl Client {
         }
         let mut out = Vec::with_capacity(files.len());
         for window in files.chunks(WINDOW) {
-            let small: Vec<&Path> = window.iter().copied().filter(|f| is_small(f)).collect();
-            let mut small_done = self.upload_small(&small, stats)?.into_iter();
-            let large: Vec<&Path> = window.iter().copied().filter(|f| !is_small(f)).collect();
-            let results = parallel(&large, self.opts.parallel, |f| {
+            let small_here: Vec<bool> = window.iter().map(|f| is_small(f)).collect();
+            let pick = |want: bool| -> Vec<&Path> {
+                window
+                    .iter()
+                    .zip(&small_here)
+                    .filter(|(_, s)| **s == want)
+                    .map(|(f, _)| *f)
+                    .collect()
+            };
+            let mut small_done = self.upload_small(&pick(true), stats)?.into_iter();
+            let results = parallel(&pick(false), self.opts.parallel, |f| {
                 let mut st = UploadStats::default();
                 self.upload_content(f, &mut st, &|_| {}).map(|m| (m, st))
             });
             let mut large_done = results.into_iter();
-            for f in window {
-                let m = if small.contains(f) {
+            for small in small_here {
+                let m = if small {
                     small_done.next().expect("one per small file")
                 } else {
                     let (m, st) = large_done.next().expect("one per large file")?;
-                    stats.bytes += st.bytes;
-                    stats.chunks += st.chunks;
-                    stats.chunks_sent += st.chunks_sent;
-                    stats.bytes_sent += st.bytes_sent;
+                    *stats += st;
                     m
                 };
                 stats.files += 1;

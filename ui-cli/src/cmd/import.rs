@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use docgrid_client::tree::{Content, Listing, Tree};
-use docgrid_client::{ClientError, NewDoc, UploadStats};
+use docgrid_client::tree::{Listing, Tree};
+use docgrid_client::{NewDoc, UploadStats};
 use docgrid_core::DocId;
 use docgrid_core::api::EntryKind;
 use docgrid_core::model::{Metadata, Op};
@@ -165,7 +165,7 @@ struct Batch<'a> {
 impl Batch<'_> {
     /// One commit: new files created, changed ones updated.
     fn batch(&mut self, batch: &[(PathBuf, String)]) -> Result<()> {
-        let (mut new, mut new_rels, mut ops) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut new, mut new_rels, mut changed) = (Vec::new(), Vec::new(), Vec::new());
         for (file, rel) in batch {
             match self.existing(rel)? {
                 None => {
@@ -179,9 +179,10 @@ impl Batch<'_> {
                     });
                     new_rels.push(rel.clone());
                 }
-                Some(id) => self.update(file, rel, id, &mut ops)?,
+                Some(id) => changed.extend(self.update(file, rel, id)?),
             }
         }
+        let ops = self.changed_ops(changed)?;
         if !ops.is_empty() {
             self.tree.commit(self.message, ops)?;
         }
@@ -195,7 +196,7 @@ impl Batch<'_> {
             bar.set_message(format!("{} files", base.files + s.files));
         };
         let (ids, _, stats) = self.tree.client().upload(&new, self.message, &show)?;
-        self.add_stats(&stats);
+        self.stats += stats;
         for (id, path) in ids.into_iter().zip(new_rels) {
             self.done.push(Imported {
                 path,
@@ -204,14 +205,6 @@ impl Batch<'_> {
             });
         }
         Ok(())
-    }
-
-    fn add_stats(&mut self, s: &UploadStats) {
-        self.stats.files += s.files;
-        self.stats.bytes += s.bytes;
-        self.stats.bytes_sent += s.bytes_sent;
-        self.stats.chunks += s.chunks;
-        self.stats.chunks_sent += s.chunks_sent;
     }
 
     /// The document already at `/files/REL`, if any.
@@ -238,32 +231,21 @@ impl Batch<'_> {
     }
 
     /// A file whose path holds document `id`: skipped when the content and
-    /// metadata are there already, else the document's next revision.
-    fn update(&mut self, file: &Path, rel: &str, id: DocId, ops: &mut Vec<Op>) -> Result<()> {
+    /// metadata are there already, else what makes it the document's next
+    /// revision (its content uploaded later, with the batch's others).
+    fn update(&mut self, file: &Path, rel: &str, id: DocId) -> Result<Option<Changed>> {
         let doc = self.tree.doc(&id)?;
         let size = std::fs::metadata(file)
             .with_context(|| format!("reading {}", file.display()))?
             .len();
         let same = size == doc.size && crate::wc::hash_file(file)? == doc.hash;
-        let before = ops.len();
-        if !same {
-            let content = self
-                .tree
-                .upload(Content::File(file.to_path_buf()))
-                .map_err(with_path(file))?;
-            self.stats.bytes += size;
-            ops.push(Op::SetContent {
-                id,
-                base: doc.rev,
-                content,
-            });
-        }
+        let mut meta_ops = Vec::new();
         for (k, vs) in self.meta {
             let mut values = doc.meta.get(k).cloned().unwrap_or_default();
             let missing: Vec<&String> = vs.iter().filter(|v| !values.contains(v)).collect();
             if !missing.is_empty() {
                 values.extend(missing.into_iter().cloned());
-                ops.push(Op::SetMeta {
+                meta_ops.push(Op::SetMeta {
                     id,
                     base: doc.rev,
                     key: k.clone(),
@@ -272,7 +254,7 @@ impl Batch<'_> {
             }
         }
         self.bar.inc(size);
-        let action = if ops.len() > before {
+        let action = if !same || !meta_ops.is_empty() {
             Action::Updated
         } else {
             Action::Unchanged
@@ -282,12 +264,56 @@ impl Batch<'_> {
             id,
             action,
         });
-        Ok(())
+        if action == Action::Unchanged {
+            return Ok(None);
+        }
+        if !same {
+            self.stats.bytes += size;
+        }
+        Ok(Some(Changed {
+            id,
+            base: doc.rev,
+            content: (!same).then(|| file.to_path_buf()),
+            meta_ops,
+        }))
+    }
+
+    /// The operations of the changed files: their new contents uploaded
+    /// together (small files batched), each document's `SetContent` before
+    /// its `SetMeta`s.
+    fn changed_ops(&self, changed: Vec<Changed>) -> Result<Vec<Op>> {
+        let files: Vec<&Path> = changed
+            .iter()
+            .filter_map(|c| c.content.as_deref())
+            .collect();
+        let mut contents = self
+            .tree
+            .upload_files(&files)
+            .map_err(|e| anyhow::Error::new(e).context("uploading the changed files"))?
+            .into_iter();
+        let mut ops = Vec::new();
+        for c in changed {
+            if c.content.is_some() {
+                let content = contents.next().expect("one per changed file");
+                ops.push(Op::SetContent {
+                    id: c.id,
+                    base: c.base,
+                    content,
+                });
+            }
+            ops.extend(c.meta_ops);
+        }
+        Ok(ops)
     }
 }
 
-fn with_path(file: &Path) -> impl Fn(ClientError) -> anyhow::Error + '_ {
-    move |e| anyhow::Error::new(e).context(format!("uploading {}", file.display()))
+/// A file already imported whose document gets a next revision.
+struct Changed {
+    id: DocId,
+    base: u64,
+    /// The file, when its content changed.
+    content: Option<PathBuf>,
+    meta_ops: Vec<Op>,
 }
 
 /// Files under `root` (itself if a file), with their paths relative to
