@@ -45,6 +45,7 @@ pub fn join_typed_slashes(path: &str, known: &mut dyn FnMut(Known<'_>) -> Vec<St
         .collect();
     let mut i = values_from;
     let mut value_slot = true;
+    let mut tags: Option<Vec<String>> = None;
     while i < parts.len() {
         if !value_slot {
             out.push(parts[i].to_string());
@@ -54,12 +55,13 @@ pub fn join_typed_slashes(path: &str, known: &mut dyn FnMut(Known<'_>) -> Vec<St
         }
         let mut taken = 1;
         if i + 1 < parts.len() {
-            let what = if step == 1 {
-                Known::Tags
+            // Every tag component asks the same question: asked once.
+            let values = if step == 1 {
+                tags.get_or_insert_with(|| known(Known::Tags))
             } else {
-                Known::Values(parts[i - 1])
+                &known(Known::Values(parts[i - 1]))
             };
-            taken = longest_spelled(&parts[i..], &known(what));
+            taken = longest_spelled(&parts[i..], values);
         }
         out.push(parts[i..i + taken].join(&SLASH_STAND_IN.to_string()));
         i += taken;
@@ -114,6 +116,17 @@ mod tests {
         assert_eq!(j("/files/a/b/"), "/files/a/b/");
         assert_eq!(j("/tags/"), "/tags/");
         assert_eq!(j("/"), "/");
+    }
+
+    #[test]
+    fn the_tags_are_asked_once_per_path() {
+        let mut asked = 0;
+        let j = join_typed_slashes("/tags/a/b/x/y/", &mut |k| {
+            asked += 1;
+            known(k)
+        });
+        assert_eq!(j, "/tags/a∕b/x/y/");
+        assert_eq!(asked, 1);
     }
 
     #[test]

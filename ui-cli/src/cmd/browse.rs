@@ -193,7 +193,7 @@ impl Run for Info {
             Target::Repo(_) => {
                 let node = ctx.node(&target)?;
                 match node.id() {
-                    Some(id) => doc_fields(&node.path, &ctx.tree()?.doc(&id)?.as_ref().clone()),
+                    Some(id) => doc_fields(&node.path, &*ctx.tree()?.doc(&id)?),
                     None => {
                         let mut f = Fields::default();
                         f.add("Path", node.path.clone());
@@ -322,8 +322,13 @@ impl Run for Search {
 /// Where a document is found: its `/files/` path when it has one, else its
 /// name under `/all/`.
 pub fn place(d: &DocInfo) -> String {
-    match d.meta.get("path").and_then(|p| p.first()) {
+    place_of(&d.name, &d.meta)
+}
+
+/// [`place`] of a document called `name` with metadata `meta`.
+pub fn place_of(name: &str, meta: &docgrid_core::model::Metadata) -> String {
+    match meta.get("path").and_then(|p| p.first()) {
         Some(p) => format!("/files/{p}"),
-        None => format!("/all/{}", d.name),
+        None => format!("/all/{name}"),
     }
 }

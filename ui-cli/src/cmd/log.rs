@@ -11,7 +11,7 @@ use docgrid_core::DocId;
 use docgrid_core::model::Op;
 use serde::Serialize;
 
-use super::browse::{doc_id, place};
+use super::browse::{doc_id, place, place_of};
 use super::{Run, print_json};
 use crate::args::{Rev, RevRange, Target};
 use crate::ctx::Ctx;
@@ -168,31 +168,32 @@ fn changed(ctx: &Ctx, rev: u64) -> Result<Vec<Changed>> {
     let mut by_doc: BTreeMap<DocId, (char, Option<String>, Option<String>)> = BTreeMap::new();
     let mut out = Vec::new();
     for op in &cs.ops {
-        let (action, path) = match op {
-            Op::CreateTag { tag } => ('A', format!("/tags/{tag}/")),
-            Op::DeleteTag { tag } => ('D', format!("/tags/{tag}/")),
-            Op::CreateDir { path } => ('A', format!("/files/{path}/")),
-            Op::DeleteDir { path } => ('D', format!("/files/{path}/")),
-            _ => ('M', String::new()),
+        let dir = |action, path| Changed {
+            action,
+            path,
+            id: None,
         };
-        if !path.is_empty() {
-            out.push(Changed {
-                action,
-                path,
-                id: None,
-            });
-            continue;
-        }
         let (id, action, created, renamed) = match op {
-            Op::Create { id, name, meta, .. } => {
-                let at = meta.get("path").and_then(|p| p.first());
-                let shown = at.map_or_else(|| format!("/all/{name}"), |p| format!("/files/{p}"));
-                (*id, 'A', Some(shown), None)
+            Op::CreateTag { tag } => {
+                out.push(dir('A', format!("/tags/{tag}/")));
+                continue;
             }
+            Op::DeleteTag { tag } => {
+                out.push(dir('D', format!("/tags/{tag}/")));
+                continue;
+            }
+            Op::CreateDir { path } => {
+                out.push(dir('A', format!("/files/{path}/")));
+                continue;
+            }
+            Op::DeleteDir { path } => {
+                out.push(dir('D', format!("/files/{path}/")));
+                continue;
+            }
+            Op::Create { id, name, meta, .. } => (*id, 'A', Some(place_of(name, meta)), None),
             Op::Delete { id, .. } | Op::Purge { id, .. } => (*id, 'D', None, None),
             Op::Rename { id, name, .. } => (*id, 'M', None, Some(name.clone())),
             Op::SetContent { id, .. } | Op::SetMeta { id, .. } => (*id, 'M', None, None),
-            _ => continue,
         };
         let slot = by_doc.entry(id).or_insert((action, None, None));
         if action != 'M' {

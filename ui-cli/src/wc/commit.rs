@@ -218,19 +218,10 @@ impl Wc {
             }
             self.state.entries.insert(rel, Entry::clean(&doc, &file));
         }
-        let dirs: Vec<String> = self
-            .state
-            .dirs
-            .keys()
-            .filter(|d| wanted(d))
-            .cloned()
-            .collect();
-        for d in dirs {
-            let entry = self.state.dirs.get_mut(&d).expect("listed");
-            if entry.delete {
-                self.state.dirs.remove(&d);
-            } else {
-                entry.added = false;
+        self.state.dirs.retain(|d, e| !(e.delete && wanted(d)));
+        for (d, e) in &mut self.state.dirs {
+            if wanted(d) {
+                e.added = false;
             }
         }
         // Nobody else committed in between: the whole copy is at `rev`.

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use docgrid_core::model::{client_settable, validate_key, validate_name};
 use docgrid_core::tree::plan_create;
 
-use super::{DirEntry, Entry, Wc, rel_name, rel_parent, stat_of, under};
+use super::{DirEntry, Entry, Wc, rel_join, rel_name, rel_parent, stat_of, under};
 
 /// What `resolve --accept` keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,11 +82,7 @@ impl Wc {
             if rel.is_empty() && name == ".docgrid" {
                 continue;
             }
-            let child = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
+            let child = rel_join(rel, &name);
             if self.file(&child).is_dir() {
                 if self.recursive() {
                     self.add_dir(&child, added)?;

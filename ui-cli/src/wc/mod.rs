@@ -200,6 +200,15 @@ pub(crate) fn rel_parent(rel: &str) -> &str {
     rel.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
+/// `name` inside relative directory `dir` (`""`: the top).
+pub(crate) fn rel_join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
 /// The last component of a relative path.
 pub(crate) fn rel_name(rel: &str) -> &str {
     rel.rsplit_once('/').map_or(rel, |(_, n)| n)

@@ -10,7 +10,7 @@ use docgrid_core::DocId;
 use docgrid_core::api::{DocInfo, EntryKind, TreeEntry};
 use docgrid_core::tree::parse_dir;
 
-use super::{Wc, rel_parent};
+use super::{Wc, rel_join, rel_parent};
 
 /// Beyond this many revisions or documents since the working copy's
 /// revision, `update` lists the directories instead of asking what each
@@ -47,11 +47,7 @@ impl Remote {
             let listing = tree.list(&path)?;
             remote.rev = remote.rev.min(listing.rev);
             for e in listing.entries() {
-                let child = if rel.is_empty() {
-                    e.name.clone()
-                } else {
-                    format!("{rel}/{}", e.name)
-                };
+                let child = rel_join(&rel, &e.name);
                 match e.kind {
                     EntryKind::Doc => {
                         remote.files.insert(child, e.clone());

@@ -152,11 +152,7 @@ impl Wc {
                 if dir.is_empty() && name == ".docgrid" {
                     continue;
                 }
-                let rel = if dir.is_empty() {
-                    name
-                } else {
-                    format!("{dir}/{name}")
-                };
+                let rel = super::rel_join(&dir, &name);
                 if self.state.dirs.contains_key(&rel) {
                     queue.push(rel);
                 } else if self.state.entries.contains_key(&rel) {
