@@ -207,6 +207,7 @@ fn tree_kind(e: &TreeError) -> ErrorKind {
     match e {
         TreeError::ReadOnly { .. } | TreeError::ReservedKey { .. } => ErrorKind::ReadOnly,
         TreeError::AlreadyExists { .. } => ErrorKind::Exists,
+        TreeError::NotEmpty { .. } => ErrorKind::NotEmpty,
         TreeError::NoSubdirectories { .. } => ErrorKind::NotFound,
         TreeError::Relative { .. }
         | TreeError::EmptyComponent { .. }

@@ -418,7 +418,16 @@ pub struct TreeEntry {
     /// When it last changed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// Its file modification time (the `mtime` key, RFC 3339), when one
+    /// was set: what a filesystem shows as `st_mtime` (`cp -p`, `rsync -a`
+    /// and `tar x` set it; writing content through the mount renews it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<String>,
 }
+
+/// The key holding a document's file modification time (see
+/// [`TreeEntry::mtime`]).
+pub const MTIME_KEY: &str = "mtime";
 
 impl TreeEntry {
     /// A directory entry called `name`.
@@ -433,6 +442,7 @@ impl TreeEntry {
             mime: None,
             created: None,
             modified: None,
+            mtime: None,
         }
     }
 }

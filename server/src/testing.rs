@@ -43,6 +43,14 @@ pub struct Background {
 impl Background {
     /// Serves `app`; returns once the listener is bound.
     pub fn start(app: std::sync::Arc<crate::app::App>) -> std::io::Result<Background> {
+        Background::start_on(app, "127.0.0.1:0".parse().expect("an address"))
+    }
+
+    /// Serves `app` on `addr` (a loopback address, port 0 for any).
+    pub fn start_on(
+        app: std::sync::Arc<crate::app::App>,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<Background> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -52,7 +60,7 @@ impl Background {
                 .build()
                 .expect("a tokio runtime");
             rt.block_on(async move {
-                let bound = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+                let bound = tokio::net::TcpListener::bind(addr).await;
                 let listener = match bound.and_then(|l| Ok((l.local_addr()?, l))) {
                     Ok((addr, l)) => {
                         let _ = addr_tx.send(Ok(addr));
@@ -146,6 +154,20 @@ impl TestServer {
         if let Some(mut bg) = self.bg.take() {
             bg.stop();
         }
+    }
+
+    /// Serves again on the address it had before [`TestServer::kill`]
+    /// (a server that comes back).
+    pub fn revive(&mut self) {
+        if self.bg.is_some() {
+            return;
+        }
+        let addr: std::net::SocketAddr = self
+            .url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the old address");
+        self.bg = Some(Background::start_on(self.app.clone(), addr).expect("serving again"));
     }
 
     /// Requests it has answered so far.

@@ -114,6 +114,11 @@ fn list_entries(
             mime: Some(row.mime),
             created: row.created,
             modified: row.modified,
+            mtime: row
+                .meta
+                .get(docgrid_core::api::MTIME_KEY)
+                .and_then(|v| v.first())
+                .cloned(),
         };
         entries.push((EntryIn::doc(name, row.id), entry));
     }

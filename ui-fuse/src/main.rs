@@ -1,18 +1,198 @@
-//! `docgrid-fuse`: not built yet. Planned: the metadata tree mounted as a
-//! filesystem over the tree layer (`docgrid_client::tree`), one inode per
-//! document, folders that are queries, editor-safe saves and an overlay
-//! migration mode; the contract is in `docs/design.md` ("The tree",
-//! "Filesystem rules").
+//! `docgrid-fuse`: mounts docgrid's metadata tree as a filesystem.
 //!
-//! This binary exists so the workspace has the shape of the design; it does
-//! nothing and says so, rather than pretending to work.
+//! ```text
+//! docgrid-fuse MOUNTPOINT [--server URL …] [--token T] [--cache DIR
+//!              --cache-size SIZE] [--read-only] [--foreground]
+//! docgrid-fuse --unmount MOUNTPOINT
+//! ```
+//!
+//! Settings as every docgrid binary reads them: flags, then `DOCGRID_*`,
+//! then the config file. Without `--foreground` the mount runs in a
+//! background process (logging to `CACHE/docgrid-fuse.log`) and the command
+//! returns once the mount is up. SIGINT and SIGTERM unmount cleanly.
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use docgrid_client::config::{Overrides, parse_size, resolve};
+use docgrid_client::tree::Tree;
+use docgrid_client::{Client, ClientOptions};
+use docgrid_fuse::fs::{Fs, FsOptions, NameRules, names};
+use docgrid_fuse::mount::{self, MountConfig};
+
+/// Mount docgrid's metadata tree: every folder a query.
+#[derive(Debug, Parser)]
+#[command(name = "docgrid-fuse", version, about)]
+struct Args {
+    /// Where to mount (an empty directory).
+    #[arg(required_unless_present = "unmount")]
+    mountpoint: Option<PathBuf>,
+    /// Unmount MOUNTPOINT (left by a daemon that was killed) and exit.
+    #[arg(long, value_name = "MOUNTPOINT", conflicts_with = "mountpoint")]
+    unmount: Option<PathBuf>,
+    /// Server URL (repeatable: the first that answers serves).
+    #[arg(long = "server", value_name = "URL")]
+    servers: Vec<String>,
+    /// Bearer token.
+    #[arg(long)]
+    token: Option<String>,
+    /// Chunk cache directory (drafts are spooled under it too).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Chunk cache bound (`512M`, `2G`).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    cache_size: Option<u64>,
+    /// Refuse every write.
+    #[arg(long)]
+    read_only: bool,
+    /// Stay in the foreground, logging to stderr.
+    #[arg(long, short = 'f')]
+    foreground: bool,
+    /// Scratch-name globs kept in the mount only (replaces the defaults).
+    #[arg(long = "scratch", value_name = "GLOB")]
+    scratch: Vec<String>,
+    /// Names answered ENOENT (replaces the defaults).
+    #[arg(long = "shun", value_name = "GLOB")]
+    shun: Vec<String>,
+}
 
 fn main() -> ExitCode {
-    eprintln!(
-        "docgrid-fuse: not implemented yet (planned: see docs/design.md); docgrid {}",
-        docgrid_core::VERSION
-    );
-    ExitCode::from(2)
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("docgrid-fuse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    if let Some(mp) = &args.unmount {
+        let done = mount::force_unmount(mp).with_context(|| format!("unmounting {}", mp.display()))?;
+        if done {
+            eprintln!("docgrid-fuse: unmounted {}", mp.display());
+        } else {
+            eprintln!("docgrid-fuse: nothing is mounted at {} (already unmounted)", mp.display());
+        }
+        return Ok(());
+    }
+    let mp = args.mountpoint.clone().expect("required by clap");
+    if !mp.is_dir() {
+        bail!("{} is not a directory (create it first)", mp.display());
+    }
+    if !args.foreground {
+        return daemonize(&mp);
+    }
+    logging();
+    serve(&args, &mp)
+}
+
+/// Runs the mount in a background copy of this process and waits until it
+/// is up (or has failed, which it then reports).
+fn daemonize(mp: &Path) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let log_dir = std::env::temp_dir();
+    let log = log_dir.join(format!("docgrid-fuse-{}.log", std::process::id()));
+    let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(std::env::args_os().skip(1))
+        .arg("--foreground")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .context("starting the mount process")?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            bail!("the mount process exited ({status}):\n{text}");
+        }
+        if mount::is_mounted(mp) {
+            eprintln!("docgrid-fuse: mounted at {} (log: {})", mp.display(), log.display());
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("the mount at {} did not come up within 30 s (log: {})", mp.display(), log.display())
+}
+
+fn logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Mounts and serves until SIGINT or SIGTERM.
+fn serve(args: &Args, mp: &Path) -> Result<()> {
+    let over = Overrides {
+        servers: args.servers.clone(),
+        token: args.token.clone(),
+        cache: args.cache.clone(),
+        cache_size: args.cache_size,
+    };
+    let cfg = resolve(&over)?;
+    let mut client = Client::new(&cfg.servers, &cfg.token, ClientOptions::default())?;
+    let cache_dir = cfg.cache.clone().unwrap_or_else(|| std::env::temp_dir().join("docgrid-cache"));
+    let size = cfg.cache_size.unwrap_or(docgrid_core::config::DEFAULT_CACHE_SIZE);
+    match docgrid_client::cache::ChunkCache::open(&cache_dir, size) {
+        Ok(cache) => client = client.with_cache(Arc::new(cache)),
+        Err(e) => tracing::warn!("no chunk cache ({e}): reads need the server"),
+    }
+    let tree = Tree::new(client);
+    tree.follow_changes();
+    let mut opts = FsOptions::new(cache_dir.join("fuse-spool"));
+    opts.read_only = args.read_only;
+    opts.names = name_rules(args);
+    report_kept_drafts(&opts.spool);
+    let fs = Arc::new(Fs::new(tree, opts));
+    let mounted = mount::mount(fs, &MountConfig::new(mp))
+        .with_context(|| format!("mounting at {}", mp.display()))?;
+    tracing::info!("mounted {} on {}", cfg.servers.join(", "), mp.display());
+    wait_for_signal()?;
+    tracing::info!("unmounting {}", mp.display());
+    mounted.unmount().context("unmounting")?;
+    Ok(())
+}
+
+fn name_rules(args: &Args) -> NameRules {
+    let or_default = |given: &[String], default: &[&str]| {
+        if given.is_empty() {
+            default.iter().map(|s| s.to_string()).collect()
+        } else {
+            given.to_vec()
+        }
+    };
+    NameRules::new(
+        or_default(&args.scratch, names::DEFAULT_SCRATCH),
+        or_default(&args.shun, names::DEFAULT_SHUN),
+    )
+}
+
+/// Spool files left by an earlier mount hold content that was never
+/// stored: say where they are.
+fn report_kept_drafts(spool: &Path) {
+    let kept = std::fs::read_dir(spool).map_or(0, |d| d.count());
+    if kept > 0 {
+        tracing::warn!(
+            "{kept} file(s) in {} hold content an earlier mount could not store; copy them back in",
+            spool.display()
+        );
+    }
+}
+
+fn wait_for_signal() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    signals.forever().next();
+    Ok(())
 }

@@ -119,6 +119,16 @@ impl Node {
         self.entry.modified.as_deref().and_then(system_time)
     }
 
+    /// Its file modification time: the `mtime` key where set, else when
+    /// it last changed.
+    pub fn mtime(&self) -> Option<SystemTime> {
+        self.entry
+            .mtime
+            .as_deref()
+            .and_then(system_time)
+            .or_else(|| self.modified())
+    }
+
     /// When it was created, if known.
     pub fn created(&self) -> Option<SystemTime> {
         self.entry.created.as_deref().and_then(system_time)
@@ -126,7 +136,7 @@ impl Node {
 }
 
 /// An RFC 3339 time as a [`SystemTime`].
-fn system_time(s: &str) -> Option<SystemTime> {
+pub fn system_time(s: &str) -> Option<SystemTime> {
     let (secs, nanos) = docgrid_core::query::unix_time(s)?;
     let d = Duration::new(secs.unsigned_abs(), nanos);
     if secs >= 0 {
@@ -351,7 +361,15 @@ impl Tree {
     /// A document's metadata from a server, kept in the cache.
     fn fetch_doc(&self, id: &DocId) -> Result<Arc<DocInfo>, ClientError> {
         let generation = self.state.generation();
-        let d = Arc::new(self.client.doc(id)?);
+        let d = match self.client.doc(id) {
+            Ok(d) => Arc::new(d),
+            Err(e) if e.kind() == crate::ErrorKind::Unavailable => {
+                let d = self.state.stale_doc(id).ok_or(e)?;
+                tracing::warn!("document {id}: no server answers; its last known metadata");
+                return Ok(d);
+            }
+            Err(e) => return Err(e),
+        };
         self.state.keep_doc(d.clone(), generation);
         Ok(d)
     }
@@ -398,8 +416,9 @@ fn node_in(dir: &Dir, entry: TreeEntry) -> Node {
     Node { path, entry }
 }
 
-/// A document's entry called `name`, from its metadata.
-fn doc_entry(name: String, doc: &DocInfo) -> TreeEntry {
+/// A document's entry called `name`, from its metadata (what a listing
+/// would say of it).
+pub fn doc_entry(name: String, doc: &DocInfo) -> TreeEntry {
     let first = |k: &str| doc.meta.get(k).and_then(|v| v.first()).cloned();
     TreeEntry {
         kind: EntryKind::Doc,
@@ -411,5 +430,6 @@ fn doc_entry(name: String, doc: &DocInfo) -> TreeEntry {
         mime: first("mime"),
         created: first("created"),
         modified: first("modified"),
+        mtime: first(docgrid_core::api::MTIME_KEY),
     }
 }

@@ -19,7 +19,15 @@ impl Tree {
             return Ok(m);
         }
         let generation = self.state.generation();
-        let m = Arc::new(self.client.manifest(id)?);
+        let m = match self.client.manifest(id) {
+            Ok(m) => Arc::new(m),
+            Err(e) if e.kind() == crate::ErrorKind::Unavailable => {
+                let m = self.state.stale_manifest(id).ok_or(e)?;
+                tracing::warn!("document {id}: no server answers; reading its last known content");
+                return Ok(m);
+            }
+            Err(e) => return Err(e),
+        };
         self.state.keep_manifest(m.clone(), generation);
         Ok(m)
     }

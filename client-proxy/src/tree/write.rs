@@ -12,7 +12,7 @@ use docgrid_core::DocId;
 use docgrid_core::api::{ContentManifest, DocInfo, EntryKind};
 use docgrid_core::model::{ChunkRef, FORMAT_VERSION, Manifest, Op};
 use docgrid_core::store::Locator;
-use docgrid_core::tree::{self as rules, Dir};
+use docgrid_core::tree::{self as rules, Dir, TreeError};
 
 use super::{Node, Tree, doc_entry, node_in};
 use crate::error::ClientError;
@@ -221,12 +221,27 @@ impl Tree {
     }
 
     /// Removes the directory `path` (`rmdir`): a tag no document carries, an
-    /// empty `/files/` directory. A used one is refused with
+    /// empty `/files/` directory; an empty co-tag or `/by/` directory
+    /// (which exists only through its documents) with no commit. A used one
+    /// is refused with
     /// [`ErrorKind::NotEmpty`](crate::ErrorKind::NotEmpty).
     pub fn rmdir(&self, path: &str) -> Result<u64, ClientError> {
         let d = rules::parse_dir(path)?;
         let plan = rules::plan_rmdir(&d)?;
-        self.commit(&format!("rmdir {}", d.to_path()), vec![plan.op()])
+        match plan.op() {
+            Some(op) => self.commit(&format!("rmdir {}", d.to_path()), vec![op]),
+            None => {
+                let listing = self.list_dir(&d)?;
+                match listing.entries().len() {
+                    0 => Ok(listing.rev),
+                    entries => Err(TreeError::NotEmpty {
+                        dir: d.to_path(),
+                        entries,
+                    }
+                    .into()),
+                }
+            }
+        }
     }
 
     /// Sets extended attribute `name` (`user.docgrid.KEY`) of the document

@@ -61,30 +61,39 @@ pub enum RmdirPlan {
         /// The directory, relative, `/`-separated.
         path: String,
     },
+    /// A directory that exists only through the documents it lists (a
+    /// co-tag directory `/tags/A/B/`, every `/by/` directory): removing it
+    /// commits nothing, and succeeds once it lists nothing. A recursive
+    /// delete ends with these, after emptying them; the tag `B` of
+    /// `/tags/A/B/` lives on in `/tags/B/`.
+    Vanishes,
 }
 
 impl RmdirPlan {
     /// The operation to commit ([`Op::DeleteTag`] or [`Op::DeleteDir`]).
-    pub fn op(&self) -> Op {
+    pub fn op(&self) -> Option<Op> {
         match self {
-            RmdirPlan::DeleteTagIfUnused { tag } => Op::DeleteTag { tag: tag.clone() },
-            RmdirPlan::DeleteDirIfEmpty { path } => Op::DeleteDir { path: path.clone() },
+            RmdirPlan::DeleteTagIfUnused { tag } => Some(Op::DeleteTag { tag: tag.clone() }),
+            RmdirPlan::DeleteDirIfEmpty { path } => Some(Op::DeleteDir { path: path.clone() }),
+            RmdirPlan::Vanishes => None,
         }
     }
 }
 
-/// Removing the directory `dir` (`rmdir`): under `/tags/` the last tag of
-/// the path, if unused; under `/files/` the directory, if empty. Refused for
-/// the fixed directories, `/by/` and `/search/`.
+/// Removing the directory `dir` (`rmdir`): under `/tags/X/` the tag, if
+/// unused; under `/files/` the directory, if empty; a co-tag directory
+/// (`/tags/A/B/`) or a `/by/` directory [`vanishes`](RmdirPlan::Vanishes)
+/// once empty. Refused for the fixed directories and `/search/`.
 pub fn plan_rmdir(dir: &Dir) -> Result<RmdirPlan, TreeError> {
     match dir {
-        Dir::Tags(tags) if !tags.is_empty() => Ok(RmdirPlan::DeleteTagIfUnused {
-            tag: tags[tags.len() - 1].clone(),
+        Dir::Tags(tags) if tags.len() == 1 => Ok(RmdirPlan::DeleteTagIfUnused {
+            tag: tags[0].clone(),
         }),
+        Dir::Tags(tags) if tags.len() > 1 => Ok(RmdirPlan::Vanishes),
         Dir::Files(parts) if !parts.is_empty() => Ok(RmdirPlan::DeleteDirIfEmpty {
             path: parts.join("/"),
         }),
-        Dir::ByKey { .. } | Dir::ByValue { .. } => Err(read_only(dir, BY_REASON)),
+        Dir::ByKey { .. } | Dir::ByValue { .. } => Ok(RmdirPlan::Vanishes),
         Dir::Search(_) => Err(read_only(dir, SEARCH_REASON)),
         _ => Err(read_only(dir, "it is one of docgrid's fixed directories")),
     }
@@ -151,16 +160,25 @@ mod tests {
 
     #[test]
     fn rmdir_in_tags_deletes_the_tag_if_unused() {
-        let plan = plan_rmdir(&dir("/tags/a/b/")).unwrap();
+        let plan = plan_rmdir(&dir("/tags/b/")).unwrap();
         assert_eq!(plan, RmdirPlan::DeleteTagIfUnused { tag: "b".into() });
-        assert_eq!(plan.op(), Op::DeleteTag { tag: "b".into() });
+        assert_eq!(plan.op(), Some(Op::DeleteTag { tag: "b".into() }));
+    }
+
+    #[test]
+    fn rmdir_of_a_co_tag_or_by_directory_commits_nothing() {
+        for path in ["/tags/a/b/", "/tags/a/b/c/", "/by/k/", "/by/k/v/", "/by/k/v/j/w/"] {
+            let plan = plan_rmdir(&dir(path)).unwrap();
+            assert_eq!(plan, RmdirPlan::Vanishes, "{path}");
+            assert_eq!(plan.op(), None);
+        }
     }
 
     #[test]
     fn rmdir_in_files_deletes_the_directory_if_empty() {
         let plan = plan_rmdir(&dir("/files/a/b/")).unwrap();
         assert_eq!(plan, RmdirPlan::DeleteDirIfEmpty { path: "a/b".into() });
-        assert_eq!(plan.op(), Op::DeleteDir { path: "a/b".into() });
+        assert_eq!(plan.op(), Some(Op::DeleteDir { path: "a/b".into() }));
     }
 
     #[test]
@@ -168,12 +186,6 @@ mod tests {
         for path in [
             "/", "/all/", "/tags/", "/by/", "/files/", "/search/", "/recent/", "/ids/",
         ] {
-            assert!(
-                matches!(plan_rmdir(&dir(path)), Err(TreeError::ReadOnly { .. })),
-                "{path}"
-            );
-        }
-        for path in ["/by/k/", "/by/k/v/"] {
             assert!(
                 matches!(plan_rmdir(&dir(path)), Err(TreeError::ReadOnly { .. })),
                 "{path}"

@@ -108,6 +108,14 @@ pub enum TreeError {
         /// The attribute's name.
         name: String,
     },
+    /// A directory to remove that still lists entries.
+    #[error("{dir} is not empty: it lists {entries} entries (remove them first)")]
+    NotEmpty {
+        /// The directory, as a canonical path.
+        dir: String,
+        /// How many entries it lists.
+        entries: usize,
+    },
     /// A reserved key written through an extended attribute.
     #[error(
         "key {key:?} is maintained by docgrid and is read-only here: rename the file to change \

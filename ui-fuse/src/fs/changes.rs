@@ -1,0 +1,52 @@
+//! What the kernel must forget when the change feed reports a commit
+//! (another client's, or this mount's own): the attributes and pages of
+//! the documents it touched, and the names it was told of in the
+//! directories whose listing changed.
+
+use docgrid_client::tree::Changed;
+
+use super::Fs;
+use super::inodes::Ino;
+
+/// Kernel caches to drop for one change.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Invalidations {
+    /// Inodes whose attributes and cached pages go.
+    pub inodes: Vec<Ino>,
+    /// Names (directory inode, name) whose dentries go.
+    pub entries: Vec<(Ino, String)>,
+}
+
+impl Fs {
+    /// Forgets what `changed` makes stale and says what the kernel must
+    /// forget too.
+    pub fn invalidations(&self, changed: &Changed) -> Invalidations {
+        let mut st = self.lock();
+        let mut out = Invalidations::default();
+        for id in &changed.docs {
+            if let Some(ino) = st.inodes.doc_ino(id) {
+                st.entries.remove(&ino);
+                if !st.drafts.contains_key(&ino) {
+                    out.inodes.push(ino);
+                }
+            }
+        }
+        let dirs = if changed.everything {
+            st.entries.clear();
+            st.view.known_dirs()
+        } else {
+            changed.paths.clone()
+        };
+        for dir in dirs {
+            let Some(ino) = st.inodes.dir_ino(&dir) else {
+                st.view.take_known(&dir);
+                continue;
+            };
+            out.inodes.push(ino);
+            for name in st.view.take_known(&dir) {
+                out.entries.push((ino, name));
+            }
+        }
+        out
+    }
+}
