@@ -137,7 +137,9 @@ impl Filesystem for FuseFs {
     }
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let r = guard("lookup", || self.fs.lookup(parent.0, utf8(name)?, req.pid()));
+        let r = guard("lookup", || {
+            self.fs.lookup(parent.0, utf8(name)?, req.pid())
+        });
         self.entry("lookup", r, reply);
     }
 
@@ -173,7 +175,9 @@ impl Filesystem for FuseFs {
         _flags: Option<fuser::BsdFileFlags>,
         reply: ReplyAttr,
     ) {
-        let r = guard("setattr", || self.fs.setattr(ino.0, size, mtime.map(time_of)));
+        let r = guard("setattr", || {
+            self.fs.setattr(ino.0, size, mtime.map(time_of))
+        });
         match r {
             Ok(a) => reply.attr(&self.ttl, &self.attr(&a)),
             Err(e) => reply.error(errno("setattr", &e)),
@@ -220,7 +224,9 @@ impl Filesystem for FuseFs {
     }
 
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let r = guard("unlink", || self.fs.unlink(parent.0, utf8(name)?, req.pid()));
+        let r = guard("unlink", || {
+            self.fs.unlink(parent.0, utf8(name)?, req.pid())
+        });
         self.empty("unlink", r, reply);
     }
 
@@ -231,7 +237,9 @@ impl Filesystem for FuseFs {
 
     fn symlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, to: &Path, reply: ReplyEntry) {
         let r = guard("symlink", || {
-            let to = to.to_str().ok_or_else(|| FsError::NotUtf8(to.display().to_string()))?;
+            let to = to
+                .to_str()
+                .ok_or_else(|| FsError::NotUtf8(to.display().to_string()))?;
             self.fs.symlink(parent.0, utf8(name)?, to)
         });
         self.entry("symlink", r, reply);
@@ -254,7 +262,14 @@ impl Filesystem for FuseFs {
         self.empty("rename", r, reply);
     }
 
-    fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
+    fn link(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
         let r = guard("link", || self.fs.link(ino.0, newparent.0, utf8(newname)?));
         self.entry("link", r, reply);
     }
@@ -262,7 +277,11 @@ impl Filesystem for FuseFs {
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         match guard("open", || self.fs.open(ino.0, flags.0, req.pid())) {
             Ok((fh, keep)) => {
-                let f = if keep { FopenFlags::FOPEN_KEEP_CACHE } else { FopenFlags::empty() };
+                let f = if keep {
+                    FopenFlags::FOPEN_KEEP_CACHE
+                } else {
+                    FopenFlags::empty()
+                };
                 reply.opened(FileHandle(fh), f);
             }
             Err(e) => reply.error(errno("open", &e)),
@@ -304,7 +323,14 @@ impl Filesystem for FuseFs {
         }
     }
 
-    fn flush(&self, _req: &Request, ino: INodeNo, fh: FileHandle, _lo: LockOwner, reply: ReplyEmpty) {
+    fn flush(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        _lo: LockOwner,
+        reply: ReplyEmpty,
+    ) {
         let r = guard("flush", || self.fs.flush(ino.0, fh.0));
         self.empty("flush", r, reply);
     }
@@ -323,7 +349,14 @@ impl Filesystem for FuseFs {
         self.empty("release", r, reply);
     }
 
-    fn fsync(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         let r = guard("fsync", || self.fs.fsync(ino.0));
         self.empty("fsync", r, reply);
     }
@@ -335,7 +368,14 @@ impl Filesystem for FuseFs {
         }
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
         let items = match guard("readdir", || self.fs.readdir(ino.0, fh.0, offset)) {
             Ok(items) => items,
             Err(e) => return reply.error(errno("readdir", &e)),
@@ -363,7 +403,14 @@ impl Filesystem for FuseFs {
         };
         for (i, item) in items.iter().enumerate().skip(offset as usize) {
             let attr = self.attr(&item.attr);
-            let full = reply.add(INodeNo(item.ino), i as u64 + 1, &item.name, &self.ttl, &attr, GENERATION);
+            let full = reply.add(
+                INodeNo(item.ino),
+                i as u64 + 1,
+                &item.name,
+                &self.ttl,
+                &attr,
+                GENERATION,
+            );
             if full {
                 break;
             }
@@ -375,7 +422,14 @@ impl Filesystem for FuseFs {
         reply.ok();
     }
 
-    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
         let r = guard("releasedir", || {
             self.fs.releasedir(fh.0);
             Ok(())
@@ -383,7 +437,14 @@ impl Filesystem for FuseFs {
         self.empty("releasedir", r, reply);
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         let r = guard("fsyncdir", || self.fs.settle());
         self.empty("fsyncdir", r, reply);
     }
@@ -392,7 +453,16 @@ impl Filesystem for FuseFs {
         // A store has no fixed size: plenty free, so `cp` and `df` proceed.
         let blocks = 1u64 << 40;
         let files = self.fs.inode_count() as u64;
-        reply.statfs(blocks, blocks, blocks, files + (1 << 32), 1 << 32, 4096, 255, 4096);
+        reply.statfs(
+            blocks,
+            blocks,
+            blocks,
+            files + (1 << 32),
+            1 << 32,
+            4096,
+            255,
+            4096,
+        );
     }
 
     fn setxattr(
@@ -439,8 +509,16 @@ impl Filesystem for FuseFs {
         _flags: i32,
         reply: ReplyCreate,
     ) {
-        match guard("create", || self.fs.create(parent.0, utf8(name)?, req.pid())) {
-            Ok((a, fh)) => reply.created(&self.ttl, &self.attr(&a), GENERATION, FileHandle(fh), FopenFlags::empty()),
+        match guard("create", || {
+            self.fs.create(parent.0, utf8(name)?, req.pid())
+        }) {
+            Ok((a, fh)) => reply.created(
+                &self.ttl,
+                &self.attr(&a),
+                GENERATION,
+                FileHandle(fh),
+                FopenFlags::empty(),
+            ),
             Err(e) => reply.error(errno("create", &e)),
         }
     }

@@ -8,7 +8,8 @@
 //!
 //! Settings as every docgrid binary reads them: flags, then `DOCGRID_*`,
 //! then the config file. Without `--foreground` the mount runs in a
-//! background process (logging to `CACHE/docgrid-fuse.log`) and the command
+//! background process (logging to `CACHE/docgrid-fuse.log`, the cache
+//! directory being `~/.cache/docgrid` unless configured) and the command
 //! returns once the mount is up. SIGINT and SIGTERM unmount cleanly.
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use clap::Parser;
 use docgrid_client::config::{Overrides, parse_size, resolve};
 use docgrid_client::tree::Tree;
 use docgrid_client::{Client, ClientOptions};
+use docgrid_core::config::ClientConfig;
 use docgrid_fuse::fs::{Fs, FsOptions, NameRules, names};
 use docgrid_fuse::mount::{self, MountConfig};
 
@@ -73,11 +75,15 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<()> {
     if let Some(mp) = &args.unmount {
-        let done = mount::force_unmount(mp).with_context(|| format!("unmounting {}", mp.display()))?;
+        let done =
+            mount::force_unmount(mp).with_context(|| format!("unmounting {}", mp.display()))?;
         if done {
             eprintln!("docgrid-fuse: unmounted {}", mp.display());
         } else {
-            eprintln!("docgrid-fuse: nothing is mounted at {} (already unmounted)", mp.display());
+            eprintln!(
+                "docgrid-fuse: nothing is mounted at {} (already unmounted)",
+                mp.display()
+            );
         }
         return Ok(());
     }
@@ -85,20 +91,36 @@ fn run(args: Args) -> Result<()> {
     if !mp.is_dir() {
         bail!("{} is not a directory (create it first)", mp.display());
     }
+    let over = Overrides {
+        servers: args.servers.clone(),
+        token: args.token.clone(),
+        cache: args.cache.clone(),
+        cache_size: args.cache_size,
+    };
+    let cfg = resolve(&over)?;
+    let cache_dir = cfg
+        .cache
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("docgrid-cache"));
     if !args.foreground {
-        return daemonize(&mp);
+        return daemonize(&mp, &cache_dir);
     }
     logging();
-    serve(&args, &mp)
+    serve(&args, &cfg, &cache_dir, &mp)
 }
 
 /// Runs the mount in a background copy of this process and waits until it
 /// is up (or has failed, which it then reports).
-fn daemonize(mp: &Path) -> Result<()> {
+fn daemonize(mp: &Path, cache_dir: &Path) -> Result<()> {
     use std::os::unix::process::CommandExt;
-    let log_dir = std::env::temp_dir();
-    let log = log_dir.join(format!("docgrid-fuse-{}.log", std::process::id()));
-    let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    std::fs::create_dir_all(cache_dir)
+        .with_context(|| format!("creating {}", cache_dir.display()))?;
+    let log = cache_dir.join("docgrid-fuse.log");
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| format!("opening {}", log.display()))?;
     let mut child = std::process::Command::new(std::env::current_exe()?)
         .args(std::env::args_os().skip(1))
         .arg("--foreground")
@@ -112,15 +134,25 @@ fn daemonize(mp: &Path) -> Result<()> {
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait()? {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            bail!("the mount process exited ({status}):\n{text}");
+            let last: Vec<&str> = text.lines().rev().take(5).collect();
+            let last: Vec<&str> = last.into_iter().rev().collect();
+            bail!("the mount process exited ({status}):\n{}", last.join("\n"));
         }
         if mount::is_mounted(mp) {
-            eprintln!("docgrid-fuse: mounted at {} (log: {})", mp.display(), log.display());
+            eprintln!(
+                "docgrid-fuse: mounted at {} (log: {})",
+                mp.display(),
+                log.display()
+            );
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    bail!("the mount at {} did not come up within 30 s (log: {})", mp.display(), log.display())
+    bail!(
+        "the mount at {} did not come up within 30 s (log: {})",
+        mp.display(),
+        log.display()
+    )
 }
 
 fn logging() {
@@ -133,18 +165,12 @@ fn logging() {
 }
 
 /// Mounts and serves until SIGINT or SIGTERM.
-fn serve(args: &Args, mp: &Path) -> Result<()> {
-    let over = Overrides {
-        servers: args.servers.clone(),
-        token: args.token.clone(),
-        cache: args.cache.clone(),
-        cache_size: args.cache_size,
-    };
-    let cfg = resolve(&over)?;
+fn serve(args: &Args, cfg: &ClientConfig, cache_dir: &Path, mp: &Path) -> Result<()> {
     let mut client = Client::new(&cfg.servers, &cfg.token, ClientOptions::default())?;
-    let cache_dir = cfg.cache.clone().unwrap_or_else(|| std::env::temp_dir().join("docgrid-cache"));
-    let size = cfg.cache_size.unwrap_or(docgrid_core::config::DEFAULT_CACHE_SIZE);
-    match docgrid_client::cache::ChunkCache::open(&cache_dir, size) {
+    let size = cfg
+        .cache_size
+        .unwrap_or(docgrid_core::config::DEFAULT_CACHE_SIZE);
+    match docgrid_client::cache::ChunkCache::open(cache_dir, size) {
         Ok(cache) => client = client.with_cache(Arc::new(cache)),
         Err(e) => tracing::warn!("no chunk cache ({e}): reads need the server"),
     }
@@ -158,8 +184,7 @@ fn serve(args: &Args, mp: &Path) -> Result<()> {
     let mounted = mount::mount(fs, &MountConfig::new(mp))
         .with_context(|| format!("mounting at {}", mp.display()))?;
     tracing::info!("mounted {} on {}", cfg.servers.join(", "), mp.display());
-    wait_for_signal()?;
-    tracing::info!("unmounting {}", mp.display());
+    wait_for_end(&mounted)?;
     mounted.unmount().context("unmounting")?;
     Ok(())
 }
@@ -190,9 +215,23 @@ fn report_kept_drafts(spool: &Path) {
     }
 }
 
-fn wait_for_signal() -> Result<()> {
+/// Waits for SIGINT or SIGTERM, or for the mount to go away under us
+/// (`umount`, `fusermount3 -u`).
+fn wait_for_end(mounted: &mount::Mounted) -> Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    signals.forever().next();
-    Ok(())
+    loop {
+        if let Some(sig) = signals.pending().next() {
+            tracing::info!(
+                "signal {sig}: unmounting {}",
+                mounted.mountpoint().display()
+            );
+            return Ok(());
+        }
+        if mounted.is_finished() {
+            tracing::info!("{} was unmounted", mounted.mountpoint().display());
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -147,14 +147,25 @@ impl Mounted {
         &self.mountpoint
     }
 
-    /// Applies held removals, stops the helper threads and unmounts.
+    /// Whether the kernel ended the session (someone ran `umount` or
+    /// `fusermount3 -u` on the mount point).
+    pub fn is_finished(&self) -> bool {
+        self.session.as_ref().is_none_or(|s| s.guard.is_finished())
+    }
+
+    /// Applies held removals, stops the helper threads and unmounts (if
+    /// the mount is still there).
     pub fn unmount(mut self) -> io::Result<()> {
         if let Err(e) = self.fs.settle() {
             tracing::error!("before unmounting: {e}");
         }
         self.stop_threads();
         match self.session.take() {
-            Some(s) => s.umount_and_join(),
+            Some(s) if s.guard.is_finished() => s.join(),
+            Some(s) => {
+                end_session(&self.mountpoint, &s);
+                s.umount_and_join()
+            }
             None => Ok(()),
         }
     }
@@ -171,8 +182,22 @@ impl Drop for Mounted {
     fn drop(&mut self) {
         self.stop_threads();
         if let Some(s) = self.session.take() {
+            end_session(&self.mountpoint, &s);
             let _ = s.umount_and_join();
         }
+    }
+}
+
+/// Unmounts a live session ourselves. With auto-unmount, fuser's own
+/// unmount only closes the socket `fusermount3` watches, and Debian's
+/// fusermount3 (3.14) then exits without unmounting while the session
+/// still answers — the join would wait for ever.
+fn end_session(mountpoint: &Path, s: &BackgroundSession) {
+    if s.guard.is_finished() {
+        return;
+    }
+    if let Err(e) = force_unmount(mountpoint) {
+        tracing::error!("{e}");
     }
 }
 
@@ -217,6 +242,8 @@ pub fn is_mounted(mountpoint: &Path) -> bool {
         return false;
     };
     let want = abs.to_string_lossy().replace(' ', "\\040");
-    std::fs::read_to_string("/proc/self/mounts")
-        .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(1) == Some(want.as_str())))
+    std::fs::read_to_string("/proc/self/mounts").is_ok_and(|m| {
+        m.lines()
+            .any(|l| l.split(' ').nth(1) == Some(want.as_str()))
+    })
 }

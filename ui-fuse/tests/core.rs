@@ -14,7 +14,10 @@ fn a_file_written_in_a_tag_directory_is_a_tagged_document() {
     let doc = r.doc("/tags/jazz/set.txt");
     assert_eq!(tags(&doc), ["jazz"]);
     assert_eq!(r.read("/all/set.txt"), b"so what");
-    assert!(doc.meta.contains_key("mtime"), "the mtime of the write is kept");
+    assert!(
+        doc.meta.contains_key("mtime"),
+        "the mtime of the write is kept"
+    );
     r.write_new("/files/a/b/", "n.md", b"# n");
     assert_eq!(r.doc("/files/a/b/n.md").meta["path"], ["a/b/n.md"]);
     assert_eq!(r.all_names(), ["n.md", "set.txt"]);
@@ -49,7 +52,8 @@ fn vims_save_sequence_keeps_one_document_with_its_id_and_tags() {
     assert!(probe > 0);
     r.fs.unlink(dir, "4913", pid()).unwrap();
     r.write_new("/tags/notes/", ".todo.txt.swp", b"swap");
-    r.fs.rename((dir, "todo.txt"), (dir, "todo.txt~"), 0, pid()).unwrap();
+    r.fs.rename((dir, "todo.txt"), (dir, "todo.txt~"), 0, pid())
+        .unwrap();
     assert_eq!(r.ls("/tags/notes/"), [".todo.txt.swp", "todo.txt~"]);
     let (a, fh) = r.fs.create(dir, "todo.txt", pid()).unwrap();
     r.fs.write(a.ino, fh, 0, b"new content").unwrap();
@@ -73,14 +77,16 @@ fn geditss_atomic_save_replaces_the_content_of_the_same_document() {
     let dir = r.dir("/tags/t/");
     r.write_new("/tags/t/", ".goutputstream-XYZ123", b"second version");
     assert_eq!(r.all_names(), ["doc.txt"], "scratch is never a document");
-    r.fs.rename((dir, ".goutputstream-XYZ123"), (dir, "doc.txt"), 0, pid()).unwrap();
+    r.fs.rename((dir, ".goutputstream-XYZ123"), (dir, "doc.txt"), 0, pid())
+        .unwrap();
     assert_eq!(r.all_names(), ["doc.txt"]);
     let doc = r.doc("/tags/t/doc.txt");
     assert_eq!(doc.id, id);
     assert_eq!(r.read("/all/doc.txt"), b"second version");
     // And an atomic save onto a document of another one, through the tree.
     r.write_new("/tags/t/", "doc.txt.new", b"third");
-    r.fs.rename((dir, "doc.txt.new"), (dir, "doc.txt"), 0, pid()).unwrap();
+    r.fs.rename((dir, "doc.txt.new"), (dir, "doc.txt"), 0, pid())
+        .unwrap();
     assert_eq!(r.all_names(), ["doc.txt"]);
     assert_eq!(r.doc("/all/doc.txt").id, id);
     assert_eq!(r.read("/all/doc.txt"), b"third");
@@ -146,22 +152,32 @@ fn rmdir_refuses_a_tag_in_use_and_removes_an_empty_one() {
     let tags_dir = r.dir("/tags/");
     r.fs.mkdir(tags_dir, "empty", pid()).unwrap();
     assert!(r.ls("/tags/").contains(&"empty".to_string()));
-    assert_eq!(r.fs.mkdir(tags_dir, "empty", pid()).unwrap_err().errno(), libc::EEXIST);
+    assert_eq!(
+        r.fs.mkdir(tags_dir, "empty", pid()).unwrap_err().errno(),
+        libc::EEXIST
+    );
     r.write_new("/tags/used/", "u.txt", b"u");
-    assert_eq!(r.fs.rmdir(tags_dir, "used", pid()).unwrap_err().errno(), libc::ENOTEMPTY);
+    assert_eq!(
+        r.fs.rmdir(tags_dir, "used", pid()).unwrap_err().errno(),
+        libc::ENOTEMPTY
+    );
     r.fs.rmdir(tags_dir, "empty", pid()).unwrap();
     assert!(!r.ls("/tags/").contains(&"empty".to_string()));
     let co = r.dir("/tags/used/");
     r.write_new("/tags/used/more/", "m.txt", b"m");
-    assert_eq!(r.fs.rmdir(co, "more", pid()).unwrap_err().errno(), libc::ENOTEMPTY);
+    assert_eq!(
+        r.fs.rmdir(co, "more", pid()).unwrap_err().errno(),
+        libc::ENOTEMPTY
+    );
 }
 
 #[test]
 fn mv_between_tags_changes_exactly_those_tags() {
     let r = Rig::new();
     r.write_new("/tags/inbox/keep/", "x.pdf", b"%PDF");
-    let (from, to) = (r.dir("/tags/inbox/"), r.dir("/tags/taxes/"));
-    r.fs.rename((from, "x.pdf"), (to, "x.pdf"), 0, pid()).unwrap();
+    let (from, to) = (r.dir("/tags/inbox/"), r.mkdir_p("/tags/taxes/"));
+    r.fs.rename((from, "x.pdf"), (to, "x.pdf"), 0, pid())
+        .unwrap();
     assert_eq!(tags(&r.doc("/all/x.pdf")), ["keep", "taxes"]);
     r.fs.rename((to, "x.pdf"), (to, "y.pdf"), 0, pid()).unwrap();
     assert_eq!(r.all_names(), ["y.pdf"]);
@@ -173,17 +189,26 @@ fn rename_flags_links_and_symlinks_answer_as_documented() {
     r.write_new("/all/", "a", b"a");
     r.write_new("/all/", "b", b"b");
     let all = r.dir("/all/");
-    let e = r.fs.rename((all, "a"), (all, "b"), RENAME_NOREPLACE, pid()).unwrap_err();
+    let e =
+        r.fs.rename((all, "a"), (all, "b"), RENAME_NOREPLACE, pid())
+            .unwrap_err();
     assert_eq!(e.errno(), libc::EEXIST);
-    let e = r.fs.rename((all, "a"), (all, "b"), RENAME_EXCHANGE, pid()).unwrap_err();
+    let e =
+        r.fs.rename((all, "a"), (all, "b"), RENAME_EXCHANGE, pid())
+            .unwrap_err();
     assert_eq!(e.errno(), libc::EINVAL);
     let a = r.lookup("/all/a").unwrap().ino;
     assert_eq!(r.fs.link(a, all, "c").unwrap_err().errno(), libc::EPERM);
-    assert_eq!(r.fs.symlink(all, "l", "a").unwrap_err().errno(), libc::EPERM);
+    assert_eq!(
+        r.fs.symlink(all, "l", "a").unwrap_err().errno(),
+        libc::EPERM
+    );
     let lock = r.fs.symlink(all, ".#a", "user@host.123").unwrap();
     assert_eq!(r.fs.readlink(lock.ino).unwrap(), "user@host.123");
     assert_eq!(r.all_names(), ["a", "b"]);
-    let e = r.fs.rename((r.dir("/tags/"), "x"), (all, "x"), 0, pid()).unwrap_err();
+    let e =
+        r.fs.rename((r.dir("/tags/"), "x"), (all, "x"), 0, pid())
+            .unwrap_err();
     assert_eq!(e.errno(), libc::ENOENT);
 }
 
@@ -194,11 +219,24 @@ fn extended_attributes_never_answer_enosys() {
     let ino = r.lookup("/all/k.flac").unwrap().ino;
     let fs = &r.fs;
     let errno = |e: docgrid_fuse::fs::FsError| e.errno();
-    assert_eq!(fs.getxattr(ino, "user.docgrid.artist", 0).map_err(errno), Err(libc::ENODATA));
-    assert_eq!(fs.getxattr(ino, "security.selinux", 0).map_err(errno), Err(libc::ENODATA));
-    fs.setxattr(ino, "user.docgrid.artist", b"Miles Davis").unwrap();
-    assert_eq!(fs.getxattr(ino, "user.docgrid.artist", 0).unwrap(), XattrReply::Size(11));
-    assert_eq!(fs.getxattr(ino, "user.docgrid.artist", 4).map_err(errno), Err(libc::ERANGE));
+    assert_eq!(
+        fs.getxattr(ino, "user.docgrid.artist", 0).map_err(errno),
+        Err(libc::ENODATA)
+    );
+    assert_eq!(
+        fs.getxattr(ino, "security.selinux", 0).map_err(errno),
+        Err(libc::ENODATA)
+    );
+    fs.setxattr(ino, "user.docgrid.artist", b"Miles Davis")
+        .unwrap();
+    assert_eq!(
+        fs.getxattr(ino, "user.docgrid.artist", 0).unwrap(),
+        XattrReply::Size(11)
+    );
+    assert_eq!(
+        fs.getxattr(ino, "user.docgrid.artist", 4).map_err(errno),
+        Err(libc::ERANGE)
+    );
     assert_eq!(
         fs.getxattr(ino, "user.docgrid.artist", 64).unwrap(),
         XattrReply::Data(b"Miles Davis".to_vec())
@@ -207,10 +245,19 @@ fn extended_attributes_never_answer_enosys() {
         panic!("a list")
     };
     let list = String::from_utf8(list).unwrap();
-    assert!(list.contains("user.docgrid.artist\0") && list.contains("user.docgrid.tag\0"), "{list}");
-    assert_eq!(fs.setxattr(ino, "trusted.x", b"1").map_err(errno), Err(libc::ENOTSUP));
+    assert!(
+        list.contains("user.docgrid.artist\0") && list.contains("user.docgrid.tag\0"),
+        "{list}"
+    );
+    assert_eq!(
+        fs.setxattr(ino, "trusted.x", b"1").map_err(errno),
+        Err(libc::ENOTSUP)
+    );
     fs.removexattr(ino, "user.docgrid.artist").unwrap();
-    assert_eq!(fs.removexattr(ino, "user.docgrid.artist").map_err(errno), Err(libc::ENODATA));
+    assert_eq!(
+        fs.removexattr(ino, "user.docgrid.artist").map_err(errno),
+        Err(libc::ENODATA)
+    );
     assert_eq!(r.other().list("/by/artist/").unwrap().entries().len(), 0);
 }
 
@@ -238,6 +285,11 @@ fn inodes_are_one_per_document_and_one_per_directory_path() {
 fn a_write_that_cannot_be_stored_fails_at_close_and_keeps_the_bytes() {
     let mut r = Rig::new();
     r.write_new("/all/", "kept.txt", b"v1");
+    assert_eq!(
+        r.read("/all/kept.txt"),
+        b"v1",
+        "read once: now in the cache"
+    );
     let dir = r.dir("/all/");
     let (a, fh) = r.fs.create(dir, "new.txt", pid()).unwrap();
     r.fs.write(a.ino, fh, 0, b"precious").unwrap();
@@ -246,9 +298,15 @@ fn a_write_that_cannot_be_stored_fails_at_close_and_keeps_the_bytes() {
     assert_eq!(e.errno(), libc::EIO, "{e}");
     assert!(e.to_string().contains("kept in"), "{e}");
     assert_eq!(r.fs.release(a.ino, fh).unwrap_err().errno(), libc::EIO);
-    let kept: Vec<_> = std::fs::read_dir(r.dir.path().join("spool")).unwrap().collect();
+    let kept: Vec<_> = std::fs::read_dir(r.dir.path().join("spool"))
+        .unwrap()
+        .collect();
     assert!(!kept.is_empty(), "the spool keeps the bytes");
-    assert_eq!(r.read("/all/kept.txt"), b"v1", "cached reads work with the server down");
+    assert_eq!(
+        r.read("/all/kept.txt"),
+        b"v1",
+        "cached reads work with the server down"
+    );
     r.server.revive();
     r.fs.fsync(a.ino).unwrap();
     assert_eq!(r.read("/all/new.txt"), b"precious");

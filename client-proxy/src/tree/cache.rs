@@ -219,12 +219,20 @@ impl State {
     /// Document `id` as last cached, however old (no server answers: the
     /// last known answer beats none).
     pub(crate) fn stale_doc(&self, id: &DocId) -> Option<Arc<DocInfo>> {
-        self.docs.lock().expect("poisoned").get(id).map(|s| s.value.clone())
+        self.docs
+            .lock()
+            .expect("poisoned")
+            .get(id)
+            .map(|s| s.value.clone())
     }
 
     /// Document `id`'s manifest as last cached, however old.
     pub(crate) fn stale_manifest(&self, id: &DocId) -> Option<Arc<ContentManifest>> {
-        self.manifests.lock().expect("poisoned").get(id).map(|s| s.value.clone())
+        self.manifests
+            .lock()
+            .expect("poisoned")
+            .get(id)
+            .map(|s| s.value.clone())
     }
 
     fn keep_in<T>(

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use docgrid_core::DocId;
-use docgrid_core::api::{ContentManifest, DocInfo, EntryKind};
+use docgrid_core::api::{ContentManifest, DocInfo, EntryKind, MTIME_KEY};
 use docgrid_core::model::{ChunkRef, FORMAT_VERSION, Manifest, Op};
 use docgrid_core::store::Locator;
 use docgrid_core::tree::{self as rules, Dir, TreeError};
@@ -197,18 +197,29 @@ impl Tree {
     }
 
     /// `target` takes the content of document `source` (seen at `base`),
-    /// which is deleted: one commit.
+    /// which is deleted: one commit. The content's modification time
+    /// ([`MTIME_KEY`]) goes with it, as a file's does when it is renamed
+    /// over another (rsync sets it on its temporary file, then renames).
     fn replace_by(&self, target: &Node, source: DocId, base: u64) -> Result<u64, ClientError> {
         let target_id = target.id().ok_or_else(|| not_a_doc(&target.path))?;
         let manifest = model_manifest(&self.client.manifest(&source)?);
-        let ops = vec![
-            Op::SetContent {
+        let target_base = self.base_of(target)?;
+        let mtime = self.doc_at(&source, base)?.meta.get(MTIME_KEY).cloned();
+        let had = self.doc_at(&target_id, target_base)?.meta.get(MTIME_KEY).cloned();
+        let mut ops = vec![Op::SetContent {
+            id: target_id,
+            base: target_base,
+            content: manifest,
+        }];
+        if mtime != had {
+            ops.push(Op::SetMeta {
                 id: target_id,
-                base: self.base_of(target)?,
-                content: manifest,
-            },
-            Op::Delete { id: source, base },
-        ];
+                base: target_base,
+                key: MTIME_KEY.into(),
+                values: mtime.unwrap_or_default(),
+            });
+        }
+        ops.push(Op::Delete { id: source, base });
         self.commit(&format!("replace {}", target.path), ops)
     }
 

@@ -167,7 +167,13 @@ mod tests {
 
     #[test]
     fn rmdir_of_a_co_tag_or_by_directory_commits_nothing() {
-        for path in ["/tags/a/b/", "/tags/a/b/c/", "/by/k/", "/by/k/v/", "/by/k/v/j/w/"] {
+        for path in [
+            "/tags/a/b/",
+            "/tags/a/b/c/",
+            "/by/k/",
+            "/by/k/v/",
+            "/by/k/v/j/w/",
+        ] {
             let plan = plan_rmdir(&dir(path)).unwrap();
             assert_eq!(plan, RmdirPlan::Vanishes, "{path}");
             assert_eq!(plan.op(), None);

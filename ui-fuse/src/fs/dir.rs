@@ -56,7 +56,12 @@ impl Fs {
     pub fn getattr(&self, ino: Ino) -> FsResult<Attr> {
         let ro = self.opts.read_only;
         let st = self.lock();
-        let id = match st.inodes.get(ino).cloned().ok_or(FsError::StaleInode(ino))? {
+        let id = match st
+            .inodes
+            .get(ino)
+            .cloned()
+            .ok_or(FsError::StaleInode(ino))?
+        {
             Kind::Dir(path) => return Ok(attr::dir_attr(ino, &path, self.mounted, ro)),
             Kind::Local => {
                 let d = st.drafts.get(&ino).ok_or(FsError::StaleInode(ino))?;
@@ -92,8 +97,7 @@ impl Fs {
                 return Ok(a);
             }
             let shadow = st.view.shadow_at(dir, name).map(|s| s.id);
-            if shadow.is_none()
-                && (st.view.is_masked(dir, name) || st.pending.hides(&parsed, name))
+            if shadow.is_none() && (st.view.is_masked(dir, name) || st.pending.hides(&parsed, name))
             {
                 return Err(no_entry());
             }
@@ -108,10 +112,21 @@ impl Fs {
         match self.tree.lookup(&join(dir, name)) {
             Ok(node) => Ok(self.node_attr(&node)),
             Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::Invalid => {
-                Err(no_entry())
+                self.made_attr(dir, name).ok_or_else(no_entry)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A directory `mkdir` made that the tree does not list (yet).
+    fn made_attr(&self, dir: &str, name: &str) -> Option<Attr> {
+        let mut st = self.lock();
+        if !st.view.is_made(dir, name) {
+            return None;
+        }
+        let path = self.child_path(dir, name).ok()?;
+        let ino = st.inodes.dir(&path);
+        Some(attr::dir_attr(ino, &path, self.mounted, self.opts.read_only))
     }
 
     /// A file that exists only in the mount, called `name` in `dir`.
@@ -219,10 +234,10 @@ impl Fs {
                     (ino, String::new())
                 }
                 _ => {
-                    let child = dir.clone().child(&e.name).map_or_else(
-                        |_| format!("{path}{}/", e.name),
-                        |d| d.to_path(),
-                    );
+                    let child = dir
+                        .clone()
+                        .child(&e.name)
+                        .map_or_else(|_| format!("{path}{}/", e.name), |d| d.to_path());
                     (st.inodes.dir(&child), child)
                 }
             };
@@ -240,9 +255,19 @@ impl Fs {
         Ok(items)
     }
 
-    /// Shadows and local files of directory `path`.
+    /// Shadows, local files and made directories of directory `path`.
     fn add_view_items(&self, st: &mut super::State, path: &str, items: &mut Vec<DirItem>) {
         let ro = self.opts.read_only;
+        for name in st.view.made_in(path) {
+            if items.iter().any(|i| i.name == name) || st.view.is_masked(path, &name) {
+                continue;
+            }
+            if let Ok(child) = self.child_path(path, &name) {
+                let ino = st.inodes.dir(&child);
+                let attr = attr::dir_attr(ino, &child, self.mounted, ro);
+                items.push(DirItem { ino, name, attr });
+            }
+        }
         for (name, id) in st.view.shadows_in(path) {
             let ino = st.inodes.doc(id);
             if let Some(e) = st.entries.get(&ino) {

@@ -184,7 +184,10 @@ mod tests {
         d.write_at(20, b"!").unwrap();
         assert_eq!(d.len, 21);
         assert_eq!(d.read_at(0, 5).unwrap(), b"hello");
-        assert_eq!(d.read_at(11, 100).unwrap(), vec![0; 9].into_iter().chain([b'!']).collect::<Vec<_>>());
+        assert_eq!(
+            d.read_at(11, 100).unwrap(),
+            vec![0; 9].into_iter().chain([b'!']).collect::<Vec<_>>()
+        );
         d.truncate(5).unwrap();
         assert_eq!(d.read_at(0, 100).unwrap(), b"hello");
         assert!(d.dirty);

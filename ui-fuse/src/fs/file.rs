@@ -63,7 +63,14 @@ impl Fs {
             }
             None => false,
         };
-        st.handles.insert(fh, Handle { ino, write, next: 0 });
+        st.handles.insert(
+            fh,
+            Handle {
+                ino,
+                write,
+                next: 0,
+            },
+        );
         Ok((fh, !drafted))
     }
 
@@ -247,7 +254,11 @@ impl Fs {
     /// `flush` (every `close`): commits what was written.
     pub fn flush(&self, ino: Ino, fh: u64) -> FsResult<()> {
         let write = self.lock().handles.get(&fh).is_some_and(|h| h.write);
-        if write { self.commit_draft(ino) } else { Ok(()) }
+        if write {
+            self.commit_draft(ino)
+        } else {
+            Ok(())
+        }
     }
 
     /// `fsync`: returns once what was written is committed.
@@ -271,7 +282,11 @@ impl Fs {
             }
             (h.ino, h.write)
         };
-        let result = if write { self.commit_draft(ino) } else { Ok(()) };
+        let result = if write {
+            self.commit_draft(ino)
+        } else {
+            Ok(())
+        };
         let mut st = self.lock();
         let done = st
             .drafts
@@ -288,7 +303,12 @@ impl Fs {
     /// an mtime is kept as the `mtime` key; mode and owner changes are
     /// accepted and ignored (docgrid keeps neither), so `cp -p`, `rsync
     /// -a` and `tar x` succeed.
-    pub fn setattr(&self, ino: Ino, size: Option<u64>, mtime: Option<SystemTime>) -> FsResult<Attr> {
+    pub fn setattr(
+        &self,
+        ino: Ino,
+        size: Option<u64>,
+        mtime: Option<SystemTime>,
+    ) -> FsResult<Attr> {
         if size.is_some() || mtime.is_some() {
             self.writable()?;
         }
@@ -428,7 +448,9 @@ impl Fs {
                     d.dirty = true;
                 }
                 let what = match &target {
-                    Target::New { dir, name } | Target::Scratch { dir, name, .. } => join(dir, name),
+                    Target::New { dir, name } | Target::Scratch { dir, name, .. } => {
+                        join(dir, name)
+                    }
                     Target::Doc { path, .. } => path.clone(),
                 };
                 let e = FsError::NotStored {
@@ -444,7 +466,12 @@ impl Fs {
 
     /// Uploads a draft's bytes and commits them: a new document, or new
     /// content of one. Returns what the draft is now.
-    fn store(&self, target: &Target, path: &std::path::Path, mtime: SystemTime) -> Result<Target, ClientError> {
+    fn store(
+        &self,
+        target: &Target,
+        path: &std::path::Path,
+        mtime: SystemTime,
+    ) -> Result<Target, ClientError> {
         let manifest = self.tree.upload(Content::File(path.to_path_buf()))?;
         let stamp = vec![rfc3339(mtime)];
         match target {
@@ -454,9 +481,10 @@ impl Fs {
                 plan.meta.insert(MTIME_KEY.into(), stamp);
                 let id = DocId::random();
                 let hash = manifest.hash;
-                let rev = self
-                    .tree
-                    .commit(&format!("create {name} in {dir}"), vec![plan.op(id, manifest)])?;
+                let rev = self.tree.commit(
+                    &format!("create {name} in {dir}"),
+                    vec![plan.op(id, manifest)],
+                )?;
                 Ok(Target::Doc {
                     id,
                     path: join(dir, name),
@@ -464,7 +492,12 @@ impl Fs {
                     hash,
                 })
             }
-            Target::Doc { id, path, base, hash } => {
+            Target::Doc {
+                id,
+                path,
+                base,
+                hash,
+            } => {
                 let ops = |base: u64| {
                     vec![
                         Op::SetContent {

@@ -34,7 +34,14 @@ pub const DEFAULT_SCRATCH: &[&str] = &[
 ];
 
 /// The shunned globs used unless configured.
-pub const DEFAULT_SHUN: &[&str] = &[".Trash", ".Trash-*", ".DS_Store", "._*", ".hidden", ".directory"];
+pub const DEFAULT_SHUN: &[&str] = &[
+    ".Trash",
+    ".Trash-*",
+    ".DS_Store",
+    "._*",
+    ".hidden",
+    ".directory",
+];
 
 /// How a name is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +129,13 @@ mod tests {
         ] {
             assert_eq!(r.class(n), NameClass::Scratch, "{n}");
         }
-        for n in [".DS_Store", ".Trash-1000", "._report.pdf", ".hidden", ".directory"] {
+        for n in [
+            ".DS_Store",
+            ".Trash-1000",
+            "._report.pdf",
+            ".hidden",
+            ".directory",
+        ] {
             assert_eq!(r.class(n), NameClass::Shunned, "{n}");
         }
         for n in ["notes.txt", "report.pdf", "4913.txt", "part", "a~b", "swp"] {

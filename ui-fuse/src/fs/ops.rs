@@ -98,7 +98,8 @@ impl Fs {
             id: s.id,
             base: doc.rev,
         };
-        self.tree.commit(&format!("delete {}", doc.name), vec![op])?;
+        self.tree
+            .commit(&format!("delete {}", doc.name), vec![op])?;
         self.forget_entry(s.id);
         Ok(())
     }
@@ -112,13 +113,35 @@ impl Fs {
         let dir = self.dir_path(parent)?;
         let child = self.child_path(&dir, name)?;
         let parsed = rules::parse_dir(&child).map_err(ClientError::from)?;
-        self.lock().pending.touch(pid);
+        let made = {
+            let mut st = self.lock();
+            st.pending.touch(pid);
+            if !st.view.made_in(&child).is_empty() {
+                return Err(FsError::NotEmpty(child));
+            }
+            st.view.is_made(&dir, name)
+        };
+        if !made {
+            // The tree's rmdir of a tag nobody made is a no-op; rmdir(2)
+            // of a missing directory is ENOENT.
+            self.find(&dir, name)?;
+        }
         if rules::plan_rmdir(&parsed).map_err(ClientError::from)? != RmdirPlan::Vanishes {
-            self.tree.rmdir(&child)?;
+            match self.tree.rmdir(&child) {
+                Err(e) if made && e.kind() == ErrorKind::NotFound => {}
+                r => {
+                    r?;
+                }
+            }
+            self.lock().view.unmake(&dir, name, &child);
             return Ok(());
         }
         let listing = match self.tree.list(&child) {
             Ok(l) => l,
+            Err(e) if e.kind() == ErrorKind::NotFound && made => {
+                self.lock().view.unmake(&dir, name, &child);
+                return Ok(());
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(self.no_entry(&dir, name)),
             Err(e) => return Err(e.into()),
         };
@@ -129,8 +152,7 @@ impl Fs {
             .filter(|e| !st.pending.hides(&parsed, &e.name) && !st.view.is_masked(&child, &e.name))
             .count()
             + st.view.shadows_in(&child).len()
-            + st
-                .drafts
+            + st.drafts
                 .values()
                 .filter(|d| d.target.local_place().is_some_and(|(d, _)| d == child))
                 .count();
@@ -140,6 +162,7 @@ impl Fs {
         if !listing.entries().is_empty() {
             st.view.mask(&dir, name);
         }
+        st.view.unmake(&dir, name, &child);
         Ok(())
     }
 
@@ -160,10 +183,16 @@ impl Fs {
         let mut st = self.lock();
         st.pending.touch(pid);
         st.view.unmask(&dir, name);
+        st.view.make(&dir, name);
         let ino = st.inodes.dir(&child);
         st.inodes.looked_up(ino);
         st.view.remember(&dir, name);
-        Ok(attr::dir_attr(ino, &child, self.mounted, self.opts.read_only))
+        Ok(attr::dir_attr(
+            ino,
+            &child,
+            self.mounted,
+            self.opts.read_only,
+        ))
     }
 
     /// `rename` (`renameat2` `flags`): `RENAME_NOREPLACE` honoured,
@@ -216,6 +245,9 @@ impl Fs {
                 replaced: false,
             };
             st.view.shadow(to_dir, new_name, shadow);
+            // What the shadow's attributes are read from.
+            let ino = st.inodes.doc(id);
+            st.entries.insert(ino, node.entry.clone());
             return Ok(());
         }
         let replaced = self.replaced_doc(to_dir, new_name, Some(id))?;
@@ -237,7 +269,12 @@ impl Fs {
 
     /// The document a rename to `name` in `dir` replaces, if any (not the
     /// document `moving` itself).
-    fn replaced_doc(&self, dir: &str, name: &str, moving: Option<DocId>) -> FsResult<Option<DocId>> {
+    fn replaced_doc(
+        &self,
+        dir: &str,
+        name: &str,
+        moving: Option<DocId>,
+    ) -> FsResult<Option<DocId>> {
         match self.tree.lookup(&join(dir, name)) {
             Ok(node) if node.is_dir() => Err(FsError::IsDir(node.path)),
             Ok(node) => Ok(node.id().filter(|t| Some(*t) != moving)),
@@ -249,7 +286,13 @@ impl Fs {
     /// A shadow renamed: to another scratch name it moves; to a real name
     /// the document is renamed from where it was (unless a new file took
     /// its old name, which then is the document).
-    fn rename_shadow(&self, s: Shadow, from: (&str, &str), to_dir: &str, new_name: &str) -> FsResult<()> {
+    fn rename_shadow(
+        &self,
+        s: Shadow,
+        from: (&str, &str),
+        to_dir: &str,
+        new_name: &str,
+    ) -> FsResult<()> {
         if self.opts.names.class(new_name) != NameClass::Real {
             self.lock().view.shadow(to_dir, new_name, s);
             return Ok(());
@@ -294,7 +337,9 @@ impl Fs {
         let (old, idle) = {
             let mut st = self.lock();
             let d = st.drafts.get_mut(&ino).ok_or(FsError::StaleInode(ino))?;
-            if matches!(d.target, Target::Scratch { link: Some(_), .. }) && !target_is_scratch(&target) {
+            if matches!(d.target, Target::Scratch { link: Some(_), .. })
+                && !target_is_scratch(&target)
+            {
                 return Err(symlink_refused(&join(to_dir, new_name)));
             }
             let old = std::mem::replace(&mut d.target, target);
@@ -344,7 +389,9 @@ impl Fs {
     pub fn readlink(&self, ino: Ino) -> FsResult<String> {
         match self.lock().drafts.get(&ino).map(|d| &d.target) {
             Some(Target::Scratch { link: Some(to), .. }) => Ok(to.clone()),
-            _ => Err(FsError::Invalid(format!("inode {ino} is not a symbolic link"))),
+            _ => Err(FsError::Invalid(format!(
+                "inode {ino} is not a symbolic link"
+            ))),
         }
     }
 
@@ -395,7 +442,10 @@ impl Fs {
             Ok(()) if st.pending.is_empty() => st.view.unmask_all(),
             Ok(()) => {}
             Err(e) => {
-                tracing::error!("held removals of {} entries not applied (retried): {e}", held.len());
+                tracing::error!(
+                    "held removals of {} entries not applied (retried): {e}",
+                    held.len()
+                );
                 for h in held {
                     st.pending.hold(Held { pid: 0, ..h });
                 }
@@ -444,7 +494,7 @@ impl Fs {
     }
 
     /// The canonical path of subdirectory `name` of `dir`.
-    fn child_path(&self, dir: &str, name: &str) -> FsResult<String> {
+    pub(super) fn child_path(&self, dir: &str, name: &str) -> FsResult<String> {
         let d = rules::parse_dir(dir).map_err(ClientError::from)?;
         Ok(d.child(name).map_err(ClientError::from)?.to_path())
     }

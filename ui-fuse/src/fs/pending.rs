@@ -176,7 +176,10 @@ mod tests {
         let left = p.all();
         assert_eq!(left.len(), 2, "y's, and x's under another tag, stay");
         assert!(left.iter().any(|h| h.id == y));
-        assert!(left.iter().any(|h| h.dir == parse_dir("/tags/z/b/").unwrap()));
+        assert!(
+            left.iter()
+                .any(|h| h.dir == parse_dir("/tags/z/b/").unwrap())
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ type Place = (String, String);
 pub struct View {
     shadows: HashMap<Place, Shadow>,
     masked: HashSet<Place>,
+    made: HashSet<Place>,
     known: HashMap<String, HashSet<String>>,
 }
 
@@ -106,6 +107,35 @@ impl View {
         self.masked = shadowed;
     }
 
+    /// `mkdir` made `name` in `dir`: it stays until `rmdir` even where the
+    /// tree's rules list it only once a document is in it (`/tags/A/B/C`
+    /// with nothing tagged A, B and C yet).
+    pub fn make(&mut self, dir: &str, name: &str) {
+        self.made.insert(place(dir, name));
+    }
+
+    /// Whether `mkdir` made `name` in `dir`.
+    pub fn is_made(&self, dir: &str, name: &str) -> bool {
+        self.made.contains(&place(dir, name))
+    }
+
+    /// The directories `mkdir` made in `dir`.
+    pub fn made_in(&self, dir: &str) -> Vec<String> {
+        self.made
+            .iter()
+            .filter(|(d, _)| d == dir)
+            .map(|(_, n)| n.clone())
+            .collect()
+    }
+
+    /// `rmdir` of `name` in `dir` (its path `path`): forgets it and every
+    /// directory made below it. Whether it was one `mkdir` made.
+    pub fn unmake(&mut self, dir: &str, name: &str, path: &str) -> bool {
+        let was = self.made.remove(&place(dir, name));
+        self.made.retain(|(d, _)| !d.starts_with(path));
+        was
+    }
+
     /// Whether `name` is hidden in `dir`.
     pub fn is_masked(&self, dir: &str, name: &str) -> bool {
         self.masked.contains(&place(dir, name))
@@ -159,5 +189,17 @@ mod tests {
         let s = v.unshadow("/all/", "x~").unwrap();
         assert!(s.replaced);
         assert!(v.shadows_in("/all/").is_empty());
+    }
+
+    #[test]
+    fn a_made_directory_stays_until_it_or_an_ancestor_is_removed() {
+        let mut v = View::default();
+        v.make("/tags/A/", "B");
+        v.make("/tags/A/B/", "C");
+        assert!(v.is_made("/tags/A/B/", "C"));
+        assert_eq!(v.made_in("/tags/A/"), ["B"]);
+        assert!(v.unmake("/tags/A/", "B", "/tags/A/B/"));
+        assert!(!v.is_made("/tags/A/B/", "C"));
+        assert!(!v.unmake("/tags/A/", "B", "/tags/A/B/"));
     }
 }

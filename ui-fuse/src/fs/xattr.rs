@@ -14,9 +14,9 @@ use docgrid_client::tree::{Node, doc_entry};
 use docgrid_core::DocId;
 use docgrid_core::tree as rules;
 
+use super::Fs;
 use super::error::{FsError, FsResult};
 use super::inodes::{Ino, Kind};
-use super::Fs;
 
 /// The prefix of docgrid's attributes.
 pub const PREFIX: &str = "user.docgrid.";
@@ -89,7 +89,9 @@ impl Fs {
             return Err(FsError::NoAttribute(name.to_string()));
         }
         let node = self.xattr_node(ino, name)?;
-        let id = node.id().ok_or_else(|| FsError::NoAttribute(name.to_string()))?;
+        let id = node
+            .id()
+            .ok_or_else(|| FsError::NoAttribute(name.to_string()))?;
         if rules::xattr_get(&self.tree.doc(&id)?.meta, name).is_none() {
             return Err(FsError::NoAttribute(name.to_string()));
         }
@@ -129,7 +131,10 @@ mod tests {
     #[test]
     fn sizes_probe_fit_and_overflow() {
         assert_eq!(sized(b"abc".to_vec(), 0).unwrap(), XattrReply::Size(3));
-        assert_eq!(sized(b"abc".to_vec(), 3).unwrap(), XattrReply::Data(b"abc".to_vec()));
+        assert_eq!(
+            sized(b"abc".to_vec(), 3).unwrap(),
+            XattrReply::Data(b"abc".to_vec())
+        );
         assert_eq!(sized(b"abc".to_vec(), 2).unwrap_err().errno(), libc::ERANGE);
     }
 }

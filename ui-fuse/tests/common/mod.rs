@@ -8,8 +8,8 @@ use docgrid_client::tree::Tree;
 use docgrid_client::{Client, ClientOptions};
 use docgrid_core::DocId;
 use docgrid_core::api::DocInfo;
-pub use docgrid_server::testing::TestServer as Server;
 use docgrid_fuse::fs::{Attr, Fs, FsOptions, ROOT};
+pub use docgrid_server::testing::TestServer as Server;
 
 /// A server, and a filesystem over it, in a temporary directory.
 pub struct Rig {
@@ -20,7 +20,12 @@ pub struct Rig {
 
 /// A client of `s`.
 pub fn client(s: &Server) -> Client {
-    Client::new(std::slice::from_ref(&s.url), &s.token, ClientOptions::default()).unwrap()
+    Client::new(
+        std::slice::from_ref(&s.url),
+        &s.token,
+        ClientOptions::default(),
+    )
+    .unwrap()
 }
 
 impl Rig {
@@ -28,7 +33,8 @@ impl Rig {
     pub fn new() -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let server = Server::create(&dir.path().join("store"));
-        let cache = docgrid_client::cache::ChunkCache::open(&dir.path().join("cache"), 64 << 20).unwrap();
+        let cache =
+            docgrid_client::cache::ChunkCache::open(&dir.path().join("cache"), 64 << 20).unwrap();
         let tree = Tree::new(client(&server).with_cache(Arc::new(cache)));
         let opts = FsOptions::new(dir.path().join("spool"));
         let fs = Arc::new(Fs::new(tree, opts));
@@ -56,9 +62,23 @@ impl Rig {
         self.lookup(path).unwrap().ino
     }
 
-    /// Writes a new file `name` in `dir` (create, write, close).
+    /// The inode of directory `path`, made as `mkdir -p` would.
+    pub fn mkdir_p(&self, path: &str) -> u64 {
+        let mut at = ROOT;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            at = match self.fs.lookup(at, part, pid()) {
+                Ok(a) => a.ino,
+                Err(e) if e.errno() == libc::ENOENT => self.fs.mkdir(at, part, pid()).unwrap().ino,
+                Err(e) => panic!("{path}: {e}"),
+            };
+        }
+        at
+    }
+
+    /// Writes a new file `name` in `dir`, made if missing (create, write,
+    /// close).
     pub fn write_new(&self, dir: &str, name: &str, data: &[u8]) -> u64 {
-        let (a, fh) = self.fs.create(self.dir(dir), name, pid()).unwrap();
+        let (a, fh) = self.fs.create(self.mkdir_p(dir), name, pid()).unwrap();
         self.fs.write(a.ino, fh, 0, data).unwrap();
         self.fs.flush(a.ino, fh).unwrap();
         self.fs.release(a.ino, fh).unwrap();
@@ -68,7 +88,10 @@ impl Rig {
     /// Overwrites `path` (open with O_TRUNC, write, close).
     pub fn overwrite(&self, path: &str, data: &[u8]) {
         let ino = self.lookup(path).unwrap().ino;
-        let (fh, _) = self.fs.open(ino, libc::O_WRONLY | libc::O_TRUNC, pid()).unwrap();
+        let (fh, _) = self
+            .fs
+            .open(ino, libc::O_WRONLY | libc::O_TRUNC, pid())
+            .unwrap();
         self.fs.write(ino, fh, 0, data).unwrap();
         self.fs.flush(ino, fh).unwrap();
         self.fs.release(ino, fh).unwrap();
