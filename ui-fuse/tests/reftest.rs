@@ -235,22 +235,25 @@ impl Run {
                     );
                     return;
                 };
+                let before = self.live_ids();
                 self.rig.fs.write(a.ino, fh, 0, data).unwrap();
                 self.rig.fs.release(a.ino, fh).unwrap();
-                let id = self
-                    .rig
-                    .fs
-                    .tree()
-                    .lookup(&format!("{dir}{name}"))
-                    .unwrap()
-                    .id()
-                    .unwrap();
+                // Its name may clash (`a~SHORTID.txt`): found by id.
+                let new: Vec<DocId> = self.live_ids().difference(&before).copied().collect();
+                assert_eq!(new.len(), 1, "create {dir}{name} made one document");
+                let id = new[0];
                 assert!(
                     self.model.create(dir, name, id, data),
                     "created {dir}{name} against the rules"
                 );
             }
         }
+    }
+
+    /// The ids of every live document, from the server.
+    fn live_ids(&self) -> std::collections::BTreeSet<DocId> {
+        let all = self.rig.other().list("/all/").unwrap();
+        all.entries().iter().filter_map(|e| e.id).collect()
     }
 
     fn model_can_create(&self, dir: &str, name: &str) -> bool {

@@ -205,7 +205,11 @@ impl Tree {
         let manifest = model_manifest(&self.client.manifest(&source)?);
         let target_base = self.base_of(target)?;
         let mtime = self.doc_at(&source, base)?.meta.get(MTIME_KEY).cloned();
-        let had = self.doc_at(&target_id, target_base)?.meta.get(MTIME_KEY).cloned();
+        let had = self
+            .doc_at(&target_id, target_base)?
+            .meta
+            .get(MTIME_KEY)
+            .cloned();
         let mut ops = vec![Op::SetContent {
             id: target_id,
             base: target_base,

@@ -126,7 +126,12 @@ impl Fs {
         }
         let path = self.child_path(dir, name).ok()?;
         let ino = st.inodes.dir(&path);
-        Some(attr::dir_attr(ino, &path, self.mounted, self.opts.read_only))
+        Some(attr::dir_attr(
+            ino,
+            &path,
+            self.mounted,
+            self.opts.read_only,
+        ))
     }
 
     /// A file that exists only in the mount, called `name` in `dir`.

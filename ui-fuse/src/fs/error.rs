@@ -85,7 +85,7 @@ pub enum FsError {
         /// The spool file keeping the content.
         kept: String,
         /// Why.
-        source: ClientError,
+        source: Box<ClientError>,
     },
     /// A handler panicked (a bug): answered EIO, logged.
     #[error("internal error in {0} (a bug; see the log)")]

@@ -456,7 +456,7 @@ impl Fs {
                 let e = FsError::NotStored {
                     what,
                     kept: path.display().to_string(),
-                    source,
+                    source: Box::new(source),
                 };
                 tracing::error!("{e}");
                 Err(e)
