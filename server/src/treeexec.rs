@@ -254,6 +254,9 @@ fn doc_rows(
                 .query_row(rusqlite::params![key, k], |r| r.get(0))
                 .optional()
         };
+        if let Some(t) = time(docgrid_core::api::MTIME_KEY)? {
+            meta.insert(docgrid_core::api::MTIME_KEY.into(), vec![t]);
+        }
         out.push(DocRow {
             id,
             name: r.get(2)?,

@@ -128,6 +128,7 @@ fn tree_tags_intersect_and_show_co_tags_clashes_and_files() {
     let l: TreeListing = s.get_json("/v1/tree/tags/x/");
     assert_eq!(l.entries[0].count, Some(1));
     assert_eq!(l.entries[2].id.unwrap(), a);
+    assert_eq!(l.entries[2].mtime, None);
 
     let d1 = s.upload("name=dup.txt&tag=clash", b"1".to_vec()).id;
     let d2 = s.upload("name=dup.txt&tag=clash", b"2".to_vec()).id;
@@ -158,6 +159,26 @@ fn tree_tags_intersect_and_show_co_tags_clashes_and_files() {
     assert_eq!(s.ls("/recent/").len(), 7);
     let r = s.get("/v1/tree/nonsense/");
     assert_eq!(r.status(), 400);
+}
+
+#[test]
+fn a_listing_carries_each_files_own_modification_time() {
+    // The mount's `mtime` key, so that `stat` needs no request per entry,
+    // in every kind of directory.
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    s.upload(
+        "name=m.txt&tag=x&path=d/m.txt&mtime=2001-09-09T01:46:40.123456789Z",
+        b"m".to_vec(),
+    );
+    for path in ["/v1/tree/tags/x/", "/v1/tree/files/d/", "/v1/tree/all/"] {
+        let l: TreeListing = s.get_json(path);
+        assert_eq!(
+            l.entries[0].mtime.as_deref(),
+            Some("2001-09-09T01:46:40.123456789Z"),
+            "{path}"
+        );
+    }
 }
 
 #[test]

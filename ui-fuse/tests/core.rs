@@ -311,3 +311,21 @@ fn a_write_that_cannot_be_stored_fails_at_close_and_keeps_the_bytes() {
     r.fs.fsync(a.ino).unwrap();
     assert_eq!(r.read("/all/new.txt"), b"precious");
 }
+
+#[test]
+fn a_time_set_on_an_open_file_is_committed_at_close() {
+    let r = Rig::new();
+    let dir = r.mkdir_p("/files/p/");
+    let (a, fh) = r.fs.create(dir, "s.txt", pid()).unwrap();
+    r.fs.write(a.ino, fh, 0, b"synced").unwrap();
+    r.fs.fsync(a.ino).unwrap();
+    let then = std::time::UNIX_EPOCH + std::time::Duration::new(1_000_000_000, 123_456_789);
+    assert_eq!(r.fs.setattr(a.ino, None, Some(then)).unwrap().mtime, then);
+    r.fs.flush(a.ino, fh).unwrap();
+    r.fs.release(a.ino, fh).unwrap();
+    assert_eq!(
+        r.doc("/all/s.txt").meta[docgrid_core::api::MTIME_KEY],
+        ["2001-09-09T01:46:40.123456789Z"]
+    );
+    assert_eq!(r.fs.getattr(a.ino).unwrap().mtime, then);
+}

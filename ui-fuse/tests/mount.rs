@@ -7,79 +7,18 @@
 //! by hand; otherwise a missing piece fails them.
 
 mod common;
+mod mnt;
 mod system;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Rig, tags};
+use common::tags;
 use docgrid_client::tree::Content;
 use docgrid_core::DocId;
 use docgrid_core::tree as rules;
-use docgrid_fuse::mount::{self, MountConfig, Mounted};
-use system::{eventually, sh, sh_fails};
-
-/// A rig mounted at `mp`.
-struct Mnt {
-    rig: Rig,
-    mp: PathBuf,
-    mounted: Option<Mounted>,
-}
-
-impl Mnt {
-    /// `None` when system tests are skipped by hand.
-    fn new() -> Option<Mnt> {
-        if !system::available() {
-            return None;
-        }
-        let rig = Rig::new();
-        rig.fs.tree().follow_changes();
-        let mp = rig.dir.path().join("mnt");
-        std::fs::create_dir(&mp).unwrap();
-        let mounted = mount::mount(rig.fs.clone(), &MountConfig::new(&mp)).expect("mounting");
-        Some(Mnt {
-            rig,
-            mp,
-            mounted: Some(mounted),
-        })
-    }
-
-    /// `rel` inside the mount.
-    fn at(&self, rel: &str) -> PathBuf {
-        self.mp.join(rel.trim_start_matches('/'))
-    }
-
-    /// Runs `script` with `$M` the mount point and `$S` a scratch
-    /// directory outside it.
-    fn sh(&self, script: &str) -> String {
-        sh(&self.env(), script)
-    }
-
-    fn sh_fails(&self, script: &str) -> String {
-        sh_fails(&self.env(), script)
-    }
-
-    fn env(&self) -> [(&'static str, PathBuf); 2] {
-        [
-            ("M", self.mp.clone()),
-            ("S", self.rig.dir.path().join("src")),
-        ]
-    }
-
-    /// The tags of the document called `name`, fresh from the server.
-    fn tags_of(&self, name: &str) -> Vec<String> {
-        tags(&self.rig.doc(&format!("/all/{name}")))
-    }
-}
-
-impl Drop for Mnt {
-    fn drop(&mut self) {
-        if let Some(m) = self.mounted.take() {
-            m.unmount().expect("unmounting");
-        }
-        assert!(!mount::is_mounted(&self.mp), "unmounted");
-    }
-}
+use mnt::Mnt;
+use system::eventually;
 
 /// A tree with unicode names, empty files, an empty directory and a file
 /// of several chunks, at `$S`.

@@ -204,7 +204,12 @@ impl Tree {
         let target_id = target.id().ok_or_else(|| not_a_doc(&target.path))?;
         let manifest = model_manifest(&self.client.manifest(&source)?);
         let target_base = self.base_of(target)?;
-        let mtime = self.doc_at(&source, base)?.meta.get(MTIME_KEY).cloned();
+        // Fresh: a listing may still show the source before this client's
+        // own last commit to it (rsync sets its temporary file's time just
+        // before the rename).
+        // Its content is read as it is now, so its base is now too.
+        let src = self.fetch_doc(&source)?;
+        let (base, mtime) = (src.rev.max(base), src.meta.get(MTIME_KEY).cloned());
         let had = self
             .doc_at(&target_id, target_base)?
             .meta

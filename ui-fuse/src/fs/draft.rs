@@ -55,6 +55,10 @@ pub enum Target {
         /// Where a scratch symlink points (emacs's `.#x` locks).
         link: Option<String>,
     },
+    /// A file of the mount unlinked while still open: its handles keep
+    /// reading and writing it, as POSIX says, and it goes at the last
+    /// close, never committed.
+    Unlinked,
 }
 
 impl Target {
@@ -62,7 +66,7 @@ impl Target {
     pub fn local_place(&self) -> Option<(&str, &str)> {
         match self {
             Target::New { dir, name } | Target::Scratch { dir, name, .. } => Some((dir, name)),
-            Target::Doc { .. } => None,
+            Target::Doc { .. } | Target::Unlinked => None,
         }
     }
 }
@@ -146,7 +150,7 @@ impl Draft {
 
     /// Whether it is never committed.
     pub fn is_scratch(&self) -> bool {
-        matches!(self.target, Target::Scratch { .. })
+        matches!(self.target, Target::Scratch { .. } | Target::Unlinked)
     }
 
     /// Removes the spool file (after a commit, or of scratch).

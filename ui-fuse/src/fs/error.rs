@@ -28,6 +28,9 @@ pub enum FsError {
     /// A name that is not UTF-8 (docgrid names are text).
     #[error("the name {0:?} is not UTF-8 text: docgrid names are text")]
     NotUtf8(String),
+    /// A name longer than a document name may be (255 bytes).
+    #[error("a name of {0} bytes: names are at most 255 bytes")]
+    NameTooLong(usize),
     /// The name exists already (`RENAME_NOREPLACE`, `mkdir`).
     #[error("{0} exists already")]
     Exists(String),
@@ -102,6 +105,7 @@ impl FsError {
             FsError::NoEntry { .. } | FsError::StaleInode(_) => libc::ENOENT,
             FsError::BadHandle(_) => libc::EBADF,
             FsError::NotUtf8(_) => libc::EILSEQ,
+            FsError::NameTooLong(_) => libc::ENAMETOOLONG,
             FsError::Exists(_) => libc::EEXIST,
             FsError::NotEmpty(_) => libc::ENOTEMPTY,
             FsError::NotDir(_) => libc::ENOTDIR,

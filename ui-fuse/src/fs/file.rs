@@ -288,10 +288,12 @@ impl Fs {
             Ok(())
         };
         let mut st = self.lock();
-        let done = st
-            .drafts
-            .get(&ino)
-            .is_some_and(|d| d.open == 0 && !d.dirty && matches!(d.target, Target::Doc { .. }));
+        let still_open = st.handles.values().any(|h| h.ino == ino);
+        let done = st.drafts.get(&ino).is_some_and(|d| match d.target {
+            Target::Doc { .. } => d.open == 0 && !d.dirty,
+            Target::Unlinked => !still_open,
+            _ => false,
+        });
         if done && let Some(d) = st.drafts.remove(&ino) {
             d.discard();
         }
@@ -352,7 +354,9 @@ impl Fs {
                 && (d.dirty || d.open > 0 || !matches!(d.target, Target::Doc { .. }))
             {
                 d.mtime = t;
-                d.dirty |= !d.is_scratch() && d.open == 0;
+                // Committed with the content: at the next close, or by the
+                // retry of a closed file whose commit failed.
+                d.dirty |= !d.is_scratch();
                 return Ok(());
             }
             match st.inodes.get(ino) {
@@ -452,6 +456,7 @@ impl Fs {
                         join(dir, name)
                     }
                     Target::Doc { path, .. } => path.clone(),
+                    Target::Unlinked => format!("an unlinked file (inode {ino})"),
                 };
                 let e = FsError::NotStored {
                     what,
@@ -534,7 +539,7 @@ impl Fs {
                     hash: manifest.hash,
                 })
             }
-            Target::Scratch { .. } => Ok(target.clone()),
+            Target::Scratch { .. } | Target::Unlinked => Ok(target.clone()),
         }
     }
 }

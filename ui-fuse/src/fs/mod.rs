@@ -201,8 +201,12 @@ impl Fs {
     }
 }
 
-/// `name` as UTF-8.
+/// `name`, a name the kernel gave, as UTF-8 and no longer than a
+/// document name may be.
 pub fn utf8(name: &std::ffi::OsStr) -> FsResult<&str> {
+    if name.len() > docgrid_core::model::MAX_NAME_LEN {
+        return Err(FsError::NameTooLong(name.len()));
+    }
     name.to_str()
         .ok_or_else(|| FsError::NotUtf8(name.to_string_lossy().into_owned()))
 }

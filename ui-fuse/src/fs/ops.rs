@@ -78,13 +78,19 @@ impl Fs {
             .iter()
             .find(|(_, d)| d.target.local_place() == Some((dir, name)))
             .map(|(ino, _)| *ino);
-        match ino.and_then(|ino| st.drafts.remove(&ino)) {
-            Some(d) => {
-                d.discard();
-                true
+        let Some(ino) = ino else {
+            return false;
+        };
+        if st.handles.values().any(|h| h.ino == ino) {
+            // Open: it lives on, nameless, until its last close.
+            if let Some(d) = st.drafts.get_mut(&ino) {
+                d.target = Target::Unlinked;
+                d.dirty = false;
             }
-            None => false,
+        } else if let Some(d) = st.drafts.remove(&ino) {
+            d.discard();
         }
+        true
     }
 
     /// A shadow was removed: `mv x x~; rm x~` deletes the document, unless
