@@ -10,7 +10,7 @@ mod mnt;
 mod system;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -96,7 +96,7 @@ fn read_and_write_at_offsets() {
     assert_eq!(r.read_at(&mut buf, 100).unwrap(), 0, "past the end: EOF");
     assert_eq!(errno(r.write_all(b"no")), libc::EBADF, "written read-only");
     // Read and write on one handle.
-    let mut rw = OpenOptions::new().read(true).write(true).open(&f).unwrap();
+    let rw = OpenOptions::new().read(true).write(true).open(&f).unwrap();
     rw.write_all_at(b"HE", 0).unwrap();
     let mut head = [0u8; 5];
     rw.read_exact_at(&mut head, 0).unwrap();
