@@ -15,6 +15,7 @@ use docgrid_core::store::native::{NativeStore, default_disks};
 use docgrid_core::store::{BlobStore, Codec, Locator};
 use serde_json::json;
 
+mod populate;
 mod proxy;
 mod server;
 mod tahoe;
@@ -106,6 +107,22 @@ enum Cmd {
         #[arg(long)]
         wan: bool,
     },
+    /// Commits DOCS metadata-only documents to a running server, each with
+    /// PER_DOC of TAGS tags (PREFIX0, PREFIX1…): the mount's benchmarks.
+    Populate {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 10_000)]
+        docs: u64,
+        #[arg(long, default_value_t = 1)]
+        tags: u64,
+        #[arg(long, default_value_t = 1)]
+        per_doc: u64,
+        #[arg(long, default_value = "t")]
+        prefix: String,
+    },
     Tahoe {
         /// Scratch directory; must not hold a grid or server already.
         dir: PathBuf,
@@ -176,6 +193,21 @@ fn main() -> Result<()> {
             runs,
             wan,
         } => tree::run(&dir, entries, runs, wan),
+        Cmd::Populate {
+            url,
+            token,
+            docs,
+            tags,
+            per_doc,
+            prefix,
+        } => populate::run(&populate::Spec {
+            url,
+            token,
+            docs,
+            tags,
+            per_doc,
+            prefix,
+        }),
         Cmd::Tahoe {
             dir,
             sizes_mib,

@@ -1,0 +1,59 @@
+//! Fills a running server with metadata-only documents for the mount's
+//! benchmarks: DOCS documents, each tagged with PER_DOC of TAGS tags
+//! (`PREFIX0`…), committed 10,000 at a time.
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use docgrid_core::{Digest, DocId};
+use serde_json::{Value, json};
+
+/// What to make.
+pub struct Spec {
+    pub url: String,
+    pub token: String,
+    pub docs: u64,
+    pub tags: u64,
+    pub per_doc: u64,
+    pub prefix: String,
+}
+
+/// The tags of document `i`: `per_doc` distinct ones of `tags`.
+fn tags_of(spec: &Spec, i: u64) -> Vec<String> {
+    let n = spec.per_doc.min(spec.tags).max(1);
+    (0..n)
+        .map(|k| format!("{}{}", spec.prefix, (i + k * (1 + i / spec.tags)) % spec.tags))
+        .fold(Vec::new(), |mut v, t| {
+            if !v.contains(&t) {
+                v.push(t);
+            }
+            v
+        })
+}
+
+fn op(spec: &Spec, i: u64) -> Value {
+    json!({"op": "create", "id": DocId::random(), "name": format!("{}-{i}.txt", spec.prefix),
+        "meta": {"tag": tags_of(spec, i)},
+        "content": {"version": 1, "size": 0, "hash": Digest::of(b""), "chunks": []}})
+}
+
+/// Commits the documents; prints how many were made.
+pub fn run(spec: &Spec) -> Result<()> {
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(3600))
+        .build()?;
+    let mut i = 0;
+    while i < spec.docs {
+        let end = (i + 10_000).min(spec.docs);
+        let ops: Vec<Value> = (i..end).map(|j| op(spec, j)).collect();
+        let r = http
+            .post(format!("{}/v1/commits", spec.url))
+            .bearer_auth(&spec.token)
+            .json(&json!({"message": "populate", "ops": ops}))
+            .send()?;
+        ensure!(r.status().is_success(), "commit: {} {}", r.status(), r.text()?);
+        i = end;
+    }
+    println!("{}", json!({"bench": "populate", "docs": spec.docs}));
+    Ok(())
+}
