@@ -109,20 +109,7 @@ enum Cmd {
     },
     /// Commits DOCS metadata-only documents to a running server, each with
     /// PER_DOC of TAGS tags (PREFIX0, PREFIX1…): the mount's benchmarks.
-    Populate {
-        #[arg(long)]
-        url: String,
-        #[arg(long)]
-        token: String,
-        #[arg(long, default_value_t = 10_000)]
-        docs: u64,
-        #[arg(long, default_value_t = 1)]
-        tags: u64,
-        #[arg(long, default_value_t = 1)]
-        per_doc: u64,
-        #[arg(long, default_value = "t")]
-        prefix: String,
-    },
+    Populate(populate::Spec),
     Tahoe {
         /// Scratch directory; must not hold a grid or server already.
         dir: PathBuf,
@@ -193,21 +180,7 @@ fn main() -> Result<()> {
             runs,
             wan,
         } => tree::run(&dir, entries, runs, wan),
-        Cmd::Populate {
-            url,
-            token,
-            docs,
-            tags,
-            per_doc,
-            prefix,
-        } => populate::run(&populate::Spec {
-            url,
-            token,
-            docs,
-            tags,
-            per_doc,
-            prefix,
-        }),
+        Cmd::Populate(spec) => populate::run(&spec),
         Cmd::Tahoe {
             dir,
             sizes_mib,

@@ -9,12 +9,19 @@ use docgrid_core::{Digest, DocId};
 use serde_json::{Value, json};
 
 /// What to make.
+#[derive(clap::Args)]
 pub struct Spec {
+    #[arg(long)]
     pub url: String,
+    #[arg(long)]
     pub token: String,
+    #[arg(long, default_value_t = 10_000)]
     pub docs: u64,
+    #[arg(long, default_value_t = 1)]
     pub tags: u64,
+    #[arg(long, default_value_t = 1)]
     pub per_doc: u64,
+    #[arg(long, default_value = "t")]
     pub prefix: String,
 }
 
@@ -22,7 +29,13 @@ pub struct Spec {
 fn tags_of(spec: &Spec, i: u64) -> Vec<String> {
     let n = spec.per_doc.min(spec.tags).max(1);
     (0..n)
-        .map(|k| format!("{}{}", spec.prefix, (i + k * (1 + i / spec.tags)) % spec.tags))
+        .map(|k| {
+            format!(
+                "{}{}",
+                spec.prefix,
+                (i + k * (1 + i / spec.tags)) % spec.tags
+            )
+        })
         .fold(Vec::new(), |mut v, t| {
             if !v.contains(&t) {
                 v.push(t);
@@ -51,7 +64,12 @@ pub fn run(spec: &Spec) -> Result<()> {
             .bearer_auth(&spec.token)
             .json(&json!({"message": "populate", "ops": ops}))
             .send()?;
-        ensure!(r.status().is_success(), "commit: {} {}", r.status(), r.text()?);
+        ensure!(
+            r.status().is_success(),
+            "commit: {} {}",
+            r.status(),
+            r.text()?
+        );
         i = end;
     }
     println!("{}", json!({"bench": "populate", "docs": spec.docs}));

@@ -416,7 +416,7 @@ impl Filesystem for FuseFs {
             }
             // The kernel keeps every entry but `.` and `..` as a lookup.
             if item.name != "." && item.name != ".." {
-                self.fs.looked_up(item.ino);
+                self.fs.looked_up(item);
             }
         }
         reply.ok();

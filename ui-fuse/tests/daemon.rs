@@ -89,6 +89,17 @@ fn unmount_cmd(mp: &Path) -> std::process::Output {
     Command::new(BIN).arg("--unmount").arg(mp).output().unwrap()
 }
 
+/// `--unmount` succeeds and leaves nothing mounted at `mp`.
+fn unmounted_by_command(mp: &Path) {
+    let out = unmount_cmd(mp);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!is_mounted(mp));
+}
+
 #[test]
 fn sigterm_unmounts_cleanly_and_keeps_what_was_written() {
     let Some(d) = Daemon::new() else { return };
@@ -108,13 +119,7 @@ fn after_sigkill_unmount_frees_the_mount_point_and_fsynced_data_is_there() {
     d.write_synced("k.txt", b"kept by fsync");
     signal(&child, libc::SIGKILL);
     child.wait().unwrap();
-    let out = unmount_cmd(&d.mp);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!is_mounted(&d.mp));
+    unmounted_by_command(&d.mp);
     assert_eq!(
         std::fs::read_dir(&d.mp).unwrap().count(),
         0,
@@ -144,13 +149,7 @@ fn the_background_mode_returns_once_mounted_and_ends_with_the_mount() {
     assert!(is_mounted(&d.mp), "mounted when the command returns");
     assert!(String::from_utf8_lossy(&out.stderr).contains("log:"));
     d.write_synced("b.txt", b"beta");
-    let out = unmount_cmd(&d.mp);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!is_mounted(&d.mp));
+    unmounted_by_command(&d.mp);
     let out = unmount_cmd(&d.mp);
     assert!(out.status.success(), "a second --unmount is not an error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing is mounted"));

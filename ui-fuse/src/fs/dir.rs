@@ -26,6 +26,8 @@ pub struct DirItem {
     pub name: String,
     /// Its attributes (for `readdirplus`).
     pub attr: Attr,
+    /// What its inode stands for.
+    pub kind: Kind,
 }
 
 impl Fs {
@@ -33,18 +35,26 @@ impl Fs {
     /// lookup of its inode.
     pub fn lookup(&self, parent: Ino, name: &str, pid: u32) -> FsResult<Attr> {
         let dir = self.dir_path(parent)?;
-        let attr = self.find(&dir, name)?;
-        let mut st = self.lock();
-        st.inodes.looked_up(attr.ino);
-        st.view.remember(&dir, name);
-        st.pending.touch(pid);
-        Ok(attr)
+        loop {
+            let attr = self.find(&dir, name)?;
+            let mut st = self.lock();
+            // A `forget` on another thread may have dropped the inode
+            // between `find` and here: find it again (a new number).
+            if st.inodes.get(attr.ino).is_none() {
+                continue;
+            }
+            st.inodes.looked_up(attr.ino);
+            st.view.remember(&dir, name);
+            st.pending.touch(pid);
+            return Ok(attr);
+        }
     }
 
-    /// The kernel counted one more lookup of `ino` (a `readdirplus`
-    /// entry it keeps).
-    pub fn looked_up(&self, ino: Ino) {
-        self.lock().inodes.looked_up(ino);
+    /// The kernel keeps `item` (a `readdirplus` entry) as one lookup.
+    pub fn looked_up(&self, item: &DirItem) {
+        if !self.lock().inodes.keep(item.ino, &item.kind) {
+            tracing::debug!("readdirplus: {} went while it was listed", item.name);
+        }
     }
 
     /// `forget`: the kernel dropped `n` lookups of `ino`.
@@ -232,18 +242,19 @@ impl Fs {
             if st.view.is_masked(&path, &e.name) || st.pending.hides(&dir, &e.name) {
                 continue;
             }
-            let (ino, child) = match (e.kind, e.id) {
+            let (ino, child, kind) = match (e.kind, e.id) {
                 (EntryKind::Doc, Some(id)) => {
                     let ino = st.inodes.doc(id);
                     st.entries.insert(ino, e.clone());
-                    (ino, String::new())
+                    (ino, String::new(), Kind::Doc(id))
                 }
                 _ => {
                     let child = dir
                         .clone()
                         .child(&e.name)
                         .map_or_else(|_| format!("{path}{}/", e.name), |d| d.to_path());
-                    (st.inodes.dir(&child), child)
+                    let ino = st.inodes.dir(&child);
+                    (ino, child.clone(), Kind::Dir(child))
                 }
             };
             let mut attr = attr::entry_attr(ino, &child, e, self.mounted, ro);
@@ -254,6 +265,7 @@ impl Fs {
                 ino,
                 name: e.name.clone(),
                 attr,
+                kind,
             });
         }
         self.add_view_items(&mut st, &path, &mut items);
@@ -270,14 +282,26 @@ impl Fs {
             if let Ok(child) = self.child_path(path, &name) {
                 let ino = st.inodes.dir(&child);
                 let attr = attr::dir_attr(ino, &child, self.mounted, ro);
-                items.push(DirItem { ino, name, attr });
+                let kind = Kind::Dir(child);
+                items.push(DirItem {
+                    ino,
+                    name,
+                    attr,
+                    kind,
+                });
             }
         }
         for (name, id) in st.view.shadows_in(path) {
             let ino = st.inodes.doc(id);
             if let Some(e) = st.entries.get(&ino) {
                 let attr = attr::doc_attr(ino, e, ro);
-                items.push(DirItem { ino, name, attr });
+                let kind = Kind::Doc(id);
+                items.push(DirItem {
+                    ino,
+                    name,
+                    attr,
+                    kind,
+                });
             }
         }
         for (ino, d) in &st.drafts {
@@ -289,6 +313,7 @@ impl Fs {
                     ino: *ino,
                     name: name.to_string(),
                     attr,
+                    kind: Kind::Local,
                 });
             }
         }
@@ -299,6 +324,7 @@ impl Fs {
             ino,
             name: name.into(),
             attr: attr::dir_attr(ino, path, self.mounted, self.opts.read_only),
+            kind: Kind::Dir(path.to_string()),
         }
     }
 }

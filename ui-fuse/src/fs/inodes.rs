@@ -125,6 +125,34 @@ impl Inodes {
         }
     }
 
+    /// The kernel was handed `ino` as `kind` and counts one lookup of it
+    /// (a `readdirplus` entry): counted, or made again under the same
+    /// number if a `forget` dropped it since the listing was taken — the
+    /// kernel will use the number it was given. `false` for a local file
+    /// that is gone (it cannot be made again).
+    pub fn keep(&mut self, ino: Ino, kind: &Kind) -> bool {
+        if let Some(s) = self.slots.get_mut(&ino) {
+            s.lookups += 1;
+            return true;
+        }
+        match kind {
+            Kind::Local => return false,
+            Kind::Dir(path) => {
+                self.dirs.entry(path.clone()).or_insert(ino);
+            }
+            Kind::Doc(id) => {
+                self.docs.entry(*id).or_insert(ino);
+            }
+        }
+        let slot = Slot {
+            kind: kind.clone(),
+            lookups: 1,
+            pins: 0,
+        };
+        self.slots.insert(ino, slot);
+        true
+    }
+
     /// The kernel forgot `n` lookups of `ino`: dropped when none remain
     /// and nothing holds it open.
     pub fn forget(&mut self, ino: Ino, n: u64) {
@@ -182,7 +210,7 @@ impl Inodes {
             return;
         }
         match self.slots.remove(&ino).map(|s| s.kind) {
-            Some(Kind::Dir(path)) => {
+            Some(Kind::Dir(path)) if self.dirs.get(&path) == Some(&ino) => {
                 self.dirs.remove(&path);
             }
             Some(Kind::Doc(id)) if self.docs.get(&id) == Some(&ino) => {
@@ -235,5 +263,18 @@ mod tests {
         t.bind(ino, id);
         assert_eq!(t.get(ino), Some(&Kind::Doc(id)));
         assert_eq!(t.doc(id), ino);
+    }
+
+    #[test]
+    fn an_entry_handed_out_after_its_forget_is_made_again_under_its_number() {
+        let mut t = Inodes::default();
+        let ino = t.dir("/files/a/");
+        t.looked_up(ino);
+        t.forget(ino, 1);
+        assert!(t.get(ino).is_none(), "dropped");
+        // A readdirplus reply built before the forget hands it out still.
+        assert!(t.keep(ino, &Kind::Dir("/files/a/".into())));
+        assert_eq!(t.dir("/files/a/"), ino);
+        assert!(!t.keep(999, &Kind::Local));
     }
 }
