@@ -2,9 +2,7 @@
 //! benchmarks: DOCS documents, each tagged with PER_DOC of TAGS tags
 //! (`PREFIX0`…), committed 10,000 at a time.
 
-use std::time::Duration;
-
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use docgrid_core::{Digest, DocId};
 use serde_json::{Value, json};
 
@@ -52,24 +50,11 @@ fn op(spec: &Spec, i: u64) -> Value {
 
 /// Commits the documents; prints how many were made.
 pub fn run(spec: &Spec) -> Result<()> {
-    let http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(3600))
-        .build()?;
+    let server = crate::server::Bench::connect(&spec.url, &spec.token)?;
     let mut i = 0;
     while i < spec.docs {
         let end = (i + 10_000).min(spec.docs);
-        let ops: Vec<Value> = (i..end).map(|j| op(spec, j)).collect();
-        let r = http
-            .post(format!("{}/v1/commits", spec.url))
-            .bearer_auth(&spec.token)
-            .json(&json!({"message": "populate", "ops": ops}))
-            .send()?;
-        ensure!(
-            r.status().is_success(),
-            "commit: {} {}",
-            r.status(),
-            r.text()?
-        );
+        server.commit((i..end).map(|j| op(spec, j)).collect())?;
         i = end;
     }
     println!("{}", json!({"bench": "populate", "docs": spec.docs}));

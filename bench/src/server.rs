@@ -14,12 +14,12 @@ use docgrid_server::testing::Background;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-/// A server on a fresh store in `dir`.
+/// A server on a fresh store in `dir`, or one already running.
 pub struct Bench {
     pub url: String,
     pub token: String,
     pub http: Client,
-    _server: Background,
+    _server: Option<Background>,
 }
 
 impl Bench {
@@ -28,15 +28,21 @@ impl Bench {
         let token = init_store(&data, &data.default_config())?;
         let app = App::open(data.clone(), &data.default_config())?;
         let bg = Background::start(app)?;
-        let addr = bg.addr;
+        let mut b = Bench::connect(&format!("http://{}", bg.addr), &token)?;
+        b._server = Some(bg);
+        Ok(b)
+    }
+
+    /// A server already running at `url`.
+    pub fn connect(url: &str, token: &str) -> Result<Bench> {
         let http = Client::builder()
             .timeout(Duration::from_secs(3600))
             .build()?;
         Ok(Bench {
-            url: format!("http://{addr}"),
-            token,
+            url: url.to_string(),
+            token: token.to_string(),
             http,
-            _server: bg,
+            _server: None,
         })
     }
 

@@ -133,11 +133,11 @@ impl Fs {
             self.find(&dir, name)?;
         }
         if rules::plan_rmdir(&parsed).map_err(ClientError::from)? != RmdirPlan::Vanishes {
-            match self.tree.rmdir(&child) {
-                Err(e) if made && e.kind() == ErrorKind::NotFound => {}
-                r => {
-                    r?;
-                }
+            // A directory only this mount made may be unknown to the tree.
+            if let Err(e) = self.tree.rmdir(&child)
+                && !(made && e.kind() == ErrorKind::NotFound)
+            {
+                return Err(e.into());
             }
             self.lock().view.unmake(&dir, name, &child);
             return Ok(());
