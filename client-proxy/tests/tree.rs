@@ -474,6 +474,11 @@ fn another_process_write_reaches_the_cached_listing_and_its_subscriber() {
         change.paths.contains(&"/tags/jazz/".to_string()),
         "{change:?}"
     );
+    assert_eq!(
+        change.names.get("/tags/jazz/"),
+        Some(&vec!["from-the-other.txt".to_string()]),
+        "only the name the commit added changed: {change:?}"
+    );
     assert!(committed.elapsed() < Duration::from_secs(1));
     let before = s.requests();
     assert_eq!(

@@ -329,3 +329,26 @@ fn a_time_set_on_an_open_file_is_committed_at_close() {
     );
     assert_eq!(r.fs.getattr(a.ino).unwrap().mtime, then);
 }
+
+#[test]
+fn a_commit_makes_the_kernel_forget_only_the_names_it_changed() {
+    let r = Rig::new();
+    r.write_new("/tags/jazz/", "a.txt", b"a");
+    r.write_new("/tags/jazz/", "b.txt", b"b");
+    let jazz = r.dir("/tags/jazz/");
+    r.lookup("/tags/jazz/a.txt").unwrap();
+    r.lookup("/tags/jazz/b.txt").unwrap();
+    let changes = r.fs.tree().subscribe();
+    r.fs.rename((jazz, "a.txt"), (jazz, "c.txt"), 0, pid())
+        .unwrap();
+    let change =
+        std::iter::from_fn(|| changes.recv_timeout(std::time::Duration::from_secs(5)).ok())
+            .find(|c| c.paths.iter().any(|p| p == "/tags/jazz/"))
+            .expect("told that /tags/jazz/ changed");
+    let forgotten = r.fs.invalidations(&change).entries;
+    assert!(forgotten.contains(&(jazz, "a.txt".into())), "{forgotten:?}");
+    assert!(
+        !forgotten.contains(&(jazz, "b.txt".into())),
+        "b.txt still stands for the same document: {forgotten:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! change feed, or written through this tree) drops what it touched,
 //! refreshes the listings held and tells subscribers which paths changed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -34,6 +34,12 @@ pub struct Changed {
     /// Too much changed to tell (a long disconnection): everything listed
     /// may have changed, and every path held is in `paths`.
     pub everything: bool,
+    /// For each path of `paths` listed anew: the names whose entry came,
+    /// went or now stands for something else (another document, a
+    /// directory for a document). A path of `paths` not here may have
+    /// changed any name. A document whose size or metadata changed under
+    /// the same name is in `docs`, not here.
+    pub names: BTreeMap<String, Vec<String>>,
 }
 
 struct Slot<T> {
@@ -48,6 +54,10 @@ pub(crate) struct State {
     docs: Mutex<HashMap<DocId, Slot<DocInfo>>>,
     manifests: Mutex<HashMap<DocId, Slot<ContentManifest>>>,
     pub(crate) chunks: Mutex<ChunkMemo>,
+    /// Chunks being fetched, each behind its own lock: a second reader of
+    /// one (a sequential read catching up with its readahead) waits for
+    /// the first fetch instead of making its own.
+    pub(crate) fetching: Mutex<HashMap<Digest, Arc<Mutex<()>>>>,
     live: AtomicBool,
     tick: AtomicU64,
     subscribers: Mutex<Vec<Sender<Changed>>>,
@@ -82,6 +92,7 @@ impl State {
             docs: Mutex::new(HashMap::new()),
             manifests: Mutex::new(HashMap::new()),
             chunks: Mutex::new(ChunkMemo::new(opts.chunk_memory)),
+            fetching: Mutex::new(HashMap::new()),
             live: AtomicBool::new(false),
             tick: AtomicU64::new(0),
             subscribers: Mutex::new(Vec::new()),
@@ -419,6 +430,7 @@ impl State {
         let refresh = old.len().min(opts.refresh);
         let fresh = docgrid_core::parallel_map(&old[..refresh], 4, |l| fetch(client, &l.path));
         let mut paths = Vec::new();
+        let mut names = BTreeMap::new();
         for (before, after) in old[..refresh].iter().zip(fresh) {
             match after {
                 // A server behind the commit (a lagging follower, a proxy
@@ -427,6 +439,9 @@ impl State {
                 Ok(after) => {
                     if everything || !after.same_entries(before) {
                         paths.push(after.path.clone());
+                        if !everything {
+                            names.insert(after.path.clone(), renamed(before, &after));
+                        }
                     }
                     self.keep(after, opts);
                 }
@@ -440,12 +455,33 @@ impl State {
             paths,
             docs,
             everything,
+            names,
         };
         self.subscribers
             .lock()
             .expect("poisoned")
             .retain(|tx| tx.send(change.clone()).is_ok());
     }
+}
+
+/// The names of `before` and `after` (one directory's listing) whose
+/// entries differ in what they stand for.
+fn renamed(before: &Listing, after: &Listing) -> Vec<String> {
+    let what = |l: &Listing| -> HashMap<String, (docgrid_core::api::EntryKind, Option<DocId>)> {
+        l.entries
+            .iter()
+            .map(|e| (e.name.clone(), (e.kind, e.id)))
+            .collect()
+    };
+    let (b, a) = (what(before), what(after));
+    let mut names: Vec<String> = b
+        .iter()
+        .filter(|(n, w)| a.get(*n) != Some(*w))
+        .map(|(n, _)| n.clone())
+        .chain(a.keys().filter(|n| !b.contains_key(*n)).cloned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Drops the least recently used entries beyond `bound`.

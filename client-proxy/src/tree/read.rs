@@ -74,17 +74,44 @@ impl Tree {
     }
 
     /// One chunk, verified: from memory, else through the client (its disk
-    /// cache, else a server).
+    /// cache, else a server). Concurrent calls for one chunk fetch it once.
     pub fn chunk(&self, hash: &Digest) -> Result<Arc<Vec<u8>>, ClientError> {
-        if let Some(b) = self.state.chunks.lock().expect("poisoned").get(hash) {
+        if let Some(b) = self.memo(hash) {
             return Ok(b);
         }
-        let bytes = Arc::new(self.client.chunk(hash)?);
-        self.state
-            .chunks
+        let flight = self
+            .state
+            .fetching
             .lock()
             .expect("poisoned")
-            .put(*hash, bytes.clone());
-        Ok(bytes)
+            .entry(*hash)
+            .or_default()
+            .clone();
+        let result = {
+            let _fetch = flight.lock().unwrap_or_else(|p| p.into_inner());
+            match self.memo(hash) {
+                Some(b) => Ok(b),
+                None => self.client.chunk(hash).map(|bytes| {
+                    let bytes = Arc::new(bytes);
+                    self.state
+                        .chunks
+                        .lock()
+                        .expect("poisoned")
+                        .put(*hash, bytes.clone());
+                    bytes
+                }),
+            }
+        };
+        let mut fetching = self.state.fetching.lock().expect("poisoned");
+        if fetching.get(hash).is_some_and(|f| Arc::ptr_eq(f, &flight))
+            && Arc::strong_count(&flight) == 2
+        {
+            fetching.remove(hash);
+        }
+        result
+    }
+
+    fn memo(&self, hash: &Digest) -> Option<Arc<Vec<u8>>> {
+        self.state.chunks.lock().expect("poisoned").get(hash)
     }
 }

@@ -1,7 +1,10 @@
 //! What the kernel must forget when the change feed reports a commit
 //! (another client's, or this mount's own): the attributes and pages of
-//! the documents it touched, and the names it was told of in the
-//! directories whose listing changed.
+//! the documents it touched, and — of the names it was told of in the
+//! directories whose listing changed — those the change made stand for
+//! something else (all of them where the tree layer cannot tell which).
+//! Forgetting every name of a directory at each commit would make `cp -r`
+//! into it quadratic: the kernel looks each name up again.
 
 use docgrid_client::tree::Changed;
 
@@ -43,9 +46,11 @@ impl Fs {
                 continue;
             };
             out.inodes.push(ino);
-            for name in st.view.take_known(&dir) {
-                out.entries.push((ino, name));
-            }
+            let names = match changed.names.get(&dir) {
+                Some(names) => st.view.take_known_of(&dir, names),
+                None => st.view.take_known(&dir),
+            };
+            out.entries.extend(names.into_iter().map(|n| (ino, n)));
         }
         out
     }

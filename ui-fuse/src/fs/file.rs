@@ -28,7 +28,10 @@ use super::{Fs, Handle, join};
 const COPY_STEP: usize = 4 << 20;
 
 /// Chunks fetched ahead of a sequential reader.
-const READ_AHEAD: usize = 2;
+const READ_AHEAD: usize = 8;
+
+/// Of which several at once.
+const AHEAD_PARALLEL: usize = 4;
 
 impl Fs {
     /// `open`: a handle on `ino`; a writable one starts a draft (empty
@@ -233,10 +236,11 @@ impl Fs {
         }
         let (tree, done) = (self.tree.clone(), self.ahead.clone());
         std::thread::spawn(move || {
-            for h in fresh {
-                let _ = tree.chunk(&h);
-                done.lock().unwrap_or_else(|p| p.into_inner()).remove(&h);
-            }
+            docgrid_core::parallel_map(&fresh, AHEAD_PARALLEL, |h| {
+                // A failure is met again, and reported, by the read itself.
+                let _ = tree.chunk(h);
+                done.lock().unwrap_or_else(|p| p.into_inner()).remove(h);
+            });
         });
     }
 

@@ -161,6 +161,18 @@ impl View {
             .unwrap_or_default()
     }
 
+    /// Those of `names` the kernel was told of in `dir` (and forgets them).
+    pub fn take_known_of(&mut self, dir: &str, names: &[String]) -> Vec<String> {
+        let Some(known) = self.known.get_mut(dir) else {
+            return Vec::new();
+        };
+        let taken: Vec<String> = names.iter().filter(|n| known.remove(*n)).cloned().collect();
+        if known.is_empty() {
+            self.known.remove(dir);
+        }
+        taken
+    }
+
     /// The directories the kernel was told names of.
     pub fn known_dirs(&self) -> Vec<String> {
         self.known.keys().cloned().collect()
