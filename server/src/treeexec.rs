@@ -166,25 +166,53 @@ fn pairs_docs(
 }
 
 /// Documents whose `path` lies directly in `dir`.
+/// Calls `f` with (document, value) of every `path` value starting with
+/// `prefix` (`""`, or ending `/`), through the `meta(key, value)` index: a
+/// listing in `/files/a/b/` reads what is under `a/b/`, not every path of
+/// the store. The range ends at `prefix` with its `/` made `0`, the next
+/// byte.
+fn paths_under(
+    conn: &Connection,
+    prefix: &str,
+    mut f: impl FnMut(i64, &str),
+) -> Result<(), ApiError> {
+    let (mut stmt, upper) = match prefix.strip_suffix('/') {
+        Some(p) => (
+            conn.prepare_cached(
+                "SELECT doc, value FROM meta WHERE key = 'path' AND value >= ?1 AND value < ?2",
+            )?,
+            format!("{p}0"),
+        ),
+        None => (
+            conn.prepare_cached(
+                "SELECT doc, value FROM meta WHERE key = 'path' AND value >= ?1 AND ?2 = ''",
+            )?,
+            String::new(),
+        ),
+    };
+    let mut rows = stmt.query([prefix, upper.as_str()])?;
+    while let Some(r) = rows.next()? {
+        f(
+            r.get(0)?,
+            r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+        );
+    }
+    Ok(())
+}
+
 fn files_docs(conn: &Connection, dir: &str) -> Result<RoaringBitmap, ApiError> {
     let prefix = if dir.is_empty() {
         String::new()
     } else {
         format!("{dir}/")
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT doc, value FROM meta WHERE key = 'path' AND substr(value, 1, length(?1)) = ?1",
-    )?;
     let mut out = RoaringBitmap::new();
-    for row in stmt.query_map([&prefix], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })? {
-        let (doc, path) = row?;
+    paths_under(conn, &prefix, |doc, path| {
         let leaf = &path[prefix.len()..];
         if !leaf.is_empty() && !leaf.contains('/') {
             out.insert(doc as u32);
         }
-    }
+    })?;
     Ok(out)
 }
 
@@ -378,13 +406,14 @@ fn files_subdirs(conn: &Connection, dir: &str) -> Result<Vec<(String, Option<u64
             }
         }
     };
-    let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE key = 'path'")?;
-    for p in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        add(&p?, true);
-    }
-    let mut stmt = conn.prepare_cached("SELECT path FROM dirs")?;
-    for p in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        add(&p?, false);
+    paths_under(conn, &prefix, |_, p| add(p, true))?;
+    let mut stmt = conn.prepare_cached("SELECT path FROM dirs WHERE path >= ?1 ORDER BY path")?;
+    for p in stmt.query_map([&prefix], |r| r.get::<_, String>(0))? {
+        let p = p?;
+        if !p.starts_with(&prefix) {
+            break;
+        }
+        add(&p, false);
     }
     Ok(out.into_iter().map(|(k, n)| (k, Some(n))).collect())
 }

@@ -331,24 +331,54 @@ fn a_time_set_on_an_open_file_is_committed_at_close() {
 }
 
 #[test]
-fn a_commit_makes_the_kernel_forget_only_the_names_it_changed() {
+fn another_clients_commit_makes_the_kernel_forget_only_the_names_it_changed() {
     let r = Rig::new();
     r.write_new("/tags/jazz/", "a.txt", b"a");
     r.write_new("/tags/jazz/", "b.txt", b"b");
+    r.fs.tree().follow_changes();
+    let start = std::time::Instant::now();
+    while !r.fs.tree().is_live() && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let jazz = r.dir("/tags/jazz/");
     r.lookup("/tags/jazz/a.txt").unwrap();
     r.lookup("/tags/jazz/b.txt").unwrap();
     let changes = r.fs.tree().subscribe();
-    r.fs.rename((jazz, "a.txt"), (jazz, "c.txt"), 0, pid())
+    r.other()
+        .rename("/tags/jazz/", "a.txt", "/tags/jazz/", "c.txt")
         .unwrap();
-    let change =
-        std::iter::from_fn(|| changes.recv_timeout(std::time::Duration::from_secs(5)).ok())
-            .find(|c| c.paths.iter().any(|p| p == "/tags/jazz/"))
-            .expect("told that /tags/jazz/ changed");
+    let wait = std::time::Duration::from_secs(5);
+    let change = std::iter::from_fn(|| changes.recv_timeout(wait).ok())
+        .find(|c| c.paths.iter().any(|p| p == "/tags/jazz/"))
+        .expect("told that /tags/jazz/ changed");
+    assert!(!change.own);
     let forgotten = r.fs.invalidations(&change).entries;
-    assert!(forgotten.contains(&(jazz, "a.txt".into())), "{forgotten:?}");
+    assert_eq!(
+        forgotten,
+        [(jazz, "a.txt".to_string())],
+        "b.txt still stands for the same document"
+    );
+}
+
+#[test]
+fn the_mounts_own_commit_makes_the_kernel_forget_no_name() {
+    let r = Rig::new();
+    r.write_new("/tags/jazz/", "a.txt", b"a");
+    let jazz = r.dir("/tags/jazz/");
+    r.lookup("/tags/jazz/a.txt").unwrap();
+    let changes = r.fs.tree().subscribe();
+    r.write_new("/tags/jazz/", "b.txt", b"b");
+    let change = changes
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
     assert!(
-        !forgotten.contains(&(jazz, "b.txt".into())),
-        "b.txt still stands for the same document: {forgotten:?}"
+        change.own && change.paths.contains(&"/tags/jazz/".to_string()),
+        "{change:?}"
+    );
+    let inval = r.fs.invalidations(&change);
+    assert!(inval.entries.is_empty(), "{inval:?}");
+    assert!(
+        inval.inodes.contains(&jazz),
+        "its listing (and attributes) are stale: {inval:?}"
     );
 }

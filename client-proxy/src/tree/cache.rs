@@ -1,13 +1,14 @@
 //! What the tree layer keeps in memory — listings, documents, manifests,
 //! chunks — and how commits keep it current: every commit seen (from the
-//! change feed, or written through this tree) drops what it touched,
-//! refreshes the listings held and tells subscribers which paths changed.
+//! change feed, or written through this tree) drops what it touched and
+//! tells subscribers which paths changed; another client's also lists
+//! anew the listings in use, to tell which names changed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use docgrid_core::DocId;
 use docgrid_core::api::{ContentManifest, DocInfo};
@@ -40,13 +41,37 @@ pub struct Changed {
     /// changed any name. A document whose size or metadata changed under
     /// the same name is in `docs`, not here.
     pub names: BTreeMap<String, Vec<String>>,
+    /// A commit made through this tree: nothing was listed anew (`names`
+    /// is empty); the writer already knows what it changed.
+    pub own: bool,
+}
+
+fn sorted(mut docs: Vec<DocId>) -> Vec<DocId> {
+    docs.sort();
+    docs.dedup();
+    docs
 }
 
 struct Slot<T> {
     value: Arc<T>,
+    /// When it was fetched.
     at: Instant,
+    /// The tick of its last use (for eviction).
     used: u64,
+    /// When it was last used.
+    last: Instant,
+    /// A commit made it out of date: answered only when no server does
+    /// (marked stale), never trusted.
+    outdated: bool,
 }
+
+/// A listing a commit made out of date, and when it was last used.
+type Dropped = (Arc<Listing>, Instant);
+
+/// Listings used this recently are listed anew after another client's
+/// commit (up to [`TreeOptions::refresh`]); older ones are only dropped,
+/// and reported as changed.
+const RECENT: Duration = Duration::from_secs(2);
 
 /// The shared state of a tree and its clones.
 pub(crate) struct State {
@@ -72,17 +97,6 @@ pub(crate) struct State {
     /// The revision of the last commit seen to touch each document: an
     /// answer about it from before (a lagging follower) is not kept.
     touched: Mutex<HashMap<DocId, u64>>,
-    /// Own commits whose listings wait to be refreshed.
-    pending: Mutex<Option<Pending>>,
-    /// A refresher thread is at work on `pending`.
-    refreshing: AtomicBool,
-}
-
-/// Refreshes owed to commits made through this tree, merged.
-struct Pending {
-    rev: u64,
-    docs: Vec<DocId>,
-    old: Vec<Arc<Listing>>,
 }
 
 impl State {
@@ -100,8 +114,6 @@ impl State {
             floor: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             touched: Mutex::new(HashMap::new()),
-            pending: Mutex::new(None),
-            refreshing: AtomicBool::new(false),
         }
     }
 
@@ -145,6 +157,12 @@ impl State {
     /// Keeps a fetched listing (unless a newer one is held), evicting the
     /// least recently used beyond the bound.
     pub(crate) fn keep(&self, listing: Listing, opts: &TreeOptions) -> Arc<Listing> {
+        self.keep_used(listing, opts, Instant::now())
+    }
+
+    /// [`State::keep`] of a listing last used at `last` (a refresh is not
+    /// a use: what nobody looks at stops being refreshed).
+    fn keep_used(&self, listing: Listing, opts: &TreeOptions, last: Instant) -> Arc<Listing> {
         let tick = self.tick();
         let mut map = self.listings.lock().expect("poisoned");
         if listing.rev < self.floor.load(Ordering::SeqCst) {
@@ -154,6 +172,7 @@ impl State {
             && held.value.rev > listing.rev
         {
             held.used = tick;
+            held.last = held.last.max(last);
             return held.value.clone();
         }
         let value = Arc::new(listing);
@@ -163,6 +182,8 @@ impl State {
                 value: value.clone(),
                 at: Instant::now(),
                 used: tick,
+                last,
+                outdated: false,
             },
         );
         evict(&mut map, opts.listings.max(1));
@@ -222,8 +243,11 @@ impl State {
     {
         let tick = self.tick();
         let mut map = map.lock().expect("poisoned");
-        let slot = map.get_mut(key).filter(|s| self.trusted(s.at, opts))?;
+        let slot = map
+            .get_mut(key)
+            .filter(|s| !s.outdated && self.trusted(s.at, opts))?;
         slot.used = tick;
+        slot.last = Instant::now();
         Some(slot.value.clone())
     }
 
@@ -266,6 +290,8 @@ impl State {
                 value,
                 at,
                 used: tick,
+                last: at,
+                outdated: false,
             },
         );
         evict(&mut map, bound);
@@ -307,56 +333,26 @@ impl State {
         }
     }
 
-    /// A commit made through this tree at `rev`, touching `docs`.
-    pub(crate) fn committed(
-        self: &Arc<Self>,
-        client: &Client,
-        opts: &TreeOptions,
-        rev: u64,
-        docs: Vec<DocId>,
-    ) {
+    /// A commit made through this tree at `rev`, touching `docs`: drops
+    /// what it made stale and tells subscribers, without listing anything
+    /// anew (the writer knows what it did, and lists what it needs; a
+    /// refresh of every held listing at each commit of a `cp -r` would
+    /// cost more than the copy).
+    pub(crate) fn committed(&self, rev: u64, docs: Vec<DocId>) {
         if self.is_live() {
             self.own.lock().expect("poisoned").insert(rev);
         }
         let old = self.drop_older(rev, &docs, false);
-        {
-            let mut pending = self.pending.lock().expect("poisoned");
-            let job = pending.get_or_insert_with(|| Pending {
-                rev,
-                docs: Vec::new(),
-                old: Vec::new(),
-            });
-            job.rev = job.rev.max(rev);
-            job.docs.extend(docs);
-            for l in old {
-                if !job.old.iter().any(|o| o.path == l.path) {
-                    job.old.push(l);
-                }
-            }
-        }
-        if !self.refreshing.swap(true, Ordering::SeqCst) {
-            let (state, client, opts) = (self.clone(), client.clone(), opts.clone());
-            std::thread::spawn(move || state.refresh_pending(&client, &opts));
-        }
-    }
-
-    /// The refresher: one thread at a time works through the refreshes of
-    /// own commits, several commits' at once when they come quickly.
-    fn refresh_pending(&self, client: &Client, opts: &TreeOptions) {
-        loop {
-            let job = self.pending.lock().expect("poisoned").take();
-            if let Some(j) = job {
-                self.refresh_and_tell(client, opts, j.rev, j.docs, false, j.old);
-                continue;
-            }
-            self.refreshing.store(false, Ordering::SeqCst);
-            // A commit queued between the take and the store: go on, unless
-            // it started a refresher of its own.
-            let more = self.pending.lock().expect("poisoned").is_some();
-            if !more || self.refreshing.swap(true, Ordering::SeqCst) {
-                return;
-            }
-        }
+        let mut paths: Vec<String> = old.into_iter().map(|(l, _)| l.path.clone()).collect();
+        paths.sort();
+        self.tell(Changed {
+            rev,
+            paths,
+            docs: sorted(docs),
+            everything: false,
+            names: BTreeMap::new(),
+            own: true,
+        });
     }
 
     /// Revision `rev` touched `docs` (or, `everything`, anything): drops
@@ -375,10 +371,11 @@ impl State {
     }
 
     /// Drops the documents and manifests of `docs` (all of them when
-    /// `everything`) and the listings older than `rev`, which it returns,
+    /// `everything`) and marks the listings older than `rev` outdated —
+    /// kept only as the answer when no server answers — returning them
     /// most recently used first: a concurrent lookup fetches its own
     /// rather than trust one of them.
-    fn drop_older(&self, rev: u64, docs: &[DocId], everything: bool) -> Vec<Arc<Listing>> {
+    fn drop_older(&self, rev: u64, docs: &[DocId], everything: bool) -> Vec<Dropped> {
         {
             let mut d = self.docs.lock().expect("poisoned");
             let mut m = self.manifests.lock().expect("poisoned");
@@ -400,15 +397,13 @@ impl State {
         }
         let mut map = self.listings.lock().expect("poisoned");
         self.floor.fetch_max(rev, Ordering::SeqCst);
-        let older: Vec<String> = map
-            .iter()
-            .filter(|(_, s)| s.value.rev < rev)
-            .map(|(p, _)| p.clone())
-            .collect();
-        let mut old: Vec<(u64, Arc<Listing>)> = older
-            .into_iter()
-            .filter_map(|p| map.remove(&p))
-            .map(|s| (s.used, s.value))
+        let mut old: Vec<(u64, Dropped)> = map
+            .values_mut()
+            .filter(|s| !s.outdated && s.value.rev < rev)
+            .map(|s| {
+                s.outdated = true;
+                (s.used, (s.value.clone(), s.last))
+            })
             .collect();
         old.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
         old.into_iter().map(|(_, l)| l).collect()
@@ -421,17 +416,21 @@ impl State {
         client: &Client,
         opts: &TreeOptions,
         rev: u64,
-        mut docs: Vec<DocId>,
+        docs: Vec<DocId>,
         everything: bool,
-        old: Vec<Arc<Listing>>,
+        old: Vec<Dropped>,
     ) {
-        docs.sort();
-        docs.dedup();
-        let refresh = old.len().min(opts.refresh);
-        let fresh = docgrid_core::parallel_map(&old[..refresh], 4, |l| fetch(client, &l.path));
+        let refresh = old
+            .iter()
+            .take(opts.refresh)
+            .take_while(|(_, last)| last.elapsed() < RECENT)
+            .count();
+        let fresh = docgrid_core::parallel_map(&old[..refresh], 4, |(l, last)| {
+            self.current(client, opts, &l.path, rev, *last)
+        });
         let mut paths = Vec::new();
         let mut names = BTreeMap::new();
-        for (before, after) in old[..refresh].iter().zip(fresh) {
+        for ((before, _), after) in old[..refresh].iter().zip(fresh) {
             match after {
                 // A server behind the commit (a lagging follower, a proxy
                 // not told yet): not current, so not kept, and reported.
@@ -443,24 +442,54 @@ impl State {
                             names.insert(after.path.clone(), renamed(before, &after));
                         }
                     }
-                    self.keep(after, opts);
                 }
                 Err(_) => paths.push(before.path.clone()),
             }
         }
-        paths.extend(old[refresh..].iter().map(|l| l.path.clone()));
+        paths.extend(old[refresh..].iter().map(|(l, _)| l.path.clone()));
         paths.sort();
-        let change = Changed {
+        self.tell(Changed {
             rev,
             paths,
-            docs,
+            docs: sorted(docs),
             everything,
             names,
-        };
+            own: false,
+        });
+    }
+
+    fn tell(&self, change: Changed) {
         self.subscribers
             .lock()
             .expect("poisoned")
             .retain(|tx| tx.send(change.clone()).is_ok());
+    }
+
+    /// The listing of `path` as of `rev` or later: the one held, when a
+    /// lookup has fetched it since the commit, else fetched (and kept
+    /// when current, as last used at `last`).
+    fn current(
+        &self,
+        client: &Client,
+        opts: &TreeOptions,
+        path: &str,
+        rev: u64,
+        last: Instant,
+    ) -> Result<Arc<Listing>, ClientError> {
+        let held = self
+            .listings
+            .lock()
+            .expect("poisoned")
+            .get(path)
+            .map(|s| s.value.clone());
+        if let Some(l) = held.filter(|l| l.rev >= rev) {
+            return Ok(l);
+        }
+        let l = fetch(client, path)?;
+        if l.rev < rev {
+            return Ok(Arc::new(l));
+        }
+        Ok(self.keep_used(l, opts, last))
     }
 }
 

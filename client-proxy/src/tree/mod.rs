@@ -20,8 +20,9 @@
 //! - **Caching**: listings, documents and manifests are kept in memory. With
 //!   the change feed ([`Tree::follow_changes`]) connected they stay until a
 //!   commit touches them; without it they live [`TreeOptions::ttl`]. Every
-//!   commit seen — by the feed or written here — refreshes the listings
-//!   held, and [`Tree::subscribe`] tells which paths changed ([`Changed`]),
+//!   commit seen drops the listings older than it; one from the feed also
+//!   lists anew those used in the last seconds, to tell which names
+//!   changed. [`Tree::subscribe`] tells which paths changed ([`Changed`]),
 //!   so FUSE can invalidate the kernel's caches and the GUI can refresh its
 //!   columns. With every server down, what is cached is still answered,
 //!   marked [`Listing::stale`].
@@ -63,8 +64,11 @@ pub struct TreeOptions {
     pub listings: usize,
     /// Bytes of chunks kept in memory (on top of the on-disk cache).
     pub chunk_memory: usize,
-    /// Listings refreshed after a commit to tell subscribers precisely
-    /// which changed; the others are dropped and reported as changed.
+    /// Listings refreshed after another client's commit to tell
+    /// subscribers precisely which names changed — at most this many, of
+    /// those used in the last two seconds; the others are dropped and
+    /// reported as changed (a subscriber lists again those it still
+    /// shows). Commits made through this tree refresh nothing.
     pub refresh: usize,
 }
 

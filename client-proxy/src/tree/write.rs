@@ -72,7 +72,7 @@ impl Tree {
     pub fn commit(&self, message: &str, ops: Vec<Op>) -> Result<u64, ClientError> {
         let docs: Vec<DocId> = ops.iter().filter_map(Op::doc).collect();
         let rev = self.client.commit(message, ops)?.rev;
-        self.state.committed(&self.client, &self.opts, rev, docs);
+        self.state.committed(rev, docs);
         Ok(rev)
     }
 

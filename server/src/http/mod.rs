@@ -13,6 +13,7 @@ use docgrid_core::api::{
     Role, Stats, TreeListing,
 };
 use docgrid_core::model::{Changeset, Op};
+use docgrid_core::tree::Dir;
 use serde::Deserialize;
 
 use crate::app::App;
@@ -314,7 +315,12 @@ async fn tree(
         page.map_err(|e| ApiError::bad_request(format!("tree parameters: {}", e.body_text())))?;
     blocking(move || {
         let path = format!("/{path}");
-        sync_fulltext(&app)?;
+        // Only a search reads the full-text index: a listing elsewhere
+        // does not wait for its commit (a `cp -r` through the mount lists
+        // a directory after every file it writes).
+        if docgrid_core::tree::parse_dir(&path).is_ok_and(|d| matches!(d, Dir::Search(_))) {
+            sync_fulltext(&app)?;
+        }
         let limit = page.limit.unwrap_or(docgrid_core::api::TREE_PAGE_MAX);
         Ok(Json(app.index().read(|c| {
             // The revision is read inside the index transaction, so the
@@ -419,7 +425,21 @@ async fn count_requests(
     app.counters()
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    next.run(req).await
+    let (method, uri, started) = (
+        req.method().clone(),
+        req.uri().clone(),
+        std::time::Instant::now(),
+    );
+    let resp = next.run(req).await;
+    // RUST_LOG=docgrid_server::requests=debug: one line per request.
+    tracing::debug!(
+        target: "docgrid_server::requests",
+        %method,
+        %uri,
+        status = resp.status().as_u16(),
+        elapsed = ?started.elapsed(),
+    );
+    resp
 }
 
 /// The header naming a follower's primary on a refused write.

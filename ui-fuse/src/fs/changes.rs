@@ -1,10 +1,16 @@
-//! What the kernel must forget when the change feed reports a commit
-//! (another client's, or this mount's own): the attributes and pages of
-//! the documents it touched, and — of the names it was told of in the
+//! What the kernel must forget when the tree layer reports a commit: the
+//! attributes and pages of the documents it touched, and for another
+//! client's commit — of the names the kernel was told of in the
 //! directories whose listing changed — those the change made stand for
 //! something else (all of them where the tree layer cannot tell which).
-//! Forgetting every name of a directory at each commit would make `cp -r`
-//! into it quadratic: the kernel looks each name up again.
+//!
+//! This mount's own commits forget no names: each operation already
+//! answered the kernel with its outcome (`create`, `rename`, `unlink`,
+//! `mkdir` set the dentries they touch), and what it changed elsewhere (a
+//! rename in `/files/` renames the document in `/all/` too) lasts only
+//! the entry TTL in the kernel. Forgetting every name of a directory at
+//! each commit made `cp -r` into it quadratic: the kernel looked each name
+//! up again.
 
 use docgrid_client::tree::Changed;
 
@@ -46,6 +52,9 @@ impl Fs {
                 continue;
             };
             out.inodes.push(ino);
+            if changed.own {
+                continue;
+            }
             let names = match changed.names.get(&dir) {
                 Some(names) => st.view.take_known_of(&dir, names),
                 None => st.view.take_known(&dir),
