@@ -60,6 +60,9 @@ struct Args {
     /// Names answered ENOENT (replaces the defaults).
     #[arg(long = "shun", value_name = "GLOB")]
     shun: Vec<String>,
+    /// Threads answering the kernel's requests.
+    #[arg(long, value_name = "N", default_value_t = MountConfig::new("/").threads)]
+    threads: usize,
 }
 
 fn main() -> ExitCode {
@@ -181,8 +184,12 @@ fn serve(args: &Args, cfg: &ClientConfig, cache_dir: &Path, mp: &Path) -> Result
     opts.names = name_rules(args);
     report_kept_drafts(&opts.spool);
     let fs = Arc::new(Fs::new(tree, opts));
-    let mounted = mount::mount(fs, &MountConfig::new(mp))
-        .with_context(|| format!("mounting at {}", mp.display()))?;
+    let mount_cfg = MountConfig {
+        threads: args.threads.max(1),
+        ..MountConfig::new(mp)
+    };
+    let mounted =
+        mount::mount(fs, &mount_cfg).with_context(|| format!("mounting at {}", mp.display()))?;
     tracing::info!("mounted {} on {}", cfg.servers.join(", "), mp.display());
     wait_for_end(&mounted)?;
     mounted.unmount().context("unmounting")?;

@@ -1,11 +1,13 @@
 //! Extended attributes: a document's metadata as `user.docgrid.KEY`, one
 //! value per line (core's xattr rules).
 //!
-//! - `getxattr` of a name that is not `user.docgrid.*`, or of a key the
-//!   document lacks, is `ENODATA` (asked without a request to the server
-//!   for foreign names: `ls` asks for `security.selinux` and POSIX ACLs on
-//!   every file); a size-0 probe answers the size; a smaller buffer is
-//!   `ERANGE`.
+//! - `getxattr` of a `user.` name that is not `user.docgrid.*`, or of a
+//!   key the document lacks, is `ENODATA`; of a name in another namespace
+//!   (`security.`, `system.`, `trusted.`) `ENOTSUP`, without a request to
+//!   the server: `ls -l` asks for `security.selinux` and the POSIX ACLs of
+//!   every file, and on `ENOTSUP` stops asking for the rest of the
+//!   filesystem (two round trips per file otherwise). A size-0 probe
+//!   answers the size; a smaller buffer is `ERANGE`.
 //! - `setxattr` of a foreign name is `ENOTSUP`, which `cp -a` and `rsync
 //!   -X` take as "this filesystem keeps no such attribute".
 //! - Directories and files not yet committed have none.
@@ -45,6 +47,9 @@ impl Fs {
     /// `getxattr`.
     pub fn getxattr(&self, ino: Ino, name: &str, size: u32) -> FsResult<XattrReply> {
         let missing = || FsError::NoAttribute(name.to_string());
+        if !name.starts_with("user.") {
+            return Err(FsError::NoXattrSupport(name.to_string()));
+        }
         if !name.starts_with(PREFIX) {
             return Err(missing());
         }
