@@ -376,14 +376,25 @@ impl Filesystem for FuseFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let items = match guard("readdir", || self.fs.readdir(ino.0, fh.0, offset)) {
-            Ok(items) => items,
-            Err(e) => return reply.error(errno("readdir", &e)),
-        };
-        for (i, item) in items.iter().enumerate().skip(offset as usize) {
-            let kind = file_type(item.attr.kind);
-            if reply.add(INodeNo(item.ino), i as u64 + 1, kind, &item.name) {
+        let mut at = offset;
+        loop {
+            let page = match guard("readdir", || self.fs.readdir(ino.0, fh.0, at)) {
+                Ok(page) => page,
+                Err(e) => return reply.error(errno("readdir", &e)),
+            };
+            let Some((last, _)) = page.last() else {
                 break;
+            };
+            at = *last;
+            for (next, item) in &page {
+                if reply.add(
+                    INodeNo(item.ino),
+                    *next,
+                    file_type(item.attr.kind),
+                    &item.name,
+                ) {
+                    return reply.ok();
+                }
             }
         }
         reply.ok();
@@ -397,26 +408,32 @@ impl Filesystem for FuseFs {
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
-        let items = match guard("readdirplus", || self.fs.readdir(ino.0, fh.0, offset)) {
-            Ok(items) => items,
-            Err(e) => return reply.error(errno("readdirplus", &e)),
-        };
-        for (i, item) in items.iter().enumerate().skip(offset as usize) {
-            let attr = self.attr(&item.attr);
-            let full = reply.add(
-                INodeNo(item.ino),
-                i as u64 + 1,
-                &item.name,
-                &self.ttl,
-                &attr,
-                GENERATION,
-            );
-            if full {
+        let mut at = offset;
+        loop {
+            let page = match guard("readdirplus", || self.fs.readdir(ino.0, fh.0, at)) {
+                Ok(page) => page,
+                Err(e) => return reply.error(errno("readdirplus", &e)),
+            };
+            let Some((last, _)) = page.last() else {
                 break;
-            }
-            // The kernel keeps every entry but `.` and `..` as a lookup.
-            if item.name != "." && item.name != ".." {
-                self.fs.looked_up(item);
+            };
+            at = *last;
+            for (next, item) in &page {
+                let attr = self.attr(&item.attr);
+                if reply.add(
+                    INodeNo(item.ino),
+                    *next,
+                    &item.name,
+                    &self.ttl,
+                    &attr,
+                    GENERATION,
+                ) {
+                    return reply.ok();
+                }
+                // The kernel keeps every entry but `.` and `..` as a lookup.
+                if item.name != "." && item.name != ".." {
+                    self.fs.looked_up(item);
+                }
             }
         }
         reply.ok();

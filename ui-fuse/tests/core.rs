@@ -275,7 +275,7 @@ fn inodes_are_one_per_document_and_one_per_directory_path() {
     let x2 = r.lookup("/all/x").unwrap().ino;
     assert_eq!(x1, x2);
     let fh = r.fs.opendir(ab, pid()).unwrap();
-    let items = r.fs.readdir(ab, fh, 0).unwrap();
+    let items = r.readdir_all(ab, fh);
     assert_eq!(items[0].ino, ab);
     assert_eq!(items[1].ino, r.dir("/tags/a/"), "`..` is the parent path");
     assert!(items.iter().all(|i| i.attr.nlink == 1));
@@ -385,4 +385,47 @@ fn the_mounts_own_commit_makes_the_kernel_forget_no_name() {
         inval.inodes.contains(&jazz),
         "its listing (and attributes) are stale: {inval:?}"
     );
+}
+
+#[test]
+fn a_large_directory_is_read_a_page_at_a_time_from_one_snapshot() {
+    use docgrid_fuse::fs::DIR_PAGE;
+    let r = Rig::new();
+    let other = r.other();
+    for i in 0..200 {
+        let name = format!("f{i:03}.txt");
+        other
+            .create("/tags/big/", &name, b"x".as_slice().into())
+            .unwrap();
+    }
+    let dir = r.dir("/tags/big/");
+    let before = r.fs.inode_count();
+    let fh = r.fs.opendir(dir, pid()).unwrap();
+    let first = r.fs.readdir(dir, fh, 0).unwrap();
+    assert_eq!(first.len(), DIR_PAGE);
+    assert!(
+        r.fs.inode_count() - before <= DIR_PAGE,
+        "inodes are made for the page read, not the directory"
+    );
+    // A commit between two reads does not change what the handle shows.
+    r.write_new("/tags/big/", "aaa-new.txt", b"new");
+    // The same cookie twice (a reply the kernel could not take) gives the
+    // same entries.
+    let cookie = first[9].0;
+    let again = r.fs.readdir(dir, fh, cookie).unwrap();
+    assert_eq!(again[0].1.name, first[10].1.name);
+    let mut names: Vec<String> = first.iter().map(|(_, i)| i.name.clone()).collect();
+    let mut at = first.last().unwrap().0;
+    loop {
+        let page = r.fs.readdir(dir, fh, at).unwrap();
+        let Some((last, _)) = page.last() else { break };
+        at = *last;
+        names.extend(page.into_iter().map(|(_, i)| i.name));
+    }
+    assert_eq!(names.len(), 202, "., .. and the 200 documents, once each");
+    assert!(!names.contains(&"aaa-new.txt".to_string()));
+    // A rewind takes a new snapshot.
+    let rewound: Vec<String> = r.readdir_all(dir, fh).into_iter().map(|i| i.name).collect();
+    assert!(rewound.contains(&"aaa-new.txt".to_string()));
+    r.fs.releasedir(fh);
 }

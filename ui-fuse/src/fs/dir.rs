@@ -6,16 +6,20 @@
 use std::sync::Arc;
 
 use docgrid_client::ErrorKind;
-use docgrid_client::tree::{Node, doc_entry};
+use docgrid_client::tree::{Listing, Node, doc_entry};
 use docgrid_core::DocId;
-use docgrid_core::api::EntryKind;
+use docgrid_core::api::{EntryKind, TreeEntry};
 use docgrid_core::tree::{self as rules, Dir};
 
 use super::attr::{self, Attr, FileKind};
 use super::error::{FsError, FsResult};
 use super::inodes::{Ino, Kind};
 use super::names::NameClass;
-use super::{DirHandle, Fs, join};
+use super::{DirHandle, DirSnapshot, Fs, join};
+
+/// Entries made into items per `readdir` call at most (a reply holds
+/// fewer: the adapter asks again until the kernel's buffer is full).
+pub const DIR_PAGE: usize = 128;
 
 /// One entry of a directory as `readdir` gives it.
 #[derive(Debug, Clone)]
@@ -194,28 +198,46 @@ impl Fs {
         let fh = self.fh();
         let mut st = self.lock();
         st.inodes.pin(ino);
-        st.dir_handles.insert(fh, DirHandle { ino, items: None });
+        st.dir_handles.insert(
+            fh,
+            DirHandle {
+                ino,
+                snapshot: None,
+            },
+        );
         st.pending.touch(pid);
         Ok(fh)
     }
 
-    /// `readdir`/`readdirplus`: the entries from `offset` on (entry `i`
-    /// has offset `i + 1`), `.` and `..` first. The listing is taken at
-    /// the first read of the handle and again at each rewind to offset 0.
-    pub fn readdir(&self, ino: Ino, fh: u64, offset: u64) -> FsResult<Arc<Vec<DirItem>>> {
-        let snapshot = {
+    /// `readdir`/`readdirplus`: up to [`DIR_PAGE`] entries after the
+    /// cookie `offset` (0: from the start), each with its own cookie; none
+    /// at the end. `.` and `..` come first. The handle's snapshot — the
+    /// tree layer's listing, shared, not copied, plus what only the mount
+    /// shows — is taken at the first read and again at each rewind to 0;
+    /// entries become [`DirItem`]s (and inodes) a page at a time, as the
+    /// kernel reads them, so a 100,000-entry directory is never turned
+    /// into 100,000 items at once.
+    pub fn readdir(&self, ino: Ino, fh: u64, offset: u64) -> FsResult<Vec<(u64, DirItem)>> {
+        let held = {
             let st = self.lock();
             let h = st.dir_handles.get(&fh).ok_or(FsError::BadHandle(fh))?;
-            if offset == 0 { None } else { h.items.clone() }
+            if offset == 0 {
+                None
+            } else {
+                h.snapshot.clone()
+            }
         };
-        if let Some(items) = snapshot {
-            return Ok(items);
-        }
-        let items = Arc::new(self.list_items(ino)?);
-        if let Some(h) = self.lock().dir_handles.get_mut(&fh) {
-            h.items = Some(items.clone());
-        }
-        Ok(items)
+        let snap = match held {
+            Some(s) => s,
+            None => {
+                let s = Arc::new(self.snapshot(ino)?);
+                if let Some(h) = self.lock().dir_handles.get_mut(&fh) {
+                    h.snapshot = Some(s.clone());
+                }
+                s
+            }
+        };
+        Ok(self.page(&snap, offset))
     }
 
     /// `releasedir`.
@@ -226,57 +248,103 @@ impl Fs {
         }
     }
 
-    /// Everything directory `ino` shows now.
-    fn list_items(&self, ino: Ino) -> FsResult<Vec<DirItem>> {
+    /// What directory `ino` shows now.
+    fn snapshot(&self, ino: Ino) -> FsResult<DirSnapshot> {
         let path = self.dir_path(ino)?;
         let dir = rules::parse_dir(&path).map_err(docgrid_client::ClientError::from)?;
         let listing = match dir {
             Dir::SearchRoot | Dir::Ids => None,
             _ => Some(self.tree.list(&path)?),
         };
-        let ro = self.opts.read_only;
         let mut st = self.lock();
         let parent = dir.parent().map_or(ino, |p| st.inodes.dir(&p.to_path()));
-        let mut items = vec![self.dot(ino, ".", &path), self.dot(parent, "..", &path)];
-        for e in listing.iter().flat_map(|l| l.entries()) {
-            if st.view.is_masked(&path, &e.name) || st.pending.hides(&dir, &e.name) {
-                continue;
-            }
-            let (ino, child, kind) = match (e.kind, e.id) {
-                (EntryKind::Doc, Some(id)) => {
-                    let ino = st.inodes.doc(id);
-                    st.entries.insert(ino, e.clone());
-                    (ino, String::new(), Kind::Doc(id))
+        let mut extras = vec![self.dot(ino, ".", &path), self.dot(parent, "..", &path)];
+        self.add_view_items(&mut st, &path, listing.as_deref(), &mut extras);
+        Ok(DirSnapshot {
+            path,
+            dir,
+            listing,
+            extras,
+        })
+    }
+
+    /// The entries of `snap` after cookie `offset`. Cookie `k + 1` follows
+    /// entry `k` of: `.`, `..`, the listing, the mount's own entries.
+    fn page(&self, snap: &DirSnapshot, offset: u64) -> Vec<(u64, DirItem)> {
+        let entries = snap.listing.as_deref().map_or(&[][..], |l| l.entries());
+        let (dots, own) = snap.extras.split_at(2);
+        let total = (snap.extras.len() + entries.len()) as u64;
+        let ro = self.opts.read_only;
+        let mut st = self.lock();
+        let mut out = Vec::new();
+        let mut k = offset;
+        while k < total && out.len() < DIR_PAGE {
+            let i = k as usize;
+            k += 1;
+            let item = if i < 2 {
+                dots[i].clone()
+            } else if i - 2 < entries.len() {
+                let e = &entries[i - 2];
+                if st.view.is_masked(&snap.path, &e.name) || st.pending.hides(&snap.dir, &e.name) {
+                    continue;
                 }
-                _ => {
-                    let child = dir
-                        .clone()
-                        .child(&e.name)
-                        .map_or_else(|_| format!("{path}{}/", e.name), |d| d.to_path());
-                    let ino = st.inodes.dir(&child);
-                    (ino, child.clone(), Kind::Dir(child))
-                }
+                self.listed_item(&mut st, snap, e, ro)
+            } else {
+                own[i - 2 - entries.len()].clone()
             };
-            let mut attr = attr::entry_attr(ino, &child, e, self.mounted, ro);
-            if let Some(d) = st.drafts.get(&ino) {
-                attr = attr::with_draft(Some(attr), ino, d, ro);
-            }
-            items.push(DirItem {
-                ino,
-                name: e.name.clone(),
-                attr,
-                kind,
-            });
+            out.push((k, item));
         }
-        self.add_view_items(&mut st, &path, &mut items);
-        Ok(items)
+        out
+    }
+
+    /// The item of listing entry `e` of `snap` (its inode made if new).
+    fn listed_item(
+        &self,
+        st: &mut super::State,
+        snap: &DirSnapshot,
+        e: &TreeEntry,
+        ro: bool,
+    ) -> DirItem {
+        let (ino, child, kind) = match (e.kind, e.id) {
+            (EntryKind::Doc, Some(id)) => {
+                let ino = st.inodes.doc(id);
+                st.entries.insert(ino, e.clone());
+                (ino, String::new(), Kind::Doc(id))
+            }
+            _ => {
+                let child = snap
+                    .dir
+                    .clone()
+                    .child(&e.name)
+                    .map_or_else(|_| format!("{}{}/", snap.path, e.name), |d| d.to_path());
+                let ino = st.inodes.dir(&child);
+                (ino, child.clone(), Kind::Dir(child))
+            }
+        };
+        let mut attr = attr::entry_attr(ino, &child, e, self.mounted, ro);
+        if let Some(d) = st.drafts.get(&ino) {
+            attr = attr::with_draft(Some(attr), ino, d, ro);
+        }
+        DirItem {
+            ino,
+            name: e.name.clone(),
+            attr,
+            kind,
+        }
     }
 
     /// Shadows, local files and made directories of directory `path`.
-    fn add_view_items(&self, st: &mut super::State, path: &str, items: &mut Vec<DirItem>) {
+    fn add_view_items(
+        &self,
+        st: &mut super::State,
+        path: &str,
+        listing: Option<&Listing>,
+        items: &mut Vec<DirItem>,
+    ) {
         let ro = self.opts.read_only;
         for name in st.view.made_in(path) {
-            if items.iter().any(|i| i.name == name) || st.view.is_masked(path, &name) {
+            let listed = listing.is_some_and(|l| l.get(&name).is_some());
+            if listed || st.view.is_masked(path, &name) {
                 continue;
             }
             if let Ok(child) = self.child_path(path, &name) {

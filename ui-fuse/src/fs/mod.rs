@@ -43,7 +43,7 @@ use docgrid_core::chunk::Digest;
 
 pub use attr::{Attr, FileKind};
 pub use changes::Invalidations;
-pub use dir::DirItem;
+pub use dir::{DIR_PAGE, DirItem};
 pub use error::{FsError, FsResult};
 pub use inodes::{Ino, ROOT};
 pub use names::NameRules;
@@ -105,11 +105,22 @@ struct Handle {
     next: u64,
 }
 
-/// An open directory: the listing as of its first read (or last rewind).
+/// An open directory: what it showed at its first read (or last rewind).
 #[derive(Debug)]
 struct DirHandle {
     ino: Ino,
-    items: Option<std::sync::Arc<Vec<DirItem>>>,
+    snapshot: Option<Arc<DirSnapshot>>,
+}
+
+/// A directory as one handle reads it: the tree layer's listing (shared
+/// with the tree's cache, never copied) and what only the mount shows.
+#[derive(Debug)]
+struct DirSnapshot {
+    path: String,
+    dir: docgrid_core::tree::Dir,
+    listing: Option<Arc<docgrid_client::tree::Listing>>,
+    /// `.`, `..`, then directories `mkdir` made, shadows and local files.
+    extras: Vec<DirItem>,
 }
 
 /// The mutable state, behind one lock held only for memory work and

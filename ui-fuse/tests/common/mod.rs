@@ -8,7 +8,7 @@ use docgrid_client::tree::Tree;
 use docgrid_client::{Client, ClientOptions};
 use docgrid_core::DocId;
 use docgrid_core::api::DocInfo;
-use docgrid_fuse::fs::{Attr, Fs, FsOptions, ROOT};
+use docgrid_fuse::fs::{Attr, DirItem, Fs, FsOptions, ROOT};
 pub use docgrid_server::testing::TestServer as Server;
 
 /// A server, and a filesystem over it, in a temporary directory.
@@ -117,11 +117,26 @@ impl Rig {
     pub fn ls(&self, path: &str) -> Vec<String> {
         let ino = self.dir(path);
         let fh = self.fs.opendir(ino, pid()).unwrap();
-        let items = self.fs.readdir(ino, fh, 0).unwrap();
+        let items = self.readdir_all(ino, fh);
         self.fs.releasedir(fh);
         let mut names: Vec<String> = items.iter().skip(2).map(|i| i.name.clone()).collect();
         names.sort();
         names
+    }
+
+    /// Every entry of open directory `fh`, read page by page as the kernel
+    /// would.
+    pub fn readdir_all(&self, ino: u64, fh: u64) -> Vec<DirItem> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        loop {
+            let page = self.fs.readdir(ino, fh, at).unwrap();
+            let Some((last, _)) = page.last() else {
+                return out;
+            };
+            at = *last;
+            out.extend(page.into_iter().map(|(_, item)| item));
+        }
     }
 
     /// The document at `path`, fresh from the server.
