@@ -16,7 +16,7 @@ use fuser::{
     ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
-use crate::fs::{Attr, FileKind, Fs, FsError, FsResult, XattrReply, utf8};
+use crate::fs::{Attr, DirItem, FileKind, Fs, FsError, FsResult, XattrReply, utf8};
 
 /// How far the kernel reads ahead (the core fetches whole chunks anyway).
 const MAX_READAHEAD: u32 = 1 << 20;
@@ -62,6 +62,30 @@ impl FuseFs {
         match r {
             Ok(a) => reply.entry(&self.ttl, &self.attr(&a), GENERATION),
             Err(e) => reply.error(errno(op, &e)),
+        }
+    }
+
+    /// Hands `add` the entries of directory handle `fh` after cookie
+    /// `offset`, a page at a time, until it says the reply is full (or
+    /// the directory ends). An error is the errno to reply.
+    fn each_entry(
+        &self,
+        op: &'static str,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut add: impl FnMut(u64, &DirItem) -> bool,
+    ) -> Result<(), Errno> {
+        let mut at = offset;
+        loop {
+            let page = guard(op, || self.fs.readdir(ino.0, fh.0, at)).map_err(|e| errno(op, &e))?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
+            };
+            at = *last;
+            if page.iter().any(|(next, item)| add(*next, item)) {
+                return Ok(());
+            }
         }
     }
 
@@ -376,28 +400,18 @@ impl Filesystem for FuseFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let mut at = offset;
-        loop {
-            let page = match guard("readdir", || self.fs.readdir(ino.0, fh.0, at)) {
-                Ok(page) => page,
-                Err(e) => return reply.error(errno("readdir", &e)),
-            };
-            let Some((last, _)) = page.last() else {
-                break;
-            };
-            at = *last;
-            for (next, item) in &page {
-                if reply.add(
-                    INodeNo(item.ino),
-                    *next,
-                    file_type(item.attr.kind),
-                    &item.name,
-                ) {
-                    return reply.ok();
-                }
-            }
+        let r = self.each_entry("readdir", ino, fh, offset, |next, item| {
+            reply.add(
+                INodeNo(item.ino),
+                next,
+                file_type(item.attr.kind),
+                &item.name,
+            )
+        });
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
         }
-        reply.ok();
     }
 
     fn readdirplus(
@@ -408,35 +422,27 @@ impl Filesystem for FuseFs {
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
-        let mut at = offset;
-        loop {
-            let page = match guard("readdirplus", || self.fs.readdir(ino.0, fh.0, at)) {
-                Ok(page) => page,
-                Err(e) => return reply.error(errno("readdirplus", &e)),
-            };
-            let Some((last, _)) = page.last() else {
-                break;
-            };
-            at = *last;
-            for (next, item) in &page {
-                let attr = self.attr(&item.attr);
-                if reply.add(
-                    INodeNo(item.ino),
-                    *next,
-                    &item.name,
-                    &self.ttl,
-                    &attr,
-                    GENERATION,
-                ) {
-                    return reply.ok();
-                }
-                // The kernel keeps every entry but `.` and `..` as a lookup.
-                if item.name != "." && item.name != ".." {
-                    self.fs.looked_up(item);
-                }
+        let r = self.each_entry("readdirplus", ino, fh, offset, |next, item| {
+            let attr = self.attr(&item.attr);
+            let full = reply.add(
+                INodeNo(item.ino),
+                next,
+                &item.name,
+                &self.ttl,
+                &attr,
+                GENERATION,
+            );
+            // The kernel keeps every entry it took but `.` and `..` as a
+            // lookup.
+            if !full && item.name != "." && item.name != ".." {
+                self.fs.looked_up(item);
             }
+            full
+        });
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
         }
-        reply.ok();
     }
 
     fn releasedir(
