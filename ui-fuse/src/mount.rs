@@ -230,6 +230,11 @@ pub fn force_unmount(mountpoint: &Path) -> io::Result<bool> {
     if tried("fusermount3", &["-u"]) || tried("fusermount3", &["-uz"]) || tried("umount", &["-l"]) {
         return Ok(true);
     }
+    // The auto-unmount helper of a killed daemon may have unmounted it
+    // between the check and the attempts.
+    if !is_mounted(mountpoint) {
+        return Ok(false);
+    }
     Err(io::Error::other(format!(
         "could not unmount {} (fusermount3 -u, fusermount3 -uz and umount -l failed)",
         mountpoint.display()
