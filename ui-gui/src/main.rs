@@ -1,17 +1,85 @@
-//! `docgrid-gui`: not built yet. Planned: a Miller-columns browser of the
-//! metadata tree over the async tree layer (`docgrid_client::tree::AsyncTree`),
-//! refreshed by its change subscriptions; the contract is in
-//! `docs/design.md` ("The tree layer").
+//! `docgrid-gui`: the Miller-columns desktop browser.
 //!
-//! This binary exists so the workspace has the shape of the design; it does
-//! nothing and says so, rather than pretending to work.
+//! ```text
+//! docgrid-gui [--server URL …] [--token T] [--cache DIR] [--path TREEPATH]
+//! ```
+//!
+//! Settings as every docgrid binary reads them: flags, then `DOCGRID_*`,
+//! then the config file (which points at the proxy when one runs).
 
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use docgrid_client::config::{Overrides, resolve};
+use docgrid_client::tree::Tree;
+use docgrid_client::{Client, ClientOptions};
+use docgrid_gui::app::App;
+
+/// Browse docgrid's metadata tree in columns.
+#[derive(Debug, Parser)]
+#[command(name = "docgrid-gui", version, about)]
+struct Args {
+    /// Server or proxy URL (repeatable: failover order).
+    #[arg(long = "server", value_name = "URL")]
+    servers: Vec<String>,
+    /// API token.
+    #[arg(long)]
+    token: Option<String>,
+    /// The chunk cache directory.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<std::path::PathBuf>,
+    /// The tree path to open (`/tags/jazz/`).
+    #[arg(long, value_name = "TREEPATH", default_value = "/")]
+    path: String,
+}
 
 fn main() -> ExitCode {
-    eprintln!(
-        "docgrid-gui: not implemented yet (planned: see docs/design.md); docgrid {}",
-        docgrid_core::VERSION
-    );
-    ExitCode::from(2)
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("docgrid-gui: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let cfg = resolve(&Overrides {
+        servers: args.servers.clone(),
+        token: args.token.clone(),
+        cache: args.cache.clone(),
+        cache_size: None,
+    })?;
+    let mut client = Client::new(&cfg.servers, &cfg.token, ClientOptions::default())?;
+    if let Some(dir) = &cfg.cache {
+        let size = cfg
+            .cache_size
+            .unwrap_or(docgrid_core::config::DEFAULT_CACHE_SIZE);
+        match docgrid_client::cache::ChunkCache::open(dir, size) {
+            Ok(cache) => client = client.with_cache(Arc::new(cache)),
+            Err(e) => tracing::warn!("no chunk cache ({e})"),
+        }
+    }
+    let server = cfg.servers.join(", ");
+    let path = args.path.clone();
+    let tree = Tree::new(client);
+    iced::application(
+        move || App::new(tree.clone(), server.clone(), &path),
+        App::update,
+        App::view,
+    )
+    .title(App::title)
+    .subscription(App::subscription)
+    .default_font(iced::Font::with_name("Fira Sans"))
+    .window_size((1200.0, 760.0))
+    .run()
+    .context("running the window")
 }

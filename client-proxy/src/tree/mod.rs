@@ -189,6 +189,11 @@ impl Listing {
         self.by_name.get(name).map(|&i| &self.entries[i])
     }
 
+    /// The position of the entry called `name` in [`Listing::entries`].
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
     /// The entry of document `id`.
     pub fn by_id(&self, id: &DocId) -> Option<&TreeEntry> {
         self.entries.iter().find(|e| e.id.as_ref() == Some(id))

@@ -1,0 +1,128 @@
+//! The iced application around [`Browser`]: effects become tasks on the
+//! async tree layer, the keyboard (when no widget takes it) and the tree's
+//! change subscription become messages.
+
+use std::hash::{Hash, Hasher};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use docgrid_client::tree::{AsyncTree, Changed, Tree};
+use iced::futures::Stream;
+use iced::keyboard::{self, key::Named};
+use iced::{Element, Subscription, Task};
+
+use crate::effects;
+use crate::state::{Browser, Effect, Key, Message};
+
+/// The application's messages.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// For the browser.
+    Browser(Message),
+    /// A key no widget took.
+    Key(keyboard::Key),
+}
+
+/// The running application.
+pub struct App {
+    tree: AsyncTree,
+    /// The browser state.
+    pub browser: Browser,
+    server: String,
+    changes: Changes,
+}
+
+/// The tree's change subscription, shared with the subscription's stream.
+#[derive(Clone)]
+struct Changes(Arc<Mutex<Receiver<Changed>>>);
+
+impl Hash for Changes {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // One subscription for the life of the application.
+        "docgrid-changes".hash(state);
+    }
+}
+
+impl App {
+    /// The browser over `tree` (following its change feed), at `path`,
+    /// titled with `server`; and the listings to fetch first.
+    pub fn new(tree: Tree, server: String, path: &str) -> (App, Task<Msg>) {
+        tree.follow_changes();
+        let changes = Changes(Arc::new(Mutex::new(tree.subscribe())));
+        let (browser, effects) = Browser::new(path);
+        let app = App {
+            tree: AsyncTree::new(tree, 4),
+            browser,
+            server,
+            changes,
+        };
+        let task = app.run(effects);
+        (app, task)
+    }
+
+    fn run(&self, effects: Vec<Effect>) -> Task<Msg> {
+        Task::batch(
+            effects
+                .into_iter()
+                .map(|e| Task::perform(effects::run(self.tree.clone(), e), Msg::Browser)),
+        )
+    }
+
+    /// Applies `msg`.
+    pub fn update(&mut self, msg: Msg) -> Task<Msg> {
+        let msg = match msg {
+            Msg::Browser(m) => m,
+            Msg::Key(k) => match browser_key(&k) {
+                Some(k) => Message::Key(k, Instant::now()),
+                None => return Task::none(),
+            },
+        };
+        let effects = self.browser.update(msg);
+        self.run(effects)
+    }
+
+    /// The window title: the server and the path.
+    pub fn title(&self) -> String {
+        format!("docgrid — {} — {}", self.server, self.browser.path())
+    }
+
+    /// What the application listens to.
+    pub fn subscription(&self) -> Subscription<Msg> {
+        let keys = keyboard::listen().filter_map(|e| match e {
+            keyboard::Event::KeyPressed { key, .. } => Some(Msg::Key(key)),
+            _ => None,
+        });
+        let changes = Subscription::run_with(self.changes.clone(), change_stream)
+            .map(|c| Msg::Browser(Message::Changed(c)));
+        Subscription::batch([keys, changes])
+    }
+
+    /// The window's content.
+    pub fn view(&self) -> Element<'_, Msg> {
+        crate::view::view(&self.browser).map(Msg::Browser)
+    }
+}
+
+/// The tree's changes as a stream (each awaited on a tree worker).
+fn change_stream(changes: &Changes) -> impl Stream<Item = Changed> + use<> {
+    let rx = changes.0.clone();
+    iced::futures::stream::unfold(rx, |rx| async move {
+        let c = AsyncTree::next_change(rx.clone()).await.ok()?;
+        Some((c, rx))
+    })
+}
+
+/// The browser's meaning of a key.
+pub fn browser_key(key: &keyboard::Key) -> Option<Key> {
+    Some(match key.as_ref() {
+        keyboard::Key::Named(Named::ArrowUp) => Key::Up,
+        keyboard::Key::Named(Named::ArrowDown) => Key::Down,
+        keyboard::Key::Named(Named::ArrowLeft) => Key::Left,
+        keyboard::Key::Named(Named::ArrowRight) => Key::Right,
+        keyboard::Key::Named(Named::Home) => Key::Home,
+        keyboard::Key::Named(Named::End) => Key::End,
+        keyboard::Key::Character(c) => Key::Char(c.chars().next()?),
+        _ => return None,
+    })
+}

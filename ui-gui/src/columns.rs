@@ -1,0 +1,158 @@
+//! The columns of the browser: each one directory of the tree, its
+//! listing (the tree layer's, shared), the selected row and whether it is
+//! loading. Pure state: what to fetch is returned as [`Effect`]s.
+
+use std::sync::Arc;
+
+use docgrid_client::tree::Listing;
+use docgrid_core::api::{EntryKind, TreeEntry};
+use docgrid_core::tree::{self as rules, Dir};
+
+use crate::state::Effect;
+
+/// One directory of the tree shown as a column.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Its canonical tree path (`/tags/jazz/`).
+    pub path: String,
+    /// Its listing, once fetched.
+    pub listing: Option<Arc<Listing>>,
+    /// A fetch is under way (a spinner is shown).
+    pub loading: bool,
+    /// Why the last fetch failed.
+    pub error: Option<String>,
+    /// The selected row.
+    pub selected: Option<usize>,
+    /// The row to select, by name, once the listing arrives (a column
+    /// opened from `--path`, or kept across a refresh).
+    pub want: Option<String>,
+    /// How far it is scrolled, and how tall it is shown (pixels): which
+    /// rows are laid out.
+    pub scroll: (f32, f32),
+}
+
+impl Column {
+    /// A column for `path`, loading.
+    pub fn loading(path: String) -> Column {
+        Column {
+            path,
+            listing: None,
+            loading: true,
+            error: None,
+            selected: None,
+            want: None,
+            scroll: (0.0, 800.0),
+        }
+    }
+
+    /// Its entries (none until listed).
+    pub fn entries(&self) -> &[TreeEntry] {
+        self.listing.as_deref().map_or(&[], |l| l.entries())
+    }
+
+    /// The selected entry.
+    pub fn selected_entry(&self) -> Option<&TreeEntry> {
+        self.entries().get(self.selected?)
+    }
+
+    /// Takes a fetched listing, keeping the selection by name (a refresh
+    /// moves rows).
+    pub fn listed(&mut self, listing: Arc<Listing>) {
+        let keep = self
+            .want
+            .take()
+            .or_else(|| self.selected_entry().map(|e| e.name.clone()));
+        self.selected = keep.and_then(|n| listing.index_of(&n));
+        self.listing = Some(listing);
+        self.loading = false;
+        self.error = None;
+    }
+
+    /// The rows to lay out for the scroll position: those in view and a
+    /// screenful either side, never the whole of a huge directory.
+    pub fn visible_rows(&self, row_height: f32) -> std::ops::Range<usize> {
+        let (offset, height) = self.scroll;
+        let per_screen = (height / row_height).ceil() as usize + 1;
+        let first = ((offset / row_height) as usize).saturating_sub(per_screen);
+        let len = self.entries().len();
+        first.min(len)..(first + 3 * per_screen).min(len)
+    }
+
+    /// The tree path of the entry at `row`, if a directory.
+    pub fn child_dir(&self, row: usize) -> Option<String> {
+        let e = self.entries().get(row)?;
+        if e.kind != EntryKind::Dir {
+            return None;
+        }
+        Some(child_path(&self.path, &e.name))
+    }
+
+    /// The tree path of the entry at `row` (a document's has no `/`).
+    pub fn entry_path(&self, row: usize) -> Option<String> {
+        let e = self.entries().get(row)?;
+        Some(match e.kind {
+            EntryKind::Dir => child_path(&self.path, &e.name),
+            EntryKind::Doc => format!("{}{}", self.path, e.name),
+        })
+    }
+}
+
+/// The path of directory `name` inside `dir`, spelled as the tree spells
+/// it (core's rules decide, e.g. `/by/author/` + `Miles` =
+/// `/by/author/Miles/`).
+pub fn child_path(dir: &str, name: &str) -> String {
+    rules::parse_dir(dir)
+        .and_then(|d| d.child(name))
+        .map_or_else(|_| format!("{dir}{name}/"), |d| d.to_path())
+}
+
+/// The columns that show `path`: one per ancestor from `/`, each but the
+/// last wanting its child selected. A path that is not a directory of the
+/// tree opens `/`.
+pub fn columns_for(path: &str) -> (Vec<Column>, Vec<Effect>) {
+    let mut chain = Vec::new();
+    let mut at = rules::parse_dir(path).ok();
+    while let Some(d) = at {
+        at = d.parent();
+        chain.push(d);
+    }
+    if chain.is_empty() {
+        chain.push(Dir::Root);
+    }
+    chain.reverse();
+    let mut columns: Vec<Column> = chain.iter().map(|d| Column::loading(d.to_path())).collect();
+    for i in 0..columns.len().saturating_sub(1) {
+        let child = &columns[i + 1].path;
+        let name = child[columns[i].path.len()..].trim_end_matches('/');
+        columns[i].want = Some(name.to_string());
+    }
+    let effects = columns
+        .iter()
+        .map(|c| Effect::List(c.path.clone()))
+        .collect();
+    (columns, effects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_path_opens_every_ancestor_wanting_the_next() {
+        let (cols, effects) = columns_for("/tags/jazz/1959/");
+        let paths: Vec<&str> = cols.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["/", "/tags/", "/tags/jazz/", "/tags/jazz/1959/"]);
+        assert_eq!(cols[1].want.as_deref(), Some("jazz"));
+        assert_eq!(cols[3].want, None);
+        assert_eq!(effects.len(), 4);
+        let (cols, _) = columns_for("not a path");
+        assert_eq!(cols.len(), 1);
+    }
+
+    #[test]
+    fn child_paths_follow_the_trees_spelling() {
+        assert_eq!(child_path("/", "tags"), "/tags/");
+        assert_eq!(child_path("/tags/", "jazz"), "/tags/jazz/");
+        assert_eq!(child_path("/files/a/", "b"), "/files/a/b/");
+    }
+}

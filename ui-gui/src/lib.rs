@@ -1,0 +1,19 @@
+//! docgrid-gui: a Miller-columns browser of docgrid's metadata tree.
+//!
+//! - [`state`]: the browser's state (columns, selection, preview,
+//!   keyboard focus, type-ahead) and its transitions, returning the
+//!   fetches they need as [`state::Effect`]s — tested without a window;
+//! - [`columns`]: one column per directory, the rows in view;
+//! - [`effects`]: effects run on the tree layer (async in the app,
+//!   blocking in tests);
+//! - [`app`] and [`view`]: the iced application and what it draws.
+//!
+//! What the tree means comes from the tree layer
+//! (`docgrid_client::tree`) and core's rules; this crate holds
+//! presentation state only.
+
+pub mod app;
+pub mod columns;
+pub mod effects;
+pub mod state;
+pub mod view;

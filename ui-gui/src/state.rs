@@ -1,0 +1,335 @@
+//! The browser's state and its transitions: a plain struct updated by
+//! [`Message`]s, returning the [`Effect`]s (fetches) it needs. Nothing
+//! here blocks or talks to a server: the application runs effects as
+//! tasks on the async tree layer, and the tests run them on the blocking
+//! one. Everything the tree *means* comes from the tree layer and core's
+//! rules; this is presentation state only.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use docgrid_client::tree::{Changed, Listing};
+use docgrid_core::DocId;
+use docgrid_core::api::{DocInfo, EntryKind};
+
+use crate::columns::{Column, columns_for};
+
+/// How long type-ahead keeps what was typed.
+pub const TYPEAHEAD_RESET: Duration = Duration::from_secs(1);
+
+/// A fetch the state needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// List the directory at this path.
+    List(String),
+    /// Fetch document `id`, shown at `path`, for the preview.
+    Doc {
+        /// Where it was selected.
+        path: String,
+        /// The document.
+        id: DocId,
+    },
+}
+
+/// A key as the browser understands it (from the keyboard, when no text
+/// field has it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// ↑
+    Up,
+    /// ↓
+    Down,
+    /// ←
+    Left,
+    /// →
+    Right,
+    /// Home
+    Home,
+    /// End
+    End,
+    /// A printable character (type-ahead).
+    Char(char),
+}
+
+/// What happens to the browser.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// A listing arrived (or failed).
+    Listed {
+        /// The directory.
+        path: String,
+        /// The listing, or why not.
+        result: Result<Arc<Listing>, String>,
+    },
+    /// A click on row `row` of column `column`.
+    Select {
+        /// The column.
+        column: usize,
+        /// The row.
+        row: usize,
+    },
+    /// A key press at `at`.
+    Key(Key, Instant),
+    /// A document for the preview arrived (or failed).
+    Doc {
+        /// Where it was selected.
+        path: String,
+        /// It, or why not.
+        result: Result<Arc<DocInfo>, String>,
+    },
+    /// The tree layer says something changed.
+    Changed(Changed),
+    /// Column `column` scrolled to `offset`, `height` tall (pixels).
+    Scrolled {
+        /// The column.
+        column: usize,
+        /// Its offset.
+        offset: f32,
+        /// Its height.
+        height: f32,
+    },
+}
+
+/// The document the last column previews.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// Its tree path.
+    pub path: String,
+    /// The document.
+    pub id: DocId,
+    /// Its metadata and history, once fetched.
+    pub doc: Option<Arc<DocInfo>>,
+    /// Why the fetch failed.
+    pub error: Option<String>,
+}
+
+/// What is typed for type-ahead, and when the last key came.
+#[derive(Debug, Clone, Default)]
+struct TypeAhead {
+    typed: String,
+    last: Option<Instant>,
+}
+
+/// Where the keyboard is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// Column `n`.
+    Column(usize),
+    /// The preview.
+    Preview,
+}
+
+/// The browser.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    /// The open columns, `/` first.
+    pub columns: Vec<Column>,
+    /// The selected document's preview.
+    pub preview: Option<Preview>,
+    /// Where the keyboard is.
+    pub focus: Focus,
+    typeahead: TypeAhead,
+}
+
+impl Browser {
+    /// The browser opened at tree path `path`, and the listings it needs.
+    pub fn new(path: &str) -> (Browser, Vec<Effect>) {
+        let (columns, effects) = columns_for(path);
+        let focus = Focus::Column(columns.len() - 1);
+        let b = Browser {
+            columns,
+            preview: None,
+            focus,
+            typeahead: TypeAhead::default(),
+        };
+        (b, effects)
+    }
+
+    /// The path shown: the selected document's, else the last column's.
+    pub fn path(&self) -> &str {
+        match &self.preview {
+            Some(p) => &p.path,
+            None => self.columns.last().map_or("/", |c| c.path.as_str()),
+        }
+    }
+
+    /// Whether anything is loading.
+    pub fn loading(&self) -> bool {
+        self.columns.iter().any(|c| c.loading)
+    }
+
+    /// Applies `msg`; returns what to fetch.
+    pub fn update(&mut self, msg: Message) -> Vec<Effect> {
+        match msg {
+            Message::Listed { path, result } => {
+                self.listed(&path, result);
+                Vec::new()
+            }
+            Message::Select { column, row } => {
+                self.focus = Focus::Column(column);
+                self.select(column, row)
+            }
+            Message::Key(key, at) => self.key(key, at),
+            Message::Doc { path, result } => {
+                if let Some(p) = self.preview.as_mut().filter(|p| p.path == path) {
+                    match result {
+                        Ok(doc) => (p.doc, p.error) = (Some(doc), None),
+                        Err(e) => p.error = Some(e),
+                    }
+                }
+                Vec::new()
+            }
+            Message::Changed(c) => self.changed(&c),
+            Message::Scrolled {
+                column,
+                offset,
+                height,
+            } => {
+                if let Some(c) = self.columns.get_mut(column) {
+                    c.scroll = (offset, height);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn listed(&mut self, path: &str, result: Result<Arc<Listing>, String>) {
+        let Some(col) = self.columns.iter_mut().find(|c| c.path == path) else {
+            return;
+        };
+        match result {
+            Ok(listing) => col.listed(listing),
+            Err(e) => (col.loading, col.error) = (false, Some(e)),
+        }
+    }
+
+    /// Selects row `row` of column `column`: deeper columns close; a
+    /// directory opens the next column, a document the preview.
+    pub fn select(&mut self, column: usize, row: usize) -> Vec<Effect> {
+        let Some(col) = self.columns.get_mut(column) else {
+            return Vec::new();
+        };
+        if row >= col.entries().len() {
+            return Vec::new();
+        }
+        col.selected = Some(row);
+        col.want = None;
+        let entry = col.entries()[row].clone();
+        let path = col.entry_path(row).unwrap_or_default();
+        self.columns.truncate(column + 1);
+        self.preview = None;
+        match (entry.kind, entry.id) {
+            (EntryKind::Dir, _) => {
+                self.columns.push(Column::loading(path.clone()));
+                vec![Effect::List(path)]
+            }
+            (EntryKind::Doc, Some(id)) => {
+                self.preview = Some(Preview {
+                    path: path.clone(),
+                    id,
+                    doc: None,
+                    error: None,
+                });
+                vec![Effect::Doc { path, id }]
+            }
+            (EntryKind::Doc, None) => Vec::new(),
+        }
+    }
+
+    fn key(&mut self, key: Key, at: Instant) -> Vec<Effect> {
+        let column = match self.focus {
+            Focus::Column(c) => c.min(self.columns.len().saturating_sub(1)),
+            Focus::Preview => {
+                if key == Key::Left {
+                    self.focus = Focus::Column(self.columns.len().saturating_sub(1));
+                }
+                return Vec::new();
+            }
+        };
+        let Some(col) = self.columns.get(column) else {
+            return Vec::new();
+        };
+        let len = col.entries().len();
+        let sel = col.selected;
+        match key {
+            Key::Up => self.move_to(column, sel.map_or(0, |s| s.saturating_sub(1)), len),
+            Key::Down => self.move_to(column, sel.map_or(0, |s| s + 1), len),
+            Key::Home => self.move_to(column, 0, len),
+            Key::End => self.move_to(column, len.saturating_sub(1), len),
+            Key::Left => {
+                self.focus = Focus::Column(column.saturating_sub(1));
+                Vec::new()
+            }
+            Key::Right => self.right(column),
+            Key::Char(c) => self.type_ahead(column, c, at),
+        }
+    }
+
+    fn move_to(&mut self, column: usize, row: usize, len: usize) -> Vec<Effect> {
+        if len == 0 || self.columns[column].selected == Some(row.min(len - 1)) {
+            return Vec::new();
+        }
+        self.select(column, row.min(len - 1))
+    }
+
+    /// → : into the opened directory (its first row if none selected), or
+    /// onto the preview.
+    fn right(&mut self, column: usize) -> Vec<Effect> {
+        if self.preview.is_some() && column + 1 == self.columns.len() {
+            self.focus = Focus::Preview;
+            return Vec::new();
+        }
+        if column + 1 >= self.columns.len() {
+            return Vec::new();
+        }
+        self.focus = Focus::Column(column + 1);
+        let next = &self.columns[column + 1];
+        if next.selected.is_none() && !next.entries().is_empty() {
+            return self.select(column + 1, 0);
+        }
+        Vec::new()
+    }
+
+    /// Type-ahead: the first entry whose name starts with what was typed
+    /// (case-insensitive) within [`TYPEAHEAD_RESET`] of the last key.
+    fn type_ahead(&mut self, column: usize, c: char, at: Instant) -> Vec<Effect> {
+        let t = &mut self.typeahead;
+        if t.last
+            .is_none_or(|l| at.duration_since(l) >= TYPEAHEAD_RESET)
+        {
+            t.typed.clear();
+        }
+        t.last = Some(at);
+        t.typed.extend(c.to_lowercase());
+        let typed = t.typed.clone();
+        let found = self.columns[column]
+            .entries()
+            .iter()
+            .position(|e| e.name.to_lowercase().starts_with(&typed));
+        match found {
+            Some(row) if self.columns[column].selected != Some(row) => self.select(column, row),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Lists again the open columns that changed, and fetches the
+    /// previewed document again if it changed.
+    fn changed(&mut self, c: &Changed) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for col in &mut self.columns {
+            if (c.everything || c.paths.contains(&col.path)) && !col.loading {
+                col.loading = true;
+                effects.push(Effect::List(col.path.clone()));
+            }
+        }
+        if let Some(p) = &self.preview
+            && (c.everything || c.docs.contains(&p.id))
+        {
+            effects.push(Effect::Doc {
+                path: p.path.clone(),
+                id: p.id,
+            });
+        }
+        effects
+    }
+}

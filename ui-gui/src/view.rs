@@ -1,0 +1,157 @@
+//! The browser drawn: a breadcrumb, the columns side by side (each laying
+//! out only the rows in view), and the preview of the selected document.
+
+use docgrid_core::api::{EntryKind, TreeEntry};
+use iced::widget::{Column as Col, button, column, container, row, scrollable, space, text};
+use iced::{Element, Fill, Length};
+
+use crate::columns::Column;
+use crate::state::{Browser, Focus, Message, Preview};
+
+/// The height of a row (fixed, so that the rows in view are known).
+pub const ROW_HEIGHT: f32 = 24.0;
+
+/// The width of a column.
+const COLUMN_WIDTH: f32 = 240.0;
+
+/// The whole window.
+pub fn view(b: &Browser) -> Element<'_, Message> {
+    let mut columns = row![].spacing(1).height(Fill);
+    for (i, c) in b.columns.iter().enumerate() {
+        columns = columns.push(column_view(i, c, b.focus == Focus::Column(i)));
+    }
+    if let Some(p) = &b.preview {
+        columns = columns.push(preview_view(p));
+    }
+    let strip = scrollable(columns)
+        .direction(scrollable::Direction::Horizontal(
+            scrollable::Scrollbar::default(),
+        ))
+        .anchor_right()
+        .width(Fill)
+        .height(Fill);
+    column![text(b.path()).size(14), strip]
+        .spacing(6)
+        .padding(6)
+        .into()
+}
+
+/// One column: its rows in view, spacers for the rest.
+fn column_view(index: usize, c: &Column, focused: bool) -> Element<'_, Message> {
+    let body: Element<'_, Message> = if let Some(e) = &c.error {
+        text(format!("cannot list {}: {e}", c.path)).into()
+    } else if c.listing.is_none() {
+        text("loading…").into()
+    } else {
+        let range = c.visible_rows(ROW_HEIGHT);
+        let total = c.entries().len();
+        let mut rows = Col::new().push(space().height(range.start as f32 * ROW_HEIGHT));
+        for i in range.clone() {
+            let e = &c.entries()[i];
+            rows = rows.push(row_view(index, i, e, c.selected == Some(i), focused));
+        }
+        let rest = (total - range.end) as f32 * ROW_HEIGHT;
+        scrollable(rows.push(space().height(rest)))
+            .on_scroll(move |v| Message::Scrolled {
+                column: index,
+                offset: v.absolute_offset().y,
+                height: v.bounds().height,
+            })
+            .height(Fill)
+            .into()
+    };
+    container(body)
+        .width(COLUMN_WIDTH)
+        .height(Fill)
+        .padding(2)
+        .style(container::bordered_box)
+        .into()
+}
+
+/// One row: icon, name, and size or count.
+fn row_view(
+    column: usize,
+    index: usize,
+    e: &TreeEntry,
+    selected: bool,
+    focused: bool,
+) -> Element<'_, Message> {
+    let (icon, extra) = match e.kind {
+        EntryKind::Dir => ("▸", e.count.map(|n| n.to_string()).unwrap_or_default()),
+        EntryKind::Doc => (
+            doc_icon(e.mime.as_deref()),
+            e.size.map(size).unwrap_or_default(),
+        ),
+    };
+    let label = row![
+        text(icon).width(18),
+        text(&e.name).width(Fill),
+        text(extra).size(12)
+    ]
+    .spacing(4);
+    let style = match (selected, focused) {
+        (true, true) => button::primary,
+        (true, false) => button::secondary,
+        _ => button::text,
+    };
+    button(label)
+        .on_press(Message::Select { column, row: index })
+        .style(style)
+        .width(Fill)
+        .height(Length::Fixed(ROW_HEIGHT))
+        .padding([2, 4])
+        .into()
+}
+
+/// The preview: the document's name, size, type, revision and metadata.
+fn preview_view(p: &Preview) -> Element<'_, Message> {
+    let body: Element<'_, Message> = match (&p.doc, &p.error) {
+        (_, Some(e)) => text(format!("cannot show {}: {e}", p.path)).into(),
+        (None, None) => text("loading…").into(),
+        (Some(d), None) => {
+            let mut lines = column![
+                text(&d.name).size(18),
+                text(format!("{} · revision {}", size(d.size), d.rev)).size(12),
+            ]
+            .spacing(4);
+            for (k, vs) in &d.meta {
+                lines = lines.push(text(format!("{k}: {}", vs.join(", "))).size(13));
+            }
+            lines.into()
+        }
+    };
+    container(scrollable(body).height(Fill))
+        .width(360)
+        .height(Fill)
+        .padding(8)
+        .style(container::bordered_box)
+        .into()
+}
+
+/// An icon for a MIME type.
+fn doc_icon(mime: Option<&str>) -> &'static str {
+    match mime.unwrap_or("") {
+        m if m.starts_with("image/") => "▣",
+        m if m.starts_with("audio/") => "♪",
+        m if m.starts_with("video/") => "▶",
+        "application/pdf" => "▤",
+        m if m.starts_with("text/") => "≡",
+        _ => "□",
+    }
+}
+
+/// A byte count for people.
+pub fn size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

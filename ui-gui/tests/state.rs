@@ -1,0 +1,182 @@
+//! The browser's state without a window, against a real server on
+//! 127.0.0.1:0: navigation opens the columns the tree layer lists, the
+//! keyboard and type-ahead move the selection, and another client's
+//! commit reaches an open column through the change feed.
+
+use std::time::{Duration, Instant};
+
+use docgrid_client::tree::Tree;
+use docgrid_client::{Client, ClientOptions};
+use docgrid_gui::effects::run_blocking;
+use docgrid_gui::state::{Browser, Effect, Focus, Key, Message};
+use docgrid_server::testing::TestServer;
+
+fn tree(s: &TestServer) -> Tree {
+    let c = Client::new(
+        std::slice::from_ref(&s.url),
+        &s.token,
+        ClientOptions::default(),
+    )
+    .unwrap();
+    Tree::new(c)
+}
+
+/// Runs effects, and those their messages cause, until none are left.
+fn settle(b: &mut Browser, t: &Tree, mut effects: Vec<Effect>) {
+    while !effects.is_empty() {
+        let next: Vec<Effect> = effects
+            .drain(..)
+            .flat_map(|e| b.update(run_blocking(t, e)))
+            .collect();
+        effects = next;
+    }
+}
+
+fn names(b: &Browser, column: usize) -> Vec<String> {
+    b.columns[column]
+        .entries()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+fn row_of(b: &Browser, column: usize, name: &str) -> usize {
+    b.columns[column]
+        .entries()
+        .iter()
+        .position(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no {name} in {:?}", names(b, column)))
+}
+
+fn click(b: &mut Browser, t: &Tree, column: usize, name: &str) {
+    let row = row_of(b, column, name);
+    let effects = b.update(Message::Select { column, row });
+    settle(b, t, effects);
+}
+
+fn key(b: &mut Browser, t: &Tree, k: Key, at: Instant) {
+    let effects = b.update(Message::Key(k, at));
+    settle(b, t, effects);
+}
+
+fn seeded() -> (tempfile::TempDir, TestServer, Tree) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::create(dir.path());
+    let t = tree(&s);
+    for (d, n) in [
+        ("/tags/jazz/", "so-what.txt"),
+        ("/tags/jazz/", "blue-in-green.txt"),
+        ("/tags/jazz/", "all-blues.txt"),
+        ("/tags/rock/", "x.txt"),
+    ] {
+        t.create(d, n, n.as_bytes().into()).unwrap();
+    }
+    (dir, s, t)
+}
+
+#[test]
+fn clicking_through_opens_the_columns_the_tree_lists_and_a_document_opens_its_preview() {
+    let (_d, _s, t) = seeded();
+    let (mut b, effects) = Browser::new("/");
+    settle(&mut b, &t, effects);
+    let listed = |p: &str| -> Vec<String> {
+        t.list(p)
+            .unwrap()
+            .entries()
+            .iter()
+            .map(|e| e.name.clone())
+            .collect()
+    };
+    assert_eq!(names(&b, 0), listed("/"));
+    click(&mut b, &t, 0, "tags");
+    click(&mut b, &t, 1, "jazz");
+    let paths: Vec<&str> = b.columns.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["/", "/tags/", "/tags/jazz/"]);
+    assert_eq!(names(&b, 2), listed("/tags/jazz/"));
+    click(&mut b, &t, 2, "so-what.txt");
+    let p = b.preview.as_ref().expect("a preview");
+    assert_eq!(p.path, "/tags/jazz/so-what.txt");
+    assert_eq!(p.doc.as_ref().unwrap().meta["tag"], ["jazz"]);
+    assert_eq!(b.path(), "/tags/jazz/so-what.txt");
+    // Another directory higher up closes the deeper columns and the preview.
+    click(&mut b, &t, 1, "rock");
+    assert_eq!(b.columns.len(), 3);
+    assert_eq!(names(&b, 2), ["x.txt"]);
+    assert!(b.preview.is_none());
+}
+
+#[test]
+fn a_start_path_opens_its_ancestors_with_the_way_selected() {
+    let (_d, _s, t) = seeded();
+    let (mut b, effects) = Browser::new("/tags/jazz/");
+    settle(&mut b, &t, effects);
+    assert_eq!(b.columns.len(), 3);
+    let sel = |c: usize| b.columns[c].selected_entry().map(|e| e.name.clone());
+    assert_eq!(sel(0).as_deref(), Some("tags"));
+    assert_eq!(sel(1).as_deref(), Some("jazz"));
+    assert_eq!(b.focus, Focus::Column(2));
+}
+
+#[test]
+fn arrows_and_type_ahead_move_the_selection() {
+    let (_d, _s, t) = seeded();
+    let (mut b, effects) = Browser::new("/tags/jazz/");
+    settle(&mut b, &t, effects);
+    let t0 = Instant::now();
+    key(&mut b, &t, Key::Down, t0);
+    assert_eq!(b.columns[2].selected, Some(0));
+    assert!(
+        b.preview.is_some(),
+        "a document selected by key is previewed"
+    );
+    key(&mut b, &t, Key::Char('b'), t0);
+    assert_eq!(
+        b.columns[2].selected_entry().unwrap().name,
+        "blue-in-green.txt"
+    );
+    key(&mut b, &t, Key::Char('S'), t0 + Duration::from_millis(300));
+    assert_eq!(
+        b.columns[2].selected_entry().unwrap().name,
+        "blue-in-green.txt",
+        "\"bs\" matches nothing: the selection stays"
+    );
+    key(&mut b, &t, Key::Char('s'), t0 + Duration::from_secs(2));
+    assert_eq!(
+        b.columns[2].selected_entry().unwrap().name,
+        "so-what.txt",
+        "reset after 1 s"
+    );
+    key(&mut b, &t, Key::Right, t0);
+    assert_eq!(b.focus, Focus::Preview);
+    key(&mut b, &t, Key::Left, t0);
+    key(&mut b, &t, Key::Left, t0);
+    assert_eq!(b.focus, Focus::Column(1));
+    key(&mut b, &t, Key::Down, t0);
+    assert_eq!(b.columns[1].selected_entry().unwrap().name, "rock");
+    assert_eq!(names(&b, 2), ["x.txt"]);
+}
+
+#[test]
+fn another_clients_commit_updates_an_open_column() {
+    let (_d, s, t) = seeded();
+    t.follow_changes();
+    let start = Instant::now();
+    while !t.is_live() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let changes = t.subscribe();
+    let (mut b, effects) = Browser::new("/tags/jazz/");
+    settle(&mut b, &t, effects);
+    tree(&s)
+        .create("/tags/jazz/", "new-one.txt", b"new".as_slice().into())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !names(&b, 2).contains(&"new-one.txt".to_string()) {
+        let c = changes
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("told of the commit");
+        let effects = b.update(Message::Changed(c));
+        settle(&mut b, &t, effects);
+    }
+    assert!(!b.loading());
+}
