@@ -3,14 +3,15 @@
 //! change subscription become messages.
 
 use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use docgrid_client::tree::{AsyncTree, Changed, Tree};
 use iced::futures::Stream;
 use iced::keyboard::{self, key::Named};
-use iced::{Element, Subscription, Task};
+use iced::{Element, Subscription, Task, window};
 
 use crate::effects;
 use crate::state::{Browser, Effect, Key, Message};
@@ -22,6 +23,10 @@ pub enum Msg {
     Browser(Message),
     /// A key no widget took.
     Key(keyboard::Key),
+    /// Time to take the `--screenshot`.
+    Shoot,
+    /// The `--screenshot`, taken.
+    Shot(window::Screenshot),
 }
 
 /// The running application.
@@ -31,6 +36,9 @@ pub struct App {
     pub browser: Browser,
     server: String,
     changes: Changes,
+    /// Where to save a screenshot once everything is loaded (then exit).
+    screenshot: Option<PathBuf>,
+    shooting: bool,
 }
 
 /// The tree's change subscription, shared with the subscription's stream.
@@ -47,7 +55,12 @@ impl Hash for Changes {
 impl App {
     /// The browser over `tree` (following its change feed), at `path`,
     /// titled with `server`; and the listings to fetch first.
-    pub fn new(tree: Tree, server: String, path: &str) -> (App, Task<Msg>) {
+    pub fn new(
+        tree: Tree,
+        server: String,
+        path: &str,
+        screenshot: Option<PathBuf>,
+    ) -> (App, Task<Msg>) {
         tree.follow_changes();
         let changes = Changes(Arc::new(Mutex::new(tree.subscribe())));
         let (browser, effects) = Browser::new(path);
@@ -56,6 +69,8 @@ impl App {
             browser,
             server,
             changes,
+            screenshot,
+            shooting: false,
         };
         let task = app.run(effects);
         (app, task)
@@ -77,9 +92,28 @@ impl App {
                 Some(k) => Message::Key(k, Instant::now()),
                 None => return Task::none(),
             },
+            Msg::Shoot => return window::latest().and_then(window::screenshot).map(Msg::Shot),
+            Msg::Shot(shot) => return self.save(&shot),
         };
         let effects = self.browser.update(msg);
-        self.run(effects)
+        let task = self.run(effects);
+        if self.screenshot.is_some() && !self.shooting && self.browser.settled() {
+            self.shooting = true;
+            // A moment for the window to draw what just arrived.
+            return Task::batch([task, Task::perform(after(SETTLE), |()| Msg::Shoot)]);
+        }
+        task
+    }
+
+    /// Saves `shot` as the `--screenshot` PNG and exits.
+    fn save(&self, shot: &window::Screenshot) -> Task<Msg> {
+        if let Some(path) = &self.screenshot
+            && let Err(e) =
+                crate::shot::save_png(path, shot.size.width, shot.size.height, &shot.rgba)
+        {
+            eprintln!("docgrid-gui: saving the screenshot {}: {e}", path.display());
+        }
+        iced::exit()
     }
 
     /// The window title: the server and the path.
@@ -102,6 +136,19 @@ impl App {
     pub fn view(&self) -> Element<'_, Msg> {
         crate::view::view(&self.browser).map(Msg::Browser)
     }
+}
+
+/// How long the window is given to draw before a `--screenshot`.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// A future done after `d` (on a thread of its own: no timer runtime).
+async fn after(d: Duration) {
+    let (tx, rx) = iced::futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        std::thread::sleep(d);
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
 }
 
 /// The tree's changes as a stream (each awaited on a tree worker).

@@ -56,16 +56,16 @@ impl Column {
     }
 
     /// Takes a fetched listing, keeping the selection by name (a refresh
-    /// moves rows).
-    pub fn listed(&mut self, listing: Arc<Listing>) {
-        let keep = self
-            .want
-            .take()
-            .or_else(|| self.selected_entry().map(|e| e.name.clone()));
+    /// moves rows). Whether a wanted row was found (and selected).
+    pub fn listed(&mut self, listing: Arc<Listing>) -> bool {
+        let wanted = self.want.take();
+        let found = wanted.is_some();
+        let keep = wanted.or_else(|| self.selected_entry().map(|e| e.name.clone()));
         self.selected = keep.and_then(|n| listing.index_of(&n));
         self.listing = Some(listing);
         self.loading = false;
         self.error = None;
+        found && self.selected.is_some()
     }
 
     /// The rows to lay out for the scroll position: those in view and a
@@ -107,11 +107,16 @@ pub fn child_path(dir: &str, name: &str) -> String {
 }
 
 /// The columns that show `path`: one per ancestor from `/`, each but the
-/// last wanting its child selected. A path that is not a directory of the
-/// tree opens `/`.
+/// last wanting its child selected; a document's path (no trailing `/`)
+/// has the last column want the document. A path that is not in the tree
+/// opens `/`.
 pub fn columns_for(path: &str) -> (Vec<Column>, Vec<Effect>) {
+    let (dir, entry) = match rules::split_entry(path) {
+        Ok((d, Some(name))) if !path.ends_with('/') => (Some(d), Some(name)),
+        _ => (rules::parse_dir(path).ok(), None),
+    };
     let mut chain = Vec::new();
-    let mut at = rules::parse_dir(path).ok();
+    let mut at = dir;
     while let Some(d) = at {
         at = d.parent();
         chain.push(d);
@@ -125,6 +130,9 @@ pub fn columns_for(path: &str) -> (Vec<Column>, Vec<Effect>) {
         let child = &columns[i + 1].path;
         let name = child[columns[i].path.len()..].trim_end_matches('/');
         columns[i].want = Some(name.to_string());
+    }
+    if let (Some(last), Some(name)) = (columns.last_mut(), entry) {
+        last.want = Some(name);
     }
     let effects = columns
         .iter()
@@ -147,6 +155,9 @@ mod tests {
         assert_eq!(effects.len(), 4);
         let (cols, _) = columns_for("not a path");
         assert_eq!(cols.len(), 1);
+        let (cols, _) = columns_for("/tags/jazz/so-what.txt");
+        assert_eq!(cols.len(), 3);
+        assert_eq!(cols[2].want.as_deref(), Some("so-what.txt"));
     }
 
     #[test]

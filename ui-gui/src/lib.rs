@@ -15,5 +15,6 @@
 pub mod app;
 pub mod columns;
 pub mod effects;
+pub mod shot;
 pub mod state;
 pub mod view;

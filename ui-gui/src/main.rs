@@ -30,9 +30,13 @@ struct Args {
     /// The chunk cache directory.
     #[arg(long, value_name = "DIR")]
     cache: Option<std::path::PathBuf>,
-    /// The tree path to open (`/tags/jazz/`).
+    /// The tree path to open (`/tags/jazz/`, or a document's path to
+    /// preview it).
     #[arg(long, value_name = "TREEPATH", default_value = "/")]
     path: String,
+    /// Save a PNG of the window once everything is loaded, then exit.
+    #[arg(long, value_name = "FILE")]
+    screenshot: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -70,9 +74,10 @@ fn run(args: Args) -> Result<()> {
     }
     let server = cfg.servers.join(", ");
     let path = args.path.clone();
+    let shot = args.screenshot.clone();
     let tree = Tree::new(client);
     iced::application(
-        move || App::new(tree.clone(), server.clone(), &path),
+        move || App::new(tree.clone(), server.clone(), &path, shot.clone()),
         App::update,
         App::view,
     )

@@ -158,13 +158,19 @@ impl Browser {
         self.columns.iter().any(|c| c.loading)
     }
 
+    /// Whether every column and the preview have what they show.
+    pub fn settled(&self) -> bool {
+        !self.loading()
+            && self
+                .preview
+                .as_ref()
+                .is_none_or(|p| p.doc.is_some() || p.error.is_some())
+    }
+
     /// Applies `msg`; returns what to fetch.
     pub fn update(&mut self, msg: Message) -> Vec<Effect> {
         match msg {
-            Message::Listed { path, result } => {
-                self.listed(&path, result);
-                Vec::new()
-            }
+            Message::Listed { path, result } => self.listed(&path, result),
             Message::Select { column, row } => {
                 self.focus = Focus::Column(column);
                 self.select(column, row)
@@ -193,13 +199,26 @@ impl Browser {
         }
     }
 
-    fn listed(&mut self, path: &str, result: Result<Arc<Listing>, String>) {
-        let Some(col) = self.columns.iter_mut().find(|c| c.path == path) else {
-            return;
+    /// A listing arrived: the wanted row of the last column (from the
+    /// start path) opens like a click.
+    fn listed(&mut self, path: &str, result: Result<Arc<Listing>, String>) -> Vec<Effect> {
+        let Some(i) = self.columns.iter().position(|c| c.path == path) else {
+            return Vec::new();
         };
+        let last = i + 1 == self.columns.len();
+        let col = &mut self.columns[i];
         match result {
-            Ok(listing) => col.listed(listing),
-            Err(e) => (col.loading, col.error) = (false, Some(e)),
+            Ok(listing) => {
+                let wanted = col.listed(listing);
+                match col.selected {
+                    Some(row) if wanted && last => self.select(i, row),
+                    _ => Vec::new(),
+                }
+            }
+            Err(e) => {
+                (col.loading, col.error) = (false, Some(e));
+                Vec::new()
+            }
         }
     }
 
