@@ -21,8 +21,8 @@ use crate::state::{Browser, Effect, Key, Message};
 pub enum Msg {
     /// For the browser.
     Browser(Message),
-    /// A key no widget took.
-    Key(keyboard::Key),
+    /// A key no widget took, with the modifiers held.
+    Key(keyboard::Key, keyboard::Modifiers),
     /// Time to take the `--screenshot`.
     Shoot,
     /// The `--screenshot`, taken.
@@ -88,7 +88,10 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Task<Msg> {
         let msg = match msg {
             Msg::Browser(m) => m,
-            Msg::Key(k) => match browser_key(&k) {
+            Msg::Key(k, mods) if is_search_key(&k, mods) => {
+                return iced::widget::operation::focus(crate::view::SEARCH_ID);
+            }
+            Msg::Key(k, _) => match browser_key(&k) {
                 Some(k) => Message::Key(k, Instant::now()),
                 None => return Task::none(),
             },
@@ -124,7 +127,7 @@ impl App {
     /// What the application listens to.
     pub fn subscription(&self) -> Subscription<Msg> {
         let keys = keyboard::listen().filter_map(|e| match e {
-            keyboard::Event::KeyPressed { key, .. } => Some(Msg::Key(key)),
+            keyboard::Event::KeyPressed { key, modifiers, .. } => Some(Msg::Key(key, modifiers)),
             _ => None,
         });
         let changes = Subscription::run_with(self.changes.clone(), change_stream)
@@ -158,6 +161,15 @@ fn change_stream(changes: &Changes) -> impl Stream<Item = Changed> + use<> {
         let c = AsyncTree::next_change(rx.clone()).await.ok()?;
         Some((c, rx))
     })
+}
+
+/// Ctrl+F (⌘F) and `/` go to the search box.
+fn is_search_key(key: &keyboard::Key, mods: keyboard::Modifiers) -> bool {
+    match key.as_ref() {
+        keyboard::Key::Character("/") => true,
+        keyboard::Key::Character(c) => mods.command() && c.eq_ignore_ascii_case("f"),
+        _ => false,
+    }
 }
 
 /// The browser's meaning of a key.

@@ -13,6 +13,7 @@ use docgrid_core::DocId;
 use docgrid_core::api::{DocInfo, EntryKind};
 
 use crate::columns::{Column, columns_for};
+use crate::search::Search;
 
 /// How long type-ahead keeps what was typed.
 pub const TYPEAHEAD_RESET: Duration = Duration::from_secs(1);
@@ -79,6 +80,10 @@ pub enum Message {
     },
     /// The tree layer says something changed.
     Changed(Changed),
+    /// The search box's text changed.
+    SearchInput(String),
+    /// The search box was submitted (Enter).
+    SearchSubmit,
     /// Column `column` scrolled to `offset`, `height` tall (pixels).
     Scrolled {
         /// The column.
@@ -128,6 +133,8 @@ pub struct Browser {
     pub preview: Option<Preview>,
     /// Where the keyboard is.
     pub focus: Focus,
+    /// The search box.
+    pub search: Search,
     typeahead: TypeAhead,
 }
 
@@ -140,6 +147,7 @@ impl Browser {
             columns,
             preview: None,
             focus,
+            search: Search::default(),
             typeahead: TypeAhead::default(),
         };
         (b, effects)
@@ -156,6 +164,28 @@ impl Browser {
     /// Whether anything is loading.
     pub fn loading(&self) -> bool {
         self.columns.iter().any(|c| c.loading)
+    }
+
+    /// What the window should warn of: listings served from the cache
+    /// because no server answers.
+    pub fn banner(&self) -> Option<&'static str> {
+        self.columns
+            .iter()
+            .any(|c| c.listing.as_ref().is_some_and(|l| l.stale))
+            .then_some("No server answers: showing what is cached (stale).")
+    }
+
+    /// Opens the results of the search box as a `/search/QUERY/` column,
+    /// or leaves the parser's complaint in the box.
+    fn search_submit(&mut self) -> Vec<Effect> {
+        let Some(path) = self.search.submit() else {
+            return Vec::new();
+        };
+        let (columns, effects) = columns_for(&path);
+        self.columns = columns;
+        self.preview = None;
+        self.focus = Focus::Column(self.columns.len() - 1);
+        effects
     }
 
     /// Whether every column and the preview have what they show.
@@ -186,6 +216,11 @@ impl Browser {
                 Vec::new()
             }
             Message::Changed(c) => self.changed(&c),
+            Message::SearchInput(text) => {
+                self.search.text = text;
+                Vec::new()
+            }
+            Message::SearchSubmit => self.search_submit(),
             Message::Scrolled {
                 column,
                 offset,

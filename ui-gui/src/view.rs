@@ -2,8 +2,10 @@
 //! out only the rows in view), and the preview of the selected document.
 
 use docgrid_core::api::{EntryKind, TreeEntry};
-use iced::widget::{Column as Col, button, column, container, row, scrollable, space, text};
-use iced::{Element, Fill, Length};
+use iced::widget::{
+    Column as Col, button, column, container, row, scrollable, space, text, text_input,
+};
+use iced::{Element, Fill, Font, Length};
 
 use crate::columns::Column;
 use crate::state::{Browser, Focus, Message, Preview};
@@ -30,11 +32,34 @@ pub fn view(b: &Browser) -> Element<'_, Message> {
         .anchor_right()
         .width(Fill)
         .height(Fill);
-    column![text(b.path()).size(14), strip]
-        .spacing(6)
-        .padding(6)
+    let mut page = column![top_bar(b)].spacing(6).padding(6);
+    if let Some(marked) = b.search.marked() {
+        page = page.push(text(marked).font(Font::MONOSPACE).size(13));
+    }
+    if let Some(banner) = b.banner() {
+        page = page.push(
+            container(text(banner))
+                .padding(4)
+                .style(container::rounded_box),
+        );
+    }
+    page.push(strip).into()
+}
+
+/// The path of the selection and the search box.
+fn top_bar(b: &Browser) -> Element<'_, Message> {
+    let search = text_input("search: tag:jazz year>=1959 \"so what\"", &b.search.text)
+        .id(SEARCH_ID)
+        .on_input(Message::SearchInput)
+        .on_submit(Message::SearchSubmit)
+        .width(420);
+    row![text(b.path()).size(14).width(Fill), search]
+        .spacing(12)
         .into()
 }
+
+/// The widget id of the search box (Ctrl+F and `/` focus it).
+pub const SEARCH_ID: &str = "search";
 
 /// One column: its rows in view, spacers for the rest.
 fn column_view(index: usize, c: &Column, focused: bool) -> Element<'_, Message> {

@@ -180,3 +180,27 @@ fn another_clients_commit_updates_an_open_column() {
     }
     assert!(!b.loading());
 }
+
+#[test]
+fn a_search_opens_a_results_column_and_a_bad_one_names_the_position() {
+    let (_d, _s, t) = seeded();
+    let (mut b, effects) = Browser::new("/");
+    settle(&mut b, &t, effects);
+    b.update(Message::SearchInput("tag:rock".into()));
+    let effects = b.update(Message::SearchSubmit);
+    settle(&mut b, &t, effects);
+    let last = b.columns.last().unwrap();
+    assert!(last.path.starts_with("/search/"), "{}", last.path);
+    assert_eq!(names(&b, b.columns.len() - 1), ["x.txt"]);
+    b.update(Message::SearchInput("year>=".into()));
+    let effects = b.update(Message::SearchSubmit);
+    assert!(effects.is_empty(), "nothing is fetched for a bad query");
+    let e = b.search.error.clone().expect("the parser's complaint");
+    assert_eq!(e.offset, 6);
+    assert!(b.search.marked().unwrap().contains("      ^"));
+    assert_eq!(
+        names(&b, b.columns.len() - 1),
+        ["x.txt"],
+        "the results stay"
+    );
+}
