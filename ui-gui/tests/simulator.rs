@@ -2,22 +2,12 @@
 //! draws produce the browser's messages, and the columns they open are
 //! drawn next.
 
-use docgrid_client::tree::Tree;
-use docgrid_client::{Client, ClientOptions};
-use docgrid_gui::effects::run_blocking;
-use docgrid_gui::state::{Browser, Effect, Message};
-use docgrid_gui::view::view;
-use docgrid_server::testing::TestServer;
+mod common;
 
-fn settle(b: &mut Browser, t: &Tree, mut effects: Vec<Effect>) {
-    while !effects.is_empty() {
-        let next: Vec<Effect> = effects
-            .drain(..)
-            .flat_map(|e| b.update(run_blocking(t, e)))
-            .collect();
-        effects = next;
-    }
-}
+use common::{seeded, settle};
+use docgrid_client::tree::Tree;
+use docgrid_gui::state::{Browser, Message};
+use docgrid_gui::view::view;
 
 /// Clicks the text `label` in the drawn browser and applies what it sent.
 fn click(b: &mut Browser, t: &Tree, label: &str) {
@@ -36,17 +26,7 @@ fn click(b: &mut Browser, t: &Tree, label: &str) {
 
 #[test]
 fn clicking_rows_opens_columns_and_the_preview() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = TestServer::create(dir.path());
-    let c = Client::new(
-        std::slice::from_ref(&s.url),
-        &s.token,
-        ClientOptions::default(),
-    )
-    .unwrap();
-    let t = Tree::new(c);
-    t.create("/tags/jazz/", "so-what.txt", b"so what".as_slice().into())
-        .unwrap();
+    let (_dir, _s, t) = seeded(&[("/tags/jazz/", "so-what.txt")]);
     let (mut b, effects) = Browser::new("/");
     settle(&mut b, &t, effects);
     click(&mut b, &t, "tags");

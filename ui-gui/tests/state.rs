@@ -5,32 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{seeded as seed, settle, tree};
 use docgrid_client::tree::Tree;
-use docgrid_client::{Client, ClientOptions};
-use docgrid_gui::effects::run_blocking;
-use docgrid_gui::state::{Browser, Effect, Focus, Key, Message};
+use docgrid_gui::state::{Browser, Focus, Key, Message};
 use docgrid_server::testing::TestServer;
-
-fn tree(s: &TestServer) -> Tree {
-    let c = Client::new(
-        std::slice::from_ref(&s.url),
-        &s.token,
-        ClientOptions::default(),
-    )
-    .unwrap();
-    Tree::new(c)
-}
-
-/// Runs effects, and those their messages cause, until none are left.
-fn settle(b: &mut Browser, t: &Tree, mut effects: Vec<Effect>) {
-    while !effects.is_empty() {
-        let next: Vec<Effect> = effects
-            .drain(..)
-            .flat_map(|e| b.update(run_blocking(t, e)))
-            .collect();
-        effects = next;
-    }
-}
 
 fn names(b: &Browser, column: usize) -> Vec<String> {
     b.columns[column]
@@ -60,18 +40,12 @@ fn key(b: &mut Browser, t: &Tree, k: Key, at: Instant) {
 }
 
 fn seeded() -> (tempfile::TempDir, TestServer, Tree) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = TestServer::create(dir.path());
-    let t = tree(&s);
-    for (d, n) in [
+    seed(&[
         ("/tags/jazz/", "so-what.txt"),
         ("/tags/jazz/", "blue-in-green.txt"),
         ("/tags/jazz/", "all-blues.txt"),
         ("/tags/rock/", "x.txt"),
-    ] {
-        t.create(d, n, n.as_bytes().into()).unwrap();
-    }
-    (dir, s, t)
+    ])
 }
 
 #[test]

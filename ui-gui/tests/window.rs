@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use docgrid_client::tree::Tree;
-use docgrid_client::{Client, ClientOptions};
-use docgrid_server::testing::TestServer;
+mod common;
+
+use common::seeded;
 
 /// An X server of our own on a free display, killed on drop.
 struct Xvfb {
@@ -85,18 +85,11 @@ fn colours(rgba: &[u8]) -> usize {
 #[test]
 fn a_real_window_shows_three_columns_and_a_preview() {
     let Some(x) = Xvfb::start() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let s = TestServer::create(dir.path());
-    let c = Client::new(
-        std::slice::from_ref(&s.url),
-        &s.token,
-        ClientOptions::default(),
-    )
-    .unwrap();
-    let t = Tree::new(c);
-    for n in ["so-what.txt", "blue-in-green.txt", "all-blues.txt"] {
-        t.create("/tags/jazz/", n, n.as_bytes().into()).unwrap();
-    }
+    let (dir, s, _t) = seeded(&[
+        ("/tags/jazz/", "so-what.txt"),
+        ("/tags/jazz/", "blue-in-green.txt"),
+        ("/tags/jazz/", "all-blues.txt"),
+    ]);
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gui-screenshots");
     std::fs::create_dir_all(&out).unwrap();
     let shot = out.join("columns-and-preview.png");
