@@ -77,6 +77,30 @@ pub fn resolve(over: &Overrides) -> Result<ClientConfig, ClientError> {
     })
 }
 
+/// A client of `cfg`'s servers with the shared chunk cache in `cache`
+/// (`cfg.cache` when `None`), bounded by `cfg.cache_size`. A cache that
+/// cannot be opened is logged and left out: reads then need a server.
+pub fn client_for(
+    cfg: &ClientConfig,
+    cache: Option<&std::path::Path>,
+) -> Result<crate::Client, ClientError> {
+    let client = crate::Client::new(&cfg.servers, &cfg.token, crate::ClientOptions::default())?;
+    let Some(dir) = cache.or(cfg.cache.as_deref()) else {
+        return Ok(client);
+    };
+    let size = cfg.cache_size.unwrap_or(DEFAULT_CACHE_SIZE);
+    match crate::cache::ChunkCache::open(dir, size) {
+        Ok(c) => Ok(client.with_cache(std::sync::Arc::new(c))),
+        Err(e) => {
+            tracing::warn!(
+                "no chunk cache in {} ({e}): reads need a server",
+                dir.display()
+            );
+            Ok(client)
+        }
+    }
+}
+
 /// A server as given: `127.0.0.1:8040` or `host:8040` (no scheme) means
 /// `http://` (a server on loopback speaks plain HTTP); a trailing `/` goes.
 pub fn server_url(given: &str) -> String {

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use anyhow::{Result, bail};
 use docgrid_client::config::{Overrides, resolve};
 use docgrid_client::tree::{Node, Tree};
-use docgrid_client::{Client, ClientOptions};
+use docgrid_client::Client;
 
 use crate::args::{Rev, Target};
 use crate::wc::Wc;
@@ -53,17 +53,7 @@ impl Ctx {
 
     fn connect(&self) -> Result<Client> {
         let cfg = resolve(&self.over)?;
-        let mut client = Client::new(&cfg.servers, &cfg.token, ClientOptions::default())?;
-        if let Some(dir) = &cfg.cache
-            && let Ok(cache) = docgrid_client::cache::ChunkCache::open(
-                dir,
-                cfg.cache_size
-                    .unwrap_or(docgrid_core::config::DEFAULT_CACHE_SIZE),
-            )
-        {
-            client = client.with_cache(std::sync::Arc::new(cache));
-        }
-        Ok(client)
+        Ok(docgrid_client::config::client_for(&cfg, None)?)
     }
 
     /// The tree path a target names: a repository path in the tree's

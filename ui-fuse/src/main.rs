@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use docgrid_client::config::{Overrides, parse_size, resolve};
+use docgrid_client::config::{Overrides, client_for, parse_size, resolve};
 use docgrid_client::tree::Tree;
-use docgrid_client::{Client, ClientOptions};
 use docgrid_core::config::ClientConfig;
 use docgrid_fuse::fs::{Fs, FsOptions, NameRules, names};
 use docgrid_fuse::mount::{self, MountConfig};
@@ -169,15 +168,7 @@ fn logging() {
 
 /// Mounts and serves until SIGINT or SIGTERM.
 fn serve(args: &Args, cfg: &ClientConfig, cache_dir: &Path, mp: &Path) -> Result<()> {
-    let mut client = Client::new(&cfg.servers, &cfg.token, ClientOptions::default())?;
-    let size = cfg
-        .cache_size
-        .unwrap_or(docgrid_core::config::DEFAULT_CACHE_SIZE);
-    match docgrid_client::cache::ChunkCache::open(cache_dir, size) {
-        Ok(cache) => client = client.with_cache(Arc::new(cache)),
-        Err(e) => tracing::warn!("no chunk cache ({e}): reads need the server"),
-    }
-    let tree = Tree::new(client);
+    let tree = Tree::new(client_for(cfg, Some(cache_dir))?);
     tree.follow_changes();
     let mut opts = FsOptions::new(cache_dir.join("fuse-spool"));
     opts.read_only = args.read_only;

@@ -8,13 +8,11 @@
 //! then the config file (which points at the proxy when one runs).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use docgrid_client::config::{Overrides, resolve};
+use docgrid_client::config::{Overrides, client_for, resolve};
 use docgrid_client::tree::Tree;
-use docgrid_client::{Client, ClientOptions};
 use docgrid_gui::app::App;
 
 /// Browse docgrid's metadata tree in columns.
@@ -62,16 +60,7 @@ fn run(args: Args) -> Result<()> {
         cache: args.cache.clone(),
         cache_size: None,
     })?;
-    let mut client = Client::new(&cfg.servers, &cfg.token, ClientOptions::default())?;
-    if let Some(dir) = &cfg.cache {
-        let size = cfg
-            .cache_size
-            .unwrap_or(docgrid_core::config::DEFAULT_CACHE_SIZE);
-        match docgrid_client::cache::ChunkCache::open(dir, size) {
-            Ok(cache) => client = client.with_cache(Arc::new(cache)),
-            Err(e) => tracing::warn!("no chunk cache ({e})"),
-        }
-    }
+    let client = client_for(&cfg, None)?;
     let server = cfg.servers.join(", ");
     let path = args.path.clone();
     let shot = args.screenshot.clone();
