@@ -5,9 +5,9 @@
 use std::sync::OnceLock;
 
 use anyhow::{Result, bail};
+use docgrid_client::Client;
 use docgrid_client::config::{Overrides, resolve};
 use docgrid_client::tree::{Node, Tree};
-use docgrid_client::Client;
 
 use crate::args::{Rev, Target};
 use crate::wc::Wc;

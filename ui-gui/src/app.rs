@@ -103,7 +103,7 @@ impl App {
         if self.screenshot.is_some() && !self.shooting && self.browser.settled() {
             self.shooting = true;
             // A moment for the window to draw what just arrived.
-            return Task::batch([task, Task::perform(after(SETTLE), |()| Msg::Shoot)]);
+            return Task::batch([task, Task::perform(effects::after(SETTLE), |()| Msg::Shoot)]);
         }
         task
     }
@@ -143,16 +143,6 @@ impl App {
 
 /// How long the window is given to draw before a `--screenshot`.
 const SETTLE: Duration = Duration::from_millis(500);
-
-/// A future done after `d` (on a thread of its own: no timer runtime).
-async fn after(d: Duration) {
-    let (tx, rx) = iced::futures::channel::oneshot::channel();
-    std::thread::spawn(move || {
-        std::thread::sleep(d);
-        let _ = tx.send(());
-    });
-    let _ = rx.await;
-}
 
 /// The tree's changes as a stream (each awaited on a tree worker).
 fn change_stream(changes: &Changes) -> impl Stream<Item = Changed> + use<> {

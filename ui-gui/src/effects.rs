@@ -18,6 +18,12 @@ pub fn run_blocking(tree: &Tree, effect: Effect) -> Message {
             let result = tree.doc(&id).map_err(|e| error_chain(&e));
             Message::Doc { path, result }
         }
+        Effect::Text { path, id, len } => {
+            let result = tree.read_at(&id, 0, len).map_err(|e| error_chain(&e));
+            Message::Text { path, result }
+        }
+        // Nothing to wait for without a window.
+        Effect::Settle(path) => Message::Settled(path),
     }
 }
 
@@ -33,5 +39,23 @@ pub async fn run(tree: AsyncTree, effect: Effect) -> Message {
             let result = tree.doc(id).await.map_err(|e| error_chain(&e));
             Message::Doc { path, result }
         }
+        Effect::Text { path, id, len } => {
+            let result = tree.read_at(id, 0, len).await.map_err(|e| error_chain(&e));
+            Message::Text { path, result }
+        }
+        Effect::Settle(path) => {
+            after(crate::preview::SETTLE).await;
+            Message::Settled(path)
+        }
     }
+}
+
+/// A future done after `d` (on a thread of its own: no timer runtime).
+pub async fn after(d: std::time::Duration) {
+    let (tx, rx) = iced::futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        std::thread::sleep(d);
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
 }

@@ -4,6 +4,8 @@
 //!   keyboard focus, type-ahead) and its transitions, returning the
 //!   fetches they need as [`state::Effect`]s — tested without a window;
 //! - [`columns`]: one column per directory, the rows in view;
+//! - [`preview`]: the selected document's metadata and text, fetched
+//!   once the selection rests;
 //! - [`search`]: the search box (core's query parser, results as a
 //!   `/search/QUERY/` column);
 //! - [`effects`]: effects run on the tree layer (async in the app,
@@ -17,6 +19,7 @@
 pub mod app;
 pub mod columns;
 pub mod effects;
+pub mod preview;
 pub mod search;
 pub mod shot;
 pub mod state;

@@ -13,6 +13,7 @@ use docgrid_core::DocId;
 use docgrid_core::api::{DocInfo, EntryKind};
 
 use crate::columns::{Column, columns_for};
+use crate::preview::{Preview, text_of};
 use crate::search::Search;
 
 /// How long type-ahead keeps what was typed.
@@ -30,6 +31,18 @@ pub enum Effect {
         /// The document.
         id: DocId,
     },
+    /// Fetch the first `len` bytes of document `id`, shown at `path`.
+    Text {
+        /// Where it was selected.
+        path: String,
+        /// The document.
+        id: DocId,
+        /// How many bytes.
+        len: usize,
+    },
+    /// Report [`Message::Settled`] for `path` after the preview's settle
+    /// time.
+    Settle(String),
 }
 
 /// A key as the browser understands it (from the keyboard, when no text
@@ -71,6 +84,15 @@ pub enum Message {
     },
     /// A key press at `at`.
     Key(Key, Instant),
+    /// The selection at `path` has rested: fetch its preview.
+    Settled(String),
+    /// The start of the previewed document's content arrived (or failed).
+    Text {
+        /// Where it was selected.
+        path: String,
+        /// The bytes, or why not.
+        result: Result<Vec<u8>, String>,
+    },
     /// A document for the preview arrived (or failed).
     Doc {
         /// Where it was selected.
@@ -93,19 +115,6 @@ pub enum Message {
         /// Its height.
         height: f32,
     },
-}
-
-/// The document the last column previews.
-#[derive(Debug, Clone)]
-pub struct Preview {
-    /// Its tree path.
-    pub path: String,
-    /// The document.
-    pub id: DocId,
-    /// Its metadata and history, once fetched.
-    pub doc: Option<Arc<DocInfo>>,
-    /// Why the fetch failed.
-    pub error: Option<String>,
 }
 
 /// What is typed for type-ahead, and when the last key came.
@@ -190,11 +199,7 @@ impl Browser {
 
     /// Whether every column and the preview have what they show.
     pub fn settled(&self) -> bool {
-        !self.loading()
-            && self
-                .preview
-                .as_ref()
-                .is_none_or(|p| p.doc.is_some() || p.error.is_some())
+        !self.loading() && self.preview.as_ref().is_none_or(Preview::settled)
     }
 
     /// Applies `msg`; returns what to fetch.
@@ -206,6 +211,16 @@ impl Browser {
                 self.select(column, row)
             }
             Message::Key(key, at) => self.key(key, at),
+            Message::Settled(path) => self.fetch_preview(&path),
+            Message::Text { path, result } => {
+                if let Some(p) = self.preview.as_mut().filter(|p| p.path == path) {
+                    match result {
+                        Ok(bytes) => p.text = Some(text_of(&bytes)),
+                        Err(e) => p.error = Some(e),
+                    }
+                }
+                Vec::new()
+            }
             Message::Doc { path, result } => {
                 if let Some(p) = self.preview.as_mut().filter(|p| p.path == path) {
                     match result {
@@ -278,13 +293,8 @@ impl Browser {
                 vec![Effect::List(path)]
             }
             (EntryKind::Doc, Some(id)) => {
-                self.preview = Some(Preview {
-                    path: path.clone(),
-                    id,
-                    doc: None,
-                    error: None,
-                });
-                vec![Effect::Doc { path, id }]
+                self.preview = Some(Preview::new(path.clone(), id, entry.mime.clone()));
+                vec![Effect::Settle(path)]
             }
             (EntryKind::Doc, None) => Vec::new(),
         }
@@ -379,9 +389,27 @@ impl Browser {
         if let Some(p) = &self.preview
             && (c.everything || c.docs.contains(&p.id))
         {
-            effects.push(Effect::Doc {
+            let path = p.path.clone();
+            effects.extend(self.fetch_preview(&path));
+        }
+        effects
+    }
+
+    /// The fetches of the preview at `path`, if it is still the one
+    /// shown (the selection moved on otherwise).
+    fn fetch_preview(&self, path: &str) -> Vec<Effect> {
+        let Some(p) = self.preview.as_ref().filter(|p| p.path == path) else {
+            return Vec::new();
+        };
+        let mut effects = vec![Effect::Doc {
+            path: p.path.clone(),
+            id: p.id,
+        }];
+        if p.is_text() {
+            effects.push(Effect::Text {
                 path: p.path.clone(),
                 id: p.id,
+                len: crate::preview::TEXT_BYTES,
             });
         }
         effects

@@ -8,7 +8,8 @@ use iced::widget::{
 use iced::{Element, Fill, Font, Length};
 
 use crate::columns::Column;
-use crate::state::{Browser, Focus, Message, Preview};
+use crate::preview::Preview;
+use crate::state::{Browser, Focus, Message};
 
 /// The height of a row (fixed, so that the rows in view are known).
 pub const ROW_HEIGHT: f32 = 24.0;
@@ -142,6 +143,17 @@ fn preview_view(p: &Preview) -> Element<'_, Message> {
             for (k, vs) in &d.meta {
                 lines = lines.push(text(format!("{k}: {}", vs.join(", "))).size(13));
             }
+            match &p.text {
+                Some(t) => {
+                    lines = lines.push(
+                        container(text(shown(t)).font(Font::MONOSPACE).size(12))
+                            .padding(6)
+                            .style(container::rounded_box),
+                    )
+                }
+                None if p.is_text() => lines = lines.push(text("loading…").size(12)),
+                None => {}
+            }
             lines.into()
         }
     };
@@ -151,6 +163,17 @@ fn preview_view(p: &Preview) -> Element<'_, Message> {
         .padding(8)
         .style(container::bordered_box)
         .into()
+}
+
+/// The lines of a text preview laid out (the first 2,000: a text widget
+/// lays out all it is given).
+fn shown(t: &str) -> String {
+    const LINES: usize = 2000;
+    let mut out: String = t.lines().take(LINES).collect::<Vec<_>>().join("\n");
+    if t.lines().nth(LINES).is_some() {
+        out.push_str("\n…");
+    }
+    out
 }
 
 /// An icon for a MIME type.

@@ -9,7 +9,8 @@ mod common;
 
 use common::{seeded as seed, settle, tree};
 use docgrid_client::tree::Tree;
-use docgrid_gui::state::{Browser, Focus, Key, Message};
+use docgrid_gui::effects::run_blocking;
+use docgrid_gui::state::{Browser, Effect, Focus, Key, Message};
 use docgrid_server::testing::TestServer;
 
 fn names(b: &Browser, column: usize) -> Vec<String> {
@@ -176,5 +177,31 @@ fn a_search_opens_a_results_column_and_a_bad_one_names_the_position() {
         names(&b, b.columns.len() - 1),
         ["x.txt"],
         "the results stay"
+    );
+}
+
+#[test]
+fn a_text_preview_shows_the_content_and_a_passed_selection_fetches_nothing() {
+    let (_d, _s, t) = seeded();
+    let (mut b, effects) = Browser::new("/tags/jazz/so-what.txt");
+    settle(&mut b, &t, effects);
+    let p = b.preview.as_ref().unwrap();
+    assert_eq!(
+        p.text.as_deref(),
+        Some("so-what.txt"),
+        "the content, as text"
+    );
+    assert!(b.settled());
+    // ↓ twice quickly: the first document's settle comes after the
+    // selection moved on, and fetches nothing.
+    let first = b.update(Message::Select { column: 2, row: 0 });
+    let second = b.update(Message::Select { column: 2, row: 1 });
+    assert!(matches!(first.as_slice(), [Effect::Settle(_)]), "{first:?}");
+    let late = b.update(run_blocking(&t, first[0].clone()));
+    assert!(late.is_empty(), "{late:?}");
+    settle(&mut b, &t, second);
+    assert_eq!(
+        b.preview.as_ref().unwrap().text.as_deref(),
+        Some("blue-in-green.txt")
     );
 }
