@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use docgrid_client::tree::{AsyncTree, Changed, Tree};
 use iced::futures::Stream;
 use iced::keyboard::{self, key::Named};
+use iced::widget::operation::AbsoluteOffset;
 use iced::{Element, Subscription, Task, window};
 
 use crate::effects;
@@ -92,7 +93,10 @@ impl App {
                 return iced::widget::operation::focus(crate::view::SEARCH_ID);
             }
             Msg::Key(k, _) => match browser_key(&k) {
-                Some(k) => Message::Key(k, Instant::now()),
+                Some(k) => {
+                    let effects = self.browser.update(Message::Key(k, Instant::now()));
+                    return Task::batch([self.run(effects), self.reveal()]);
+                }
                 None => return Task::none(),
             },
             Msg::Shoot => return window::latest().and_then(window::screenshot).map(Msg::Shot),
@@ -106,6 +110,21 @@ impl App {
             return Task::batch([task, Task::perform(effects::after(SETTLE), |()| Msg::Shoot)]);
         }
         task
+    }
+
+    /// Scrolls the focused column to its selection if the keyboard moved
+    /// it out of view.
+    fn reveal(&mut self) -> Task<Msg> {
+        match self.browser.reveal() {
+            Some((c, y)) => iced::widget::operation::scroll_to(
+                crate::view::column_id(c),
+                AbsoluteOffset {
+                    x: None,
+                    y: Some(y),
+                },
+            ),
+            None => Task::none(),
+        }
     }
 
     /// Saves `shot` as the `--screenshot` PNG and exits.

@@ -10,6 +10,10 @@ use docgrid_core::tree::{self as rules, Dir};
 
 use crate::state::Effect;
 
+/// The height of a row in pixels (fixed, so that the rows in view are
+/// known without laying out the others).
+pub const ROW_HEIGHT: f32 = 24.0;
+
 /// One directory of the tree shown as a column.
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -76,6 +80,22 @@ impl Column {
         let first = ((offset / row_height) as usize).saturating_sub(per_screen);
         let len = self.entries().len();
         first.min(len)..(first + 3 * per_screen).min(len)
+    }
+
+    /// The offset to scroll to so that the selected row is in view, if
+    /// it is not (and takes it as the scroll position).
+    pub fn reveal(&mut self) -> Option<f32> {
+        let (offset, height) = self.scroll;
+        let top = self.selected? as f32 * ROW_HEIGHT;
+        let to = if top < offset {
+            top
+        } else if top + ROW_HEIGHT > offset + height {
+            top + ROW_HEIGHT - height
+        } else {
+            return None;
+        };
+        self.scroll.0 = to;
+        Some(to)
     }
 
     /// The tree path of the entry at `row`, if a directory.

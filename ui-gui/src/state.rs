@@ -197,6 +197,15 @@ impl Browser {
         effects
     }
 
+    /// The column whose keyboard selection is out of view, and the offset
+    /// that brings it in.
+    pub fn reveal(&mut self) -> Option<(usize, f32)> {
+        let Focus::Column(c) = self.focus else {
+            return None;
+        };
+        Some((c, self.columns.get_mut(c)?.reveal()?))
+    }
+
     /// Whether every column and the preview have what they show.
     pub fn settled(&self) -> bool {
         !self.loading() && self.preview.as_ref().is_none_or(Preview::settled)

@@ -11,8 +11,12 @@ use crate::columns::Column;
 use crate::preview::Preview;
 use crate::state::{Browser, Focus, Message};
 
-/// The height of a row (fixed, so that the rows in view are known).
-pub const ROW_HEIGHT: f32 = 24.0;
+pub use crate::columns::ROW_HEIGHT;
+
+/// The widget id of column `index`'s scrollable.
+pub fn column_id(index: usize) -> iced::widget::Id {
+    iced::widget::Id::from(format!("column-{index}"))
+}
 
 /// The width of a column.
 const COLUMN_WIDTH: f32 = 240.0;
@@ -78,6 +82,7 @@ fn column_view(index: usize, c: &Column, focused: bool) -> Element<'_, Message> 
         }
         let rest = (total - range.end) as f32 * ROW_HEIGHT;
         scrollable(rows.push(space().height(rest)))
+            .id(column_id(index))
             .on_scroll(move |v| Message::Scrolled {
                 column: index,
                 offset: v.absolute_offset().y,

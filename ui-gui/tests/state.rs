@@ -205,3 +205,27 @@ fn a_text_preview_shows_the_content_and_a_passed_selection_fetches_nothing() {
         Some("blue-in-green.txt")
     );
 }
+
+#[test]
+fn a_keyboard_selection_out_of_view_is_scrolled_to() {
+    let docs: Vec<(String, String)> = (0..40)
+        .map(|i| ("/tags/many/".to_string(), format!("n{i:02}.txt")))
+        .collect();
+    let refs: Vec<(&str, &str)> = docs.iter().map(|(d, n)| (d.as_str(), n.as_str())).collect();
+    let (_d, _s, t) = seed(&refs);
+    let (mut b, effects) = Browser::new("/tags/many/");
+    settle(&mut b, &t, effects);
+    b.update(Message::Scrolled {
+        column: 2,
+        offset: 0.0,
+        height: 240.0,
+    });
+    key(&mut b, &t, Key::Down, Instant::now());
+    assert_eq!(b.reveal(), None, "the first row is in view");
+    key(&mut b, &t, Key::End, Instant::now());
+    let (c, y) = b.reveal().expect("the last row is out of view");
+    assert_eq!((c, y), (2, 40.0 * 24.0 - 240.0));
+    assert_eq!(b.reveal(), None, "now it is in view");
+    key(&mut b, &t, Key::Home, Instant::now());
+    assert_eq!(b.reveal(), Some((2, 0.0)));
+}
