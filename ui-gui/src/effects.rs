@@ -5,7 +5,9 @@
 use docgrid_client::tree::{AsyncTree, Tree};
 use docgrid_core::error_chain;
 
-use crate::state::{Effect, Message};
+use docgrid_client::ErrorKind;
+
+use crate::state::{EditError, Effect, Message};
 
 /// Runs `effect` on the blocking tree.
 pub fn run_blocking(tree: &Tree, effect: Effect) -> Message {
@@ -24,6 +26,15 @@ pub fn run_blocking(tree: &Tree, effect: Effect) -> Message {
         }
         // Nothing to wait for without a window.
         Effect::Settle(path) => Message::Settled(path),
+        Effect::Edit {
+            path,
+            id,
+            base,
+            edit,
+        } => {
+            let result = tree.edit(id, base, &edit).map_err(|e| edit_error(&e));
+            Message::Edited { path, result }
+        }
     }
 }
 
@@ -47,6 +58,22 @@ pub async fn run(tree: AsyncTree, effect: Effect) -> Message {
             after(crate::preview::SETTLE).await;
             Message::Settled(path)
         }
+        Effect::Edit {
+            path,
+            id,
+            base,
+            edit,
+        } => {
+            let result = tree.edit(id, base, edit).await.map_err(|e| edit_error(&e));
+            Message::Edited { path, result }
+        }
+    }
+}
+
+fn edit_error(e: &docgrid_client::ClientError) -> EditError {
+    match e.kind() {
+        ErrorKind::Conflict => EditError::Conflict(error_chain(e)),
+        _ => EditError::Other(error_chain(e)),
     }
 }
 

@@ -4,6 +4,7 @@
 //!   keyboard focus, type-ahead) and its transitions, returning the
 //!   fetches they need as [`state::Effect`]s — tested without a window;
 //! - [`columns`]: one column per directory, the rows in view;
+//! - [`edit`]: editing the previewed document's metadata in place;
 //! - [`preview`]: the selected document's metadata and text, fetched
 //!   once the selection rests;
 //! - [`search`]: the search box (core's query parser, results as a
@@ -18,6 +19,7 @@
 
 pub mod app;
 pub mod columns;
+pub mod edit;
 pub mod effects;
 pub mod preview;
 pub mod search;

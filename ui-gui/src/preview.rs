@@ -30,6 +30,8 @@ pub struct Preview {
     pub text: Option<String>,
     /// Why a fetch failed.
     pub error: Option<String>,
+    /// The edit fields and the last edit's outcome.
+    pub editing: crate::edit::EditState,
 }
 
 impl Preview {
@@ -42,6 +44,7 @@ impl Preview {
             doc: None,
             text: None,
             error: None,
+            editing: crate::edit::EditState::default(),
         }
     }
 

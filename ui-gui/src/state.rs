@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use docgrid_client::tree::{Changed, Listing};
 use docgrid_core::DocId;
 use docgrid_core::api::{DocInfo, EntryKind};
+use docgrid_core::tree::DocEdit;
 
 use crate::columns::{Column, columns_for};
+use crate::edit::EditMsg;
 use crate::preview::{Preview, text_of};
 use crate::search::Search;
 
@@ -43,6 +45,27 @@ pub enum Effect {
     /// Report [`Message::Settled`] for `path` after the preview's settle
     /// time.
     Settle(String),
+    /// Commit `edit` to document `id` (shown at `path`) against `base`.
+    Edit {
+        /// Where it is shown.
+        path: String,
+        /// The document.
+        id: DocId,
+        /// The revision the preview showed.
+        base: u64,
+        /// What changes.
+        edit: DocEdit,
+    },
+}
+
+/// Why an edit was not committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditError {
+    /// Someone else committed to the document since it was shown (the
+    /// server's message, naming it).
+    Conflict(String),
+    /// Anything else.
+    Other(String),
 }
 
 /// A key as the browser understands it (from the keyboard, when no text
@@ -84,6 +107,15 @@ pub enum Message {
     },
     /// A key press at `at`.
     Key(Key, Instant),
+    /// An edit in the preview.
+    Edit(EditMsg),
+    /// An edit was committed (its revision), or refused.
+    Edited {
+        /// Where the document is shown.
+        path: String,
+        /// The new revision, or the refusal.
+        result: Result<u64, EditError>,
+    },
     /// The selection at `path` has rested: fetch its preview.
     Settled(String),
     /// The start of the previewed document's content arrived (or failed).
@@ -221,6 +253,8 @@ impl Browser {
             }
             Message::Key(key, at) => self.key(key, at),
             Message::Settled(path) => self.fetch_preview(&path),
+            Message::Edit(m) => self.edit(m),
+            Message::Edited { path, result } => self.edited(&path, result),
             Message::Text { path, result } => {
                 if let Some(p) = self.preview.as_mut().filter(|p| p.path == path) {
                     match result {
@@ -402,6 +436,55 @@ impl Browser {
             effects.extend(self.fetch_preview(&path));
         }
         effects
+    }
+
+    /// An edit in the preview: the commit it makes, or a reload.
+    fn edit(&mut self, m: EditMsg) -> Vec<Effect> {
+        let Some(p) = self.preview.as_mut() else {
+            return Vec::new();
+        };
+        if m == EditMsg::Reload {
+            p.editing.conflict = None;
+            let path = p.path.clone();
+            return self.fetch_preview(&path);
+        }
+        let base = p.doc.as_ref().map(|d| d.rev);
+        match (p.edit(m), base) {
+            (Some(edit), Some(base)) => vec![Effect::Edit {
+                path: p.path.clone(),
+                id: p.id,
+                base,
+                edit,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// An edit's outcome: the columns and the preview fetched again, or
+    /// the conflict or error shown.
+    fn edited(&mut self, path: &str, result: Result<u64, EditError>) -> Vec<Effect> {
+        let Some(p) = self.preview.as_mut().filter(|p| p.path == path) else {
+            return Vec::new();
+        };
+        p.editing.busy = false;
+        match result {
+            Ok(_) => {
+                let mut effects = self.fetch_preview(path);
+                for col in &mut self.columns {
+                    col.loading = true;
+                    effects.push(Effect::List(col.path.clone()));
+                }
+                effects
+            }
+            Err(EditError::Conflict(m)) => {
+                p.editing.conflict = Some(m);
+                Vec::new()
+            }
+            Err(EditError::Other(m)) => {
+                p.editing.error = Some(m);
+                Vec::new()
+            }
+        }
     }
 
     /// The fetches of the preview at `path`, if it is still the one

@@ -2,12 +2,14 @@
 //! out only the rows in view), and the preview of the selected document.
 
 use docgrid_core::api::{EntryKind, TreeEntry};
+use docgrid_core::model::is_reserved;
 use iced::widget::{
     Column as Col, button, column, container, row, scrollable, space, text, text_input,
 };
 use iced::{Element, Fill, Font, Length};
 
 use crate::columns::Column;
+use crate::edit::EditMsg;
 use crate::preview::Preview;
 use crate::state::{Browser, Focus, Message};
 
@@ -134,20 +136,59 @@ fn row_view(
         .into()
 }
 
-/// The preview: the document's name, size, type, revision and metadata.
+/// The preview: the document's name (editable), size, revision, every
+/// metadata key with its values (removable where the user sets them),
+/// fields to add a tag or a `key=value`, the conflict of the last edit,
+/// and the start of a text.
 fn preview_view(p: &Preview) -> Element<'_, Message> {
     let body: Element<'_, Message> = match (&p.doc, &p.error) {
         (_, Some(e)) => text(format!("cannot show {}: {e}", p.path)).into(),
         (None, None) => text("loading…").into(),
         (Some(d), None) => {
+            let ed = &p.editing;
+            let name = ed.name.as_deref().unwrap_or(&d.name);
+            let edit = |m: fn(String) -> EditMsg| move |t| Message::Edit(m(t));
             let mut lines = column![
-                text(&d.name).size(18),
+                text_input("name", name)
+                    .on_input(edit(EditMsg::NameInput))
+                    .on_submit(Message::Edit(EditMsg::Rename))
+                    .size(17),
                 text(format!("{} · revision {}", size(d.size), d.rev)).size(12),
             ]
             .spacing(4);
-            for (k, vs) in &d.meta {
-                lines = lines.push(text(format!("{k}: {}", vs.join(", "))).size(13));
+            if let Some(c) = &ed.conflict {
+                lines = lines.push(
+                    container(
+                        column![
+                            text(format!("Not saved: {c}")).size(13),
+                            button(text("Reload").size(13))
+                                .on_press(Message::Edit(EditMsg::Reload)),
+                        ]
+                        .spacing(4),
+                    )
+                    .padding(6)
+                    .style(container::rounded_box),
+                );
             }
+            if let Some(e) = &ed.error {
+                lines = lines.push(text(e.clone()).size(13));
+            }
+            for (k, vs) in &d.meta {
+                lines = lines.push(meta_row(k, vs));
+            }
+            lines = lines.push(
+                row![
+                    text_input("add a tag", &ed.tag)
+                        .on_input(edit(EditMsg::TagInput))
+                        .on_submit(Message::Edit(EditMsg::AddTag))
+                        .size(13),
+                    text_input("key=value", &ed.pair)
+                        .on_input(edit(EditMsg::PairInput))
+                        .on_submit(Message::Edit(EditMsg::AddPair))
+                        .size(13),
+                ]
+                .spacing(4),
+            );
             match &p.text {
                 Some(t) => {
                     lines = lines.push(
@@ -163,11 +204,31 @@ fn preview_view(p: &Preview) -> Element<'_, Message> {
         }
     };
     container(scrollable(body).height(Fill))
-        .width(360)
+        .width(380)
         .height(Fill)
         .padding(8)
         .style(container::bordered_box)
         .into()
+}
+
+/// One key and its values, each with a × unless the server keeps it.
+fn meta_row<'a>(key: &'a str, values: &'a [String]) -> Element<'a, Message> {
+    let mut r = row![text(format!("{key}:")).size(13)].spacing(4);
+    for v in values {
+        r = r.push(text(v.as_str()).size(13));
+        if !is_reserved(key) {
+            r = r.push(
+                button(text("×").size(12))
+                    .on_press(Message::Edit(EditMsg::Remove {
+                        key: key.to_string(),
+                        value: v.clone(),
+                    }))
+                    .style(button::text)
+                    .padding(0),
+            );
+        }
+    }
+    r.wrap().into()
 }
 
 /// The lines of a text preview laid out (the first 2,000: a text widget

@@ -9,9 +9,17 @@ mod common;
 
 use common::{seeded as seed, settle, tree};
 use docgrid_client::tree::Tree;
+use docgrid_gui::edit::EditMsg;
 use docgrid_gui::effects::run_blocking;
 use docgrid_gui::state::{Browser, Effect, Focus, Key, Message};
 use docgrid_server::testing::TestServer;
+
+/// The tags of the document at `path`, fresh from the server.
+fn tags_at(s: &TestServer, path: &str) -> Vec<String> {
+    let t = tree(s);
+    let id = t.lookup(path).unwrap().id().unwrap();
+    t.client().doc(&id).unwrap().meta["tag"].clone()
+}
 
 fn names(b: &Browser, column: usize) -> Vec<String> {
     b.columns[column]
@@ -228,4 +236,53 @@ fn a_keyboard_selection_out_of_view_is_scrolled_to() {
     assert_eq!(b.reveal(), None, "now it is in view");
     key(&mut b, &t, Key::Home, Instant::now());
     assert_eq!(b.reveal(), Some((2, 0.0)));
+}
+
+#[test]
+fn tags_edited_in_the_preview_are_committed_and_a_conflicting_edit_is_shown_not_applied() {
+    let (_d, s, t) = seeded();
+    let (mut b, effects) = Browser::new("/tags/jazz/so-what.txt");
+    settle(&mut b, &t, effects);
+    let edit = |b: &mut Browser, m: EditMsg| {
+        let effects = b.update(Message::Edit(m));
+        settle(b, &t, effects);
+    };
+    edit(&mut b, EditMsg::TagInput("modal".into()));
+    edit(&mut b, EditMsg::AddTag);
+    assert_eq!(tags_at(&s, "/tags/modal/so-what.txt"), ["jazz", "modal"]);
+    let shown = b.preview.as_ref().unwrap().doc.as_ref().unwrap().meta["tag"].clone();
+    assert_eq!(
+        shown,
+        ["jazz", "modal"],
+        "the preview shows the new revision"
+    );
+    // Someone else changes the document; an edit against what the
+    // preview shows is refused and shown, and nothing is overwritten.
+    let other = tree(&s);
+    let node = other.lookup("/tags/jazz/so-what.txt").unwrap();
+    other
+        .set_xattr(&node, "user.docgrid.artist", b"Miles")
+        .unwrap();
+    edit(
+        &mut b,
+        EditMsg::Remove {
+            key: "tag".into(),
+            value: "modal".into(),
+        },
+    );
+    let p = b.preview.as_ref().unwrap();
+    let conflict = p.editing.conflict.clone().expect("the conflict is shown");
+    assert!(
+        conflict.contains("so-what.txt") || conflict.contains("conflict"),
+        "{conflict}"
+    );
+    assert_eq!(
+        tags_at(&s, "/tags/modal/so-what.txt"),
+        ["jazz", "modal"],
+        "not applied"
+    );
+    edit(&mut b, EditMsg::Reload);
+    let p = b.preview.as_ref().unwrap();
+    assert!(p.editing.conflict.is_none());
+    assert_eq!(p.doc.as_ref().unwrap().meta["artist"], ["Miles"]);
 }

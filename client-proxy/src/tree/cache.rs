@@ -297,6 +297,17 @@ impl State {
         evict(&mut map, bound);
     }
 
+    /// Drops what is cached of documents `ids` (and their manifests).
+    pub(crate) fn forget(&self, ids: impl Iterator<Item = DocId>) {
+        let mut d = self.docs.lock().expect("poisoned");
+        let mut m = self.manifests.lock().expect("poisoned");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for id in ids {
+            d.remove(&id);
+            m.remove(&id);
+        }
+    }
+
     pub(crate) fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.listings.lock().expect("poisoned").clear();

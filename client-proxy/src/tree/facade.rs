@@ -126,6 +126,11 @@ impl AsyncTree {
         self.run(move |t| t.remove(&dir, &name))
     }
 
+    /// [`Tree::edit`].
+    pub fn edit(&self, id: DocId, base: u64, edit: docgrid_core::tree::DocEdit) -> TreeFuture<u64> {
+        self.run(move |t| t.edit(id, base, &edit))
+    }
+
     /// [`Tree::set_xattr`].
     pub fn set_xattr(&self, node: Node, name: &str, value: Vec<u8>) -> TreeFuture<u64> {
         let name = name.to_string();

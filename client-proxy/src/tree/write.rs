@@ -71,9 +71,33 @@ impl Tree {
     /// working-copy commits).
     pub fn commit(&self, message: &str, ops: Vec<Op>) -> Result<u64, ClientError> {
         let docs: Vec<DocId> = ops.iter().filter_map(Op::doc).collect();
-        let rev = self.client.commit(message, ops)?.rev;
+        let rev = match self.client.commit(message, ops) {
+            Ok(r) => r.rev,
+            Err(e) => {
+                // What the conflict names changed since it was cached: the
+                // next read (a reload) fetches it fresh.
+                if let ClientError::Conflict { conflicts, .. } = &e {
+                    self.state.forget(conflicts.iter().map(|c| c.id));
+                }
+                return Err(e);
+            }
+        };
         self.state.committed(rev, docs);
         Ok(rev)
+    }
+
+    /// Applies `edit` (core's [`rules::DocEdit`]) to document `id` as
+    /// seen at revision `base`: one commit of the operations core's
+    /// `edit_ops` plans (none, and `base` back, for an edit that changes
+    /// nothing). A document changed since `base` is
+    /// [`ClientError::Conflict`] and nothing is applied.
+    pub fn edit(&self, id: DocId, base: u64, edit: &rules::DocEdit) -> Result<u64, ClientError> {
+        let doc = self.doc_at(&id, base)?;
+        let ops = rules::edit_ops(id, base, &doc.name, &doc.meta, edit);
+        if ops.is_empty() {
+            return Ok(base);
+        }
+        self.commit(&format!("edit {}", doc.name), ops)
     }
 
     /// Creates a document called `name` in directory `dir` with the

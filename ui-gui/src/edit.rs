@@ -1,0 +1,114 @@
+//! Editing the previewed document's metadata in place: add or remove a
+//! tag, add or remove a `key=value`, rename. Each edit is one commit
+//! against the revision the preview shows (core's `DocEdit`, carried out
+//! by the tree layer); a document someone else changed since is a
+//! conflict shown with a reload, never overwritten.
+
+use docgrid_core::tree::DocEdit;
+
+use crate::preview::Preview;
+
+/// An edit typed or clicked in the preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditMsg {
+    /// The "add a tag" field changed.
+    TagInput(String),
+    /// Enter in the "add a tag" field.
+    AddTag,
+    /// The `key=value` field changed.
+    PairInput(String),
+    /// Enter in the `key=value` field.
+    AddPair,
+    /// The name field changed.
+    NameInput(String),
+    /// Enter in the name field.
+    Rename,
+    /// The × of one value of a key.
+    Remove {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Fetch the document again (after a conflict).
+    Reload,
+}
+
+/// What the preview's edit fields hold, and the outcome of the last edit.
+#[derive(Debug, Clone, Default)]
+pub struct EditState {
+    /// The "add a tag" field.
+    pub tag: String,
+    /// The `key=value` field.
+    pub pair: String,
+    /// The name field (`None`: showing the document's name).
+    pub name: Option<String>,
+    /// A commit is under way.
+    pub busy: bool,
+    /// Someone else changed the document: the message, and a reload.
+    pub conflict: Option<String>,
+    /// Why the last edit failed otherwise (a bad key, no server).
+    pub error: Option<String>,
+}
+
+impl Preview {
+    /// Applies a typed or clicked edit; the edit to commit, if any.
+    pub fn edit(&mut self, msg: EditMsg) -> Option<DocEdit> {
+        let e = &mut self.editing;
+        let edit = match msg {
+            EditMsg::TagInput(t) => return set(&mut e.tag, t),
+            EditMsg::PairInput(t) => return set(&mut e.pair, t),
+            EditMsg::NameInput(t) => return set(e.name.get_or_insert_default(), t),
+            EditMsg::Reload => return None,
+            EditMsg::AddTag => {
+                let tag = std::mem::take(&mut e.tag).trim().to_string();
+                (!tag.is_empty()).then(|| add("tag", &tag))?
+            }
+            EditMsg::AddPair => match e.pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+                    let edit = add(k.trim(), v.trim());
+                    e.pair.clear();
+                    edit
+                }
+                _ => {
+                    e.error = Some(format!("{:?} is not key=value", e.pair));
+                    return None;
+                }
+            },
+            EditMsg::Rename => {
+                let name = e.name.take()?.trim().to_string();
+                let current = self.doc.as_ref().map(|d| d.name.as_str());
+                if name.is_empty() || Some(name.as_str()) == current {
+                    return None;
+                }
+                DocEdit {
+                    rename: Some(name),
+                    ..DocEdit::default()
+                }
+            }
+            EditMsg::Remove { key, value } => DocEdit {
+                remove: vec![(key, value)],
+                ..DocEdit::default()
+            },
+        };
+        // Only against a revision seen, one at a time.
+        if self.doc.is_none() || e.busy {
+            return None;
+        }
+        e.busy = true;
+        e.error = None;
+        Some(edit)
+    }
+}
+
+fn set(field: &mut String, text: String) -> Option<DocEdit> {
+    *field = text;
+    None
+}
+
+fn add(key: &str, value: &str) -> DocEdit {
+    DocEdit {
+        add: vec![(key.to_string(), value.to_string())],
+        ..DocEdit::default()
+    }
+}
