@@ -9,7 +9,7 @@ use iced::widget::{
 use iced::{Element, Fill, Font, Length};
 
 use crate::columns::Column;
-use crate::edit::EditMsg;
+use crate::edit::{EditMsg, EditState};
 use crate::preview::Preview;
 use crate::state::{Browser, Focus, Message};
 
@@ -147,28 +147,16 @@ fn preview_view(p: &Preview) -> Element<'_, Message> {
         (Some(d), None) => {
             let ed = &p.editing;
             let name = ed.name.as_deref().unwrap_or(&d.name);
-            let edit = |m: fn(String) -> EditMsg| move |t| Message::Edit(m(t));
             let mut lines = column![
                 text_input("name", name)
-                    .on_input(edit(EditMsg::NameInput))
+                    .on_input(|t| Message::Edit(EditMsg::NameInput(t)))
                     .on_submit(Message::Edit(EditMsg::Rename))
                     .size(17),
                 text(format!("{} · revision {}", size(d.size), d.rev)).size(12),
             ]
             .spacing(4);
             if let Some(c) = &ed.conflict {
-                lines = lines.push(
-                    container(
-                        column![
-                            text(format!("Not saved: {c}")).size(13),
-                            button(text("Reload").size(13))
-                                .on_press(Message::Edit(EditMsg::Reload)),
-                        ]
-                        .spacing(4),
-                    )
-                    .padding(6)
-                    .style(container::rounded_box),
-                );
+                lines = lines.push(conflict_box(c));
             }
             if let Some(e) = &ed.error {
                 lines = lines.push(text(e.clone()).size(13));
@@ -176,19 +164,7 @@ fn preview_view(p: &Preview) -> Element<'_, Message> {
             for (k, vs) in &d.meta {
                 lines = lines.push(meta_row(k, vs));
             }
-            lines = lines.push(
-                row![
-                    text_input("add a tag", &ed.tag)
-                        .on_input(edit(EditMsg::TagInput))
-                        .on_submit(Message::Edit(EditMsg::AddTag))
-                        .size(13),
-                    text_input("key=value", &ed.pair)
-                        .on_input(edit(EditMsg::PairInput))
-                        .on_submit(Message::Edit(EditMsg::AddPair))
-                        .size(13),
-                ]
-                .spacing(4),
-            );
+            lines = lines.push(add_fields(ed));
             match &p.text {
                 Some(t) => {
                     lines = lines.push(
@@ -209,6 +185,35 @@ fn preview_view(p: &Preview) -> Element<'_, Message> {
         .padding(8)
         .style(container::bordered_box)
         .into()
+}
+
+/// The refusal of an edit someone else's commit overtook, with a reload.
+fn conflict_box(c: &str) -> Element<'_, Message> {
+    let body = column![
+        text(format!("Not saved: {c}")).size(13),
+        button(text("Reload").size(13)).on_press(Message::Edit(EditMsg::Reload)),
+    ]
+    .spacing(4);
+    container(body)
+        .padding(6)
+        .style(container::rounded_box)
+        .into()
+}
+
+/// The fields adding a tag or a `key=value`.
+fn add_fields(ed: &EditState) -> Element<'_, Message> {
+    row![
+        text_input("add a tag", &ed.tag)
+            .on_input(|t| Message::Edit(EditMsg::TagInput(t)))
+            .on_submit(Message::Edit(EditMsg::AddTag))
+            .size(13),
+        text_input("key=value", &ed.pair)
+            .on_input(|t| Message::Edit(EditMsg::PairInput(t)))
+            .on_submit(Message::Edit(EditMsg::AddPair))
+            .size(13),
+    ]
+    .spacing(4)
+    .into()
 }
 
 /// One key and its values, each with a × unless the server keeps it.
