@@ -92,6 +92,12 @@ impl App {
             Msg::Key(k, mods) if is_search_key(&k, mods) => {
                 return iced::widget::operation::focus(crate::view::SEARCH_ID);
             }
+            Msg::Key(keyboard::Key::Named(Named::F2), _) => {
+                return iced::widget::operation::focus(crate::view::NAME_ID);
+            }
+            Msg::Key(keyboard::Key::Character(c), mods) if mods.command() && c.as_str() == "z" => {
+                Message::Undo
+            }
             Msg::Key(k, _) => match browser_key(&k) {
                 Some(k) => {
                     let effects = self.browser.update(Message::Key(k, Instant::now()));

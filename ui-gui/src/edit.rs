@@ -4,6 +4,7 @@
 //! by the tree layer); a document someone else changed since is a
 //! conflict shown with a reload, never overwritten.
 
+use docgrid_core::api::DocInfo;
 use docgrid_core::tree::DocEdit;
 
 use crate::preview::Preview;
@@ -111,4 +112,42 @@ fn add(key: &str, value: &str) -> DocEdit {
         add: vec![(key.to_string(), value.to_string())],
         ..DocEdit::default()
     }
+}
+
+/// The edit that undoes `edit` made to `before`: what it added that was
+/// not there is removed, what it removed that was there comes back, a
+/// rename goes back to the old name. (An edit that changed nothing has an
+/// empty inverse.)
+pub fn inverse(before: &DocInfo, edit: &DocEdit) -> DocEdit {
+    let had = |k: &str, v: &str| {
+        before
+            .meta
+            .get(k)
+            .is_some_and(|vs| vs.iter().any(|x| x == v))
+    };
+    DocEdit {
+        remove: edit
+            .add
+            .iter()
+            .filter(|(k, v)| !had(k, v))
+            .cloned()
+            .collect(),
+        add: edit
+            .remove
+            .iter()
+            .filter(|(k, v)| had(k, v))
+            .cloned()
+            .collect(),
+        rename: edit
+            .rename
+            .as_ref()
+            .filter(|n| **n != before.name)
+            .map(|_| before.name.clone()),
+        ..DocEdit::default()
+    }
+}
+
+/// Whether `edit` changes nothing.
+pub fn is_empty(edit: &DocEdit) -> bool {
+    edit.add.is_empty() && edit.remove.is_empty() && edit.rename.is_none() && !edit.delete
 }

@@ -134,6 +134,8 @@ pub enum Message {
     },
     /// The tree layer says something changed.
     Changed(Changed),
+    /// Ctrl+Z.
+    Undo,
     /// The search box's text changed.
     SearchInput(String),
     /// The search box was submitted (Enter).
@@ -177,6 +179,10 @@ pub struct Browser {
     /// The search box.
     pub search: Search,
     typeahead: TypeAhead,
+    /// Edits committed, newest last, each as the edit undoing it.
+    undo: Vec<(DocId, DocEdit)>,
+    /// The undoing edit of the edit under way.
+    undoing: Option<(DocId, DocEdit)>,
 }
 
 impl Browser {
@@ -190,6 +196,8 @@ impl Browser {
             focus,
             search: Search::default(),
             typeahead: TypeAhead::default(),
+            undo: Vec::new(),
+            undoing: None,
         };
         (b, effects)
     }
@@ -254,6 +262,7 @@ impl Browser {
             Message::Key(key, at) => self.key(key, at),
             Message::Settled(path) => self.fetch_preview(&path),
             Message::Edit(m) => self.edit(m),
+            Message::Undo => self.undo(),
             Message::Edited { path, result } => self.edited(&path, result),
             Message::Text { path, result } => {
                 if let Some(p) = self.preview.as_mut().filter(|p| p.path == path) {
@@ -448,16 +457,42 @@ impl Browser {
             let path = p.path.clone();
             return self.fetch_preview(&path);
         }
-        let base = p.doc.as_ref().map(|d| d.rev);
-        match (p.edit(m), base) {
-            (Some(edit), Some(base)) => vec![Effect::Edit {
-                path: p.path.clone(),
-                id: p.id,
-                base,
-                edit,
-            }],
+        let before = p.doc.clone();
+        match (p.edit(m), before) {
+            (Some(edit), Some(before)) => {
+                self.undoing = Some((p.id, crate::edit::inverse(&before, &edit)));
+                vec![Effect::Edit {
+                    path: p.path.clone(),
+                    id: p.id,
+                    base: before.rev,
+                    edit,
+                }]
+            }
             _ => Vec::new(),
         }
+    }
+
+    /// Ctrl+Z: undoes the last edit, when its document is the one shown
+    /// (against the revision shown; a conflict is shown as for any edit).
+    pub fn undo(&mut self) -> Vec<Effect> {
+        let Some(p) = self.preview.as_mut() else {
+            return Vec::new();
+        };
+        let (Some(doc), Some((id, _))) = (&p.doc, self.undo.last()) else {
+            return Vec::new();
+        };
+        if *id != p.id || p.editing.busy {
+            return Vec::new();
+        }
+        let (id, edit) = self.undo.pop().expect("just seen");
+        p.editing.busy = true;
+        self.undoing = None;
+        vec![Effect::Edit {
+            path: p.path.clone(),
+            id,
+            base: doc.rev,
+            edit,
+        }]
     }
 
     /// An edit's outcome: the columns and the preview fetched again, or
@@ -467,8 +502,12 @@ impl Browser {
             return Vec::new();
         };
         p.editing.busy = false;
+        let undoing = self.undoing.take();
         match result {
             Ok(_) => {
+                if let Some(u) = undoing.filter(|(_, e)| !crate::edit::is_empty(e)) {
+                    self.undo.push(u);
+                }
                 let mut effects = self.fetch_preview(path);
                 for col in &mut self.columns {
                     col.loading = true;

@@ -68,6 +68,9 @@ fn top_bar(b: &Browser) -> Element<'_, Message> {
 /// The widget id of the search box (Ctrl+F and `/` focus it).
 pub const SEARCH_ID: &str = "search";
 
+/// The widget id of the preview's name field (F2 focuses it).
+pub const NAME_ID: &str = "name";
+
 /// One column: its rows in view, spacers for the rest.
 fn column_view(index: usize, c: &Column, focused: bool) -> Element<'_, Message> {
     let body: Element<'_, Message> = if let Some(e) = &c.error {
@@ -149,6 +152,7 @@ fn preview_view(p: &Preview) -> Element<'_, Message> {
             let name = ed.name.as_deref().unwrap_or(&d.name);
             let mut lines = column![
                 text_input("name", name)
+                    .id(NAME_ID)
                     .on_input(|t| Message::Edit(EditMsg::NameInput(t)))
                     .on_submit(Message::Edit(EditMsg::Rename))
                     .size(17),

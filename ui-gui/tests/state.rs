@@ -286,3 +286,47 @@ fn tags_edited_in_the_preview_are_committed_and_a_conflicting_edit_is_shown_not_
     assert!(p.editing.conflict.is_none());
     assert_eq!(p.doc.as_ref().unwrap().meta["artist"], ["Miles"]);
 }
+
+#[test]
+fn undo_takes_back_the_last_edit_and_a_rename_is_one_commit() {
+    let (_d, s, t) = seeded();
+    let (mut b, effects) = Browser::new("/tags/jazz/so-what.txt");
+    settle(&mut b, &t, effects);
+    let edit = |b: &mut Browser, m: Message| {
+        let effects = b.update(m);
+        settle(b, &t, effects);
+    };
+    edit(
+        &mut b,
+        Message::Edit(EditMsg::PairInput("year=1959".into())),
+    );
+    edit(&mut b, Message::Edit(EditMsg::AddPair));
+    let meta = |b: &Browser| {
+        b.preview
+            .as_ref()
+            .unwrap()
+            .doc
+            .as_ref()
+            .unwrap()
+            .meta
+            .clone()
+    };
+    assert_eq!(meta(&b)["year"], ["1959"]);
+    edit(&mut b, Message::Edit(EditMsg::TagInput("jazz".into())));
+    edit(&mut b, Message::Edit(EditMsg::AddTag));
+    // Adding a tag already there changed nothing: undo takes back the year.
+    edit(&mut b, Message::Undo);
+    assert!(!meta(&b).contains_key("year"), "{:?}", meta(&b));
+    assert_eq!(tags_at(&s, "/tags/jazz/so-what.txt"), ["jazz"]);
+    edit(
+        &mut b,
+        Message::Edit(EditMsg::NameInput("so-what-1959.txt".into())),
+    );
+    edit(&mut b, Message::Edit(EditMsg::Rename));
+    assert!(tree(&s).lookup("/tags/jazz/so-what-1959.txt").is_ok());
+    edit(&mut b, Message::Undo);
+    assert!(
+        tree(&s).lookup("/tags/jazz/so-what.txt").is_ok(),
+        "the rename is undone"
+    );
+}
