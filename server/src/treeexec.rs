@@ -165,7 +165,6 @@ fn pairs_docs(
     Ok(acc)
 }
 
-/// Documents whose `path` lies directly in `dir`.
 /// Calls `f` with (document, value) of every `path` value starting with
 /// `prefix` (`""`, or ending `/`), through the `meta(key, value)` index: a
 /// listing in `/files/a/b/` reads what is under `a/b/`, not every path of
@@ -176,21 +175,16 @@ fn paths_under(
     prefix: &str,
     mut f: impl FnMut(i64, &str),
 ) -> Result<(), ApiError> {
-    let (mut stmt, upper) = match prefix.strip_suffix('/') {
-        Some(p) => (
-            conn.prepare_cached(
-                "SELECT doc, value FROM meta WHERE key = 'path' AND value >= ?1 AND value < ?2",
-            )?,
-            format!("{p}0"),
-        ),
-        None => (
-            conn.prepare_cached(
-                "SELECT doc, value FROM meta WHERE key = 'path' AND value >= ?1 AND ?2 = ''",
-            )?,
-            String::new(),
-        ),
+    let upper = prefix.strip_suffix('/').map(|p| format!("{p}0"));
+    let mut stmt = conn.prepare_cached(if upper.is_some() {
+        "SELECT doc, value FROM meta WHERE key = 'path' AND value >= ?1 AND value < ?2"
+    } else {
+        "SELECT doc, value FROM meta WHERE key = 'path'"
+    })?;
+    let mut rows = match &upper {
+        Some(upper) => stmt.query([prefix, upper.as_str()])?,
+        None => stmt.query([])?,
     };
-    let mut rows = stmt.query([prefix, upper.as_str()])?;
     while let Some(r) = rows.next()? {
         f(
             r.get(0)?,
@@ -200,6 +194,7 @@ fn paths_under(
     Ok(())
 }
 
+/// Documents whose `path` lies directly in `dir`.
 fn files_docs(conn: &Connection, dir: &str) -> Result<RoaringBitmap, ApiError> {
     let prefix = if dir.is_empty() {
         String::new()

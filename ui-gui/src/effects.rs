@@ -38,35 +38,42 @@ pub fn run_blocking(tree: &Tree, effect: Effect) -> Message {
     }
 }
 
-/// Runs `effect` on a worker of the async tree; the future resolves to
-/// its message (never blocking the caller's thread).
+/// Runs `effect` on a worker of the async tree (as [`run_blocking`]
+/// there); the future resolves to its message, never blocking the
+/// caller's thread. A settle waits its time instead.
 pub async fn run(tree: AsyncTree, effect: Effect) -> Message {
+    if let Effect::Settle(path) = effect {
+        after(crate::preview::SETTLE).await;
+        return Message::Settled(path);
+    }
+    let again = effect.clone();
+    match tree.run(move |t| Ok(run_blocking(t, effect))).await {
+        Ok(m) => m,
+        // The worker panicked: the effect failed.
+        Err(e) => failed(again, error_chain(&e)),
+    }
+}
+
+/// The message of `effect` failing with `why`.
+fn failed(effect: Effect, why: String) -> Message {
     match effect {
-        Effect::List(path) => {
-            let result = tree.list(&path).await.map_err(|e| error_chain(&e));
-            Message::Listed { path, result }
-        }
-        Effect::Doc { path, id } => {
-            let result = tree.doc(id).await.map_err(|e| error_chain(&e));
-            Message::Doc { path, result }
-        }
-        Effect::Text { path, id, len } => {
-            let result = tree.read_at(id, 0, len).await.map_err(|e| error_chain(&e));
-            Message::Text { path, result }
-        }
-        Effect::Settle(path) => {
-            after(crate::preview::SETTLE).await;
-            Message::Settled(path)
-        }
-        Effect::Edit {
+        Effect::List(path) => Message::Listed {
             path,
-            id,
-            base,
-            edit,
-        } => {
-            let result = tree.edit(id, base, edit).await.map_err(|e| edit_error(&e));
-            Message::Edited { path, result }
-        }
+            result: Err(why),
+        },
+        Effect::Doc { path, .. } => Message::Doc {
+            path,
+            result: Err(why),
+        },
+        Effect::Text { path, .. } => Message::Text {
+            path,
+            result: Err(why),
+        },
+        Effect::Edit { path, .. } => Message::Edited {
+            path,
+            result: Err(EditError::Other(why)),
+        },
+        Effect::Settle(path) => Message::Settled(path),
     }
 }
 

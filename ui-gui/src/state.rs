@@ -509,7 +509,9 @@ impl Browser {
                     self.undo.push(u);
                 }
                 let mut effects = self.fetch_preview(path);
-                for col in &mut self.columns {
+                // A column the change feed already has being listed again
+                // is not listed twice.
+                for col in self.columns.iter_mut().filter(|c| !c.loading) {
                     col.loading = true;
                     effects.push(Effect::List(col.path.clone()));
                 }

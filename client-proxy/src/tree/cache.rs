@@ -297,14 +297,26 @@ impl State {
         evict(&mut map, bound);
     }
 
-    /// Drops what is cached of documents `ids` (and their manifests).
-    pub(crate) fn forget(&self, ids: impl Iterator<Item = DocId>) {
+    /// Drops what is cached of each document of `docs` (and its manifest,
+    /// all of them when `everything`), seen changed at the revision given
+    /// with it: an answer about it from before is not kept afterwards.
+    pub(crate) fn drop_docs(&self, docs: impl IntoIterator<Item = (DocId, u64)>, everything: bool) {
         let mut d = self.docs.lock().expect("poisoned");
         let mut m = self.manifests.lock().expect("poisoned");
         self.generation.fetch_add(1, Ordering::SeqCst);
-        for id in ids {
+        if everything {
+            d.clear();
+            m.clear();
+        }
+        let mut touched = self.touched.lock().expect("poisoned");
+        if touched.len() > 100_000 {
+            touched.clear();
+        }
+        for (id, rev) in docs {
             d.remove(&id);
             m.remove(&id);
+            let t = touched.entry(id).or_default();
+            *t = (*t).max(rev);
         }
     }
 
@@ -387,25 +399,7 @@ impl State {
     /// most recently used first: a concurrent lookup fetches its own
     /// rather than trust one of them.
     fn drop_older(&self, rev: u64, docs: &[DocId], everything: bool) -> Vec<Dropped> {
-        {
-            let mut d = self.docs.lock().expect("poisoned");
-            let mut m = self.manifests.lock().expect("poisoned");
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            if everything {
-                d.clear();
-                m.clear();
-            }
-            let mut touched = self.touched.lock().expect("poisoned");
-            if touched.len() > 100_000 {
-                touched.clear();
-            }
-            for id in docs {
-                d.remove(id);
-                m.remove(id);
-                let t = touched.entry(*id).or_default();
-                *t = (*t).max(rev);
-            }
-        }
+        self.drop_docs(docs.iter().map(|id| (*id, rev)), everything);
         let mut map = self.listings.lock().expect("poisoned");
         self.floor.fetch_max(rev, Ordering::SeqCst);
         let mut old: Vec<(u64, Dropped)> = map

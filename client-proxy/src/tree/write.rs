@@ -77,7 +77,8 @@ impl Tree {
                 // What the conflict names changed since it was cached: the
                 // next read (a reload) fetches it fresh.
                 if let ClientError::Conflict { conflicts, .. } = &e {
-                    self.state.forget(conflicts.iter().map(|c| c.id));
+                    let changed = conflicts.iter().map(|c| (c.id, c.current));
+                    self.state.drop_docs(changed, false);
                 }
                 return Err(e);
             }
