@@ -15,6 +15,7 @@ use docgrid_core::store::native::{NativeStore, default_disks};
 use docgrid_core::store::{BlobStore, Codec, Locator};
 use serde_json::json;
 
+mod gui;
 mod populate;
 mod proxy;
 mod server;
@@ -107,6 +108,17 @@ enum Cmd {
         #[arg(long)]
         wan: bool,
     },
+    /// docgrid-gui's frames, drawn headless: opening a column of ENTRIES
+    /// documents and scrolling it (FRAMES frames) beside a 100-entry one,
+    /// and select-to-preview of a cached 1 MiB text, in a fresh server in
+    /// DIR.
+    Gui {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        #[arg(long, default_value_t = 300)]
+        frames: usize,
+    },
     /// Commits DOCS metadata-only documents to a running server, each with
     /// PER_DOC of TAGS tags (PREFIX0, PREFIX1…): the mount's benchmarks.
     Populate(populate::Spec),
@@ -180,6 +192,16 @@ fn main() -> Result<()> {
             runs,
             wan,
         } => tree::run(&dir, entries, runs, wan),
+        Cmd::Gui {
+            dir,
+            entries,
+            frames,
+        } => {
+            for r in gui::run(&dir, entries, frames)? {
+                println!("{r}");
+            }
+            Ok(())
+        }
         Cmd::Populate(spec) => populate::run(&spec),
         Cmd::Tahoe {
             dir,

@@ -24,8 +24,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// `entries` empty documents tagged `common`, committed in batches.
-fn populate(client: &Client, entries: u64) -> Result<()> {
+/// `entries` empty documents tagged `tag`, committed in batches.
+pub(crate) fn populate(client: &Client, tag: &str, entries: u64) -> Result<()> {
     let empty = Manifest {
         version: FORMAT_VERSION,
         size: 0,
@@ -33,7 +33,7 @@ fn populate(client: &Client, entries: u64) -> Result<()> {
         chunks: Vec::new(),
     };
     let mut meta = Metadata::new();
-    meta.insert("tag".into(), vec!["common".into()]);
+    meta.insert("tag".into(), vec![tag.into()]);
     let mut n = 0;
     while n < entries {
         let ops: Vec<Op> = (n..(n + 2000).min(entries))
@@ -65,7 +65,7 @@ pub fn run(dir: &Path, entries: u64, runs: usize, wan: bool) -> Result<()> {
         format!("http://{}", server.addr)
     };
     let client = Client::new(std::slice::from_ref(&url), &token, ClientOptions::default())?;
-    populate(&client, entries)?;
+    populate(&client, "common", entries)?;
     let path = "/tags/common/";
     let http = reqwest::blocking::Client::new();
     let mut raw = Vec::new();

@@ -14,7 +14,8 @@ use iced::keyboard::{self, key::Named};
 use iced::widget::operation::AbsoluteOffset;
 use iced::{Element, Subscription, Task, window};
 
-use crate::effects;
+use crate::effects::{self, Desktop};
+use crate::import::ImportMsg;
 use crate::state::{Browser, Effect, Key, Message};
 
 /// The application's messages.
@@ -28,11 +29,14 @@ pub enum Msg {
     Shoot,
     /// The `--screenshot`, taken.
     Shot(window::Screenshot),
+    /// A frame is being drawn (only with `--first-paint`).
+    Frame,
 }
 
 /// The running application.
 pub struct App {
     tree: AsyncTree,
+    desk: Desktop,
     /// The browser state.
     pub browser: Browser,
     server: String,
@@ -40,6 +44,11 @@ pub struct App {
     /// Where to save a screenshot once everything is loaded (then exit).
     screenshot: Option<PathBuf>,
     shooting: bool,
+    /// With `--first-paint`: when the process started; the time to the
+    /// first frame showing everything loaded is printed, then it exits.
+    pub first_paint: Option<Instant>,
+    /// The theme asked for (`--theme`); `None` follows the desktop.
+    pub theme: Option<iced::Theme>,
 }
 
 /// The tree's change subscription, shared with the subscription's stream.
@@ -58,6 +67,7 @@ impl App {
     /// titled with `server`; and the listings to fetch first.
     pub fn new(
         tree: Tree,
+        desk: Desktop,
         server: String,
         path: &str,
         screenshot: Option<PathBuf>,
@@ -67,22 +77,49 @@ impl App {
         let (browser, effects) = Browser::new(path);
         let app = App {
             tree: AsyncTree::new(tree, 4),
+            desk,
             browser,
             server,
             changes,
             screenshot,
             shooting: false,
+            first_paint: None,
+            theme: None,
         };
         let task = app.run(effects);
         (app, task)
     }
 
     fn run(&self, effects: Vec<Effect>) -> Task<Msg> {
-        Task::batch(
-            effects
-                .into_iter()
-                .map(|e| Task::perform(effects::run(self.tree.clone(), e), Msg::Browser)),
-        )
+        Task::batch(effects.into_iter().map(|e| match e {
+            Effect::Import { dir, files } => self.import(dir, files),
+            Effect::Pick(dir) => Task::perform(crate::dialog::pick(dir), |r| {
+                Msg::Browser(Message::Import(ImportMsg::Picked(r)))
+            }),
+            e => Task::perform(
+                effects::run(self.tree.clone(), self.desk.clone(), e),
+                Msg::Browser,
+            ),
+        }))
+    }
+
+    /// An import on a tree worker, its progress streamed as it goes.
+    fn import(&self, dir: String, files: Vec<PathBuf>) -> Task<Msg> {
+        let (tx, rx) = iced::futures::channel::mpsc::unbounded();
+        let done = self.tree.run(move |t| {
+            let report = t.import(&dir, &files, &|p| {
+                let _ = tx.unbounded_send(*p);
+            });
+            Ok(report.map_err(|e| docgrid_core::error_chain(&e)))
+        });
+        let progress = Task::run(rx, |p| {
+            Msg::Browser(Message::Import(ImportMsg::Progress(p)))
+        });
+        let done = Task::perform(done, |r| {
+            let r = r.unwrap_or_else(|e| Err(docgrid_core::error_chain(&e)));
+            Msg::Browser(Message::Import(ImportMsg::Done(r)))
+        });
+        Task::batch([progress, done])
     }
 
     /// Applies `msg`.
@@ -107,6 +144,7 @@ impl App {
             },
             Msg::Shoot => return window::latest().and_then(window::screenshot).map(Msg::Shot),
             Msg::Shot(shot) => return self.save(&shot),
+            Msg::Frame => return self.frame(),
         };
         let effects = self.browser.update(msg);
         let task = self.run(effects);
@@ -133,6 +171,19 @@ impl App {
         }
     }
 
+    /// `--first-paint`: the first frame drawn with everything loaded ends
+    /// the run, its time since start printed (JSON on stdout).
+    fn frame(&self) -> Task<Msg> {
+        match self.first_paint {
+            Some(start) if self.browser.settled() => {
+                let ms = start.elapsed().as_secs_f64() * 1e3;
+                println!("{{\"first_paint_ms\": {ms:.1}}}");
+                iced::exit()
+            }
+            _ => Task::none(),
+        }
+    }
+
     /// Saves `shot` as the `--screenshot` PNG and exits.
     fn save(&self, shot: &window::Screenshot) -> Task<Msg> {
         if let Some(path) = &self.screenshot
@@ -142,6 +193,12 @@ impl App {
             eprintln!("docgrid-gui: saving the screenshot {}: {e}", path.display());
         }
         iced::exit()
+    }
+
+    /// The theme: the one asked for, else (`None`) iced's light or dark
+    /// as the desktop prefers.
+    pub fn theme(&self) -> Option<iced::Theme> {
+        self.theme.clone()
     }
 
     /// The window title: the server and the path.
@@ -157,7 +214,23 @@ impl App {
         });
         let changes = Subscription::run_with(self.changes.clone(), change_stream)
             .map(|c| Msg::Browser(Message::Changed(c)));
-        Subscription::batch([keys, changes])
+        let drops = iced::event::listen_with(|event, _, _| {
+            let iced::Event::Window(e) = event else {
+                return None;
+            };
+            let m = match e {
+                window::Event::FileHovered(_) => ImportMsg::Hovered,
+                window::Event::FilesHoveredLeft => ImportMsg::Left,
+                window::Event::FileDropped(p) => ImportMsg::Dropped(p),
+                _ => return None,
+            };
+            Some(Msg::Browser(Message::Import(m)))
+        });
+        let frames = match self.first_paint {
+            Some(_) => window::frames().map(|_| Msg::Frame),
+            None => Subscription::none(),
+        };
+        Subscription::batch([keys, changes, drops, frames])
     }
 
     /// The window's content.
@@ -196,6 +269,11 @@ pub fn browser_key(key: &keyboard::Key) -> Option<Key> {
         keyboard::Key::Named(Named::ArrowRight) => Key::Right,
         keyboard::Key::Named(Named::Home) => Key::Home,
         keyboard::Key::Named(Named::End) => Key::End,
+        keyboard::Key::Named(Named::Enter) => Key::Enter,
+        keyboard::Key::Named(Named::Space) => Key::Space,
+        keyboard::Key::Named(Named::Delete) => Key::Delete,
+        keyboard::Key::Named(Named::Escape) => Key::Escape,
+        keyboard::Key::Character(" ") => Key::Space,
         keyboard::Key::Character(c) => Key::Char(c.chars().next()?),
         _ => return None,
     })

@@ -2,17 +2,28 @@
 //! listing (the tree layer's, shared), the selected row and whether it is
 //! loading. Pure state: what to fetch is returned as [`Effect`]s.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use docgrid_client::tree::Listing;
+use docgrid_core::DocId;
 use docgrid_core::api::{EntryKind, TreeEntry};
 use docgrid_core::tree::{self as rules, Dir};
 
-use crate::state::Effect;
+use crate::state::{Browser, Effect};
 
 /// The height of a row in pixels (fixed, so that the rows in view are
 /// known without laying out the others).
 pub const ROW_HEIGHT: f32 = 24.0;
+
+/// The height of a row of a search column (its name and a snippet).
+pub const SNIPPET_ROW_HEIGHT: f32 = 42.0;
+
+/// The width of a column unless resized.
+pub const COLUMN_WIDTH: f32 = 240.0;
+
+/// The narrowest and widest a column can be dragged.
+pub const COLUMN_WIDTHS: (f32, f32) = (120.0, 900.0);
 
 /// One directory of the tree shown as a column.
 #[derive(Debug, Clone)]
@@ -33,6 +44,11 @@ pub struct Column {
     /// How far it is scrolled, and how tall it is shown (pixels): which
     /// rows are laid out.
     pub scroll: (f32, f32),
+    /// For a `/search/QUERY/` column: the text around each document's
+    /// match, once fetched.
+    pub snippets: Option<Arc<HashMap<DocId, String>>>,
+    /// Its width (pixels), as dragged.
+    pub width: f32,
 }
 
 impl Column {
@@ -46,7 +62,32 @@ impl Column {
             selected: None,
             want: None,
             scroll: (0.0, 800.0),
+            snippets: None,
+            width: COLUMN_WIDTH,
         }
+    }
+
+    /// The query of a `/search/QUERY/` column.
+    pub fn search_query(&self) -> Option<String> {
+        match rules::parse_dir(&self.path) {
+            Ok(Dir::Search(q)) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// The height of its rows: taller in a search column, for snippets.
+    pub fn row_height(&self) -> f32 {
+        if self.path.starts_with("/search/") && self.path.len() > "/search/".len() {
+            SNIPPET_ROW_HEIGHT
+        } else {
+            ROW_HEIGHT
+        }
+    }
+
+    /// The snippet of the entry at `row`, if it has one.
+    pub fn snippet(&self, row: usize) -> Option<&str> {
+        let id = self.entries().get(row)?.id?;
+        self.snippets.as_ref()?.get(&id).map(String::as_str)
     }
 
     /// Its entries (none until listed).
@@ -86,11 +127,12 @@ impl Column {
     /// it is not (and takes it as the scroll position).
     pub fn reveal(&mut self) -> Option<f32> {
         let (offset, height) = self.scroll;
-        let top = self.selected? as f32 * ROW_HEIGHT;
+        let row = self.row_height();
+        let top = self.selected? as f32 * row;
         let to = if top < offset {
             top
-        } else if top + ROW_HEIGHT > offset + height {
-            top + ROW_HEIGHT - height
+        } else if top + row > offset + height {
+            top + row - height
         } else {
             return None;
         };
@@ -114,6 +156,38 @@ impl Column {
             EntryKind::Dir => child_path(&self.path, &e.name),
             EntryKind::Doc => format!("{}{}", self.path, e.name),
         })
+    }
+}
+
+/// Dragging the handle at a column's right edge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ResizeMsg {
+    /// The handle of column `n` was pressed.
+    Start(usize),
+    /// The mouse is at this x (pixels) while resizing.
+    Move(f32),
+    /// The button was released (also ended by [`crate::state::Message::PointerUp`]).
+    End,
+}
+
+impl Browser {
+    /// Resizes a column as its handle is dragged (between
+    /// [`COLUMN_WIDTHS`]).
+    pub(crate) fn resize(&mut self, m: ResizeMsg) {
+        match m {
+            ResizeMsg::Start(c) => self.resizing = Some((c, None)),
+            ResizeMsg::Move(x) => {
+                let Some((c, last)) = self.resizing.as_mut() else {
+                    return;
+                };
+                if let (Some(l), Some(col)) = (*last, self.columns.get_mut(*c)) {
+                    let (min, max) = COLUMN_WIDTHS;
+                    col.width = (col.width + x - l).clamp(min, max);
+                }
+                *last = Some(x);
+            }
+            ResizeMsg::End => self.resizing = None,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use docgrid_core::api::DocInfo;
 use docgrid_core::tree::DocEdit;
 
 use crate::preview::Preview;
+use crate::state::{Browser, EditError, Effect};
 
 /// An edit typed or clicked in the preview.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +51,8 @@ pub struct EditState {
     pub conflict: Option<String>,
     /// Why the last edit failed otherwise (a bad key, no server).
     pub error: Option<String>,
+    /// The commit under way deletes the document.
+    pub deleting: bool,
 }
 
 impl Preview {
@@ -99,6 +102,106 @@ impl Preview {
         e.busy = true;
         e.error = None;
         Some(edit)
+    }
+}
+
+impl Browser {
+    /// An edit in the preview: the commit it makes, or a reload.
+    pub(crate) fn edit(&mut self, m: EditMsg) -> Vec<Effect> {
+        let Some(p) = self.preview.as_mut() else {
+            return Vec::new();
+        };
+        if m == EditMsg::Reload {
+            p.editing.conflict = None;
+            let path = p.path.clone();
+            return self.fetch_preview(&path);
+        }
+        match p.edit(m) {
+            Some(edit) => {
+                p.editing.busy = false;
+                self.commit_edit(edit)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The commit of `edit` to the previewed document against the
+    /// revision shown, its inverse kept for Ctrl+Z; nothing while another
+    /// is under way.
+    pub(crate) fn commit_edit(&mut self, edit: DocEdit) -> Vec<Effect> {
+        let Some(p) = self.preview.as_mut() else {
+            return Vec::new();
+        };
+        let Some(before) = p.doc.clone().filter(|_| !p.editing.busy) else {
+            return Vec::new();
+        };
+        p.editing.busy = true;
+        p.editing.error = None;
+        self.undoing = Some((p.id, inverse(&before, &edit)));
+        vec![Effect::Edit {
+            path: p.path.clone(),
+            id: p.id,
+            base: before.rev,
+            edit,
+        }]
+    }
+
+    /// Ctrl+Z: undoes the last edit, when its document is the one shown
+    /// (against the revision shown; a conflict is shown as for any edit).
+    pub fn undo(&mut self) -> Vec<Effect> {
+        let Some(p) = self.preview.as_mut() else {
+            return Vec::new();
+        };
+        let (Some(doc), Some((id, _))) = (&p.doc, self.undo.last()) else {
+            return Vec::new();
+        };
+        if *id != p.id || p.editing.busy {
+            return Vec::new();
+        }
+        let (id, edit) = self.undo.pop().expect("just seen");
+        p.editing.busy = true;
+        self.undoing = None;
+        vec![Effect::Edit {
+            path: p.path.clone(),
+            id,
+            base: doc.rev,
+            edit,
+        }]
+    }
+
+    /// An edit's outcome: the columns and the preview fetched again, or
+    /// the conflict or error shown.
+    pub(crate) fn edited(&mut self, path: &str, result: Result<u64, EditError>) -> Vec<Effect> {
+        let Some(p) = self.preview.as_mut().filter(|p| p.path == path) else {
+            return Vec::new();
+        };
+        p.editing.busy = false;
+        p.editing.deleting = false;
+        let undoing = self.undoing.take();
+        match result {
+            Ok(_) => {
+                if let Some(u) = undoing.filter(|(_, e)| !is_empty(e)) {
+                    self.undo.push(u);
+                }
+                // A deleted document's preview gives way when its column
+                // is listed again.
+                let mut effects = if p.editing.deleting {
+                    Vec::new()
+                } else {
+                    self.fetch_preview(path)
+                };
+                effects.extend(self.relist());
+                effects
+            }
+            Err(EditError::Conflict(m)) => {
+                p.editing.conflict = Some(m);
+                Vec::new()
+            }
+            Err(EditError::Other(m)) => {
+                p.editing.error = Some(m);
+                Vec::new()
+            }
+        }
     }
 }
 

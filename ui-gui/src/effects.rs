@@ -2,30 +2,92 @@
 //! the application, or on the blocking tree layer (tests, tools), both
 //! ending in the [`Message`] that reports the outcome.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use docgrid_client::ErrorKind;
 use docgrid_client::tree::{AsyncTree, Tree};
 use docgrid_core::error_chain;
 
-use docgrid_client::ErrorKind;
-
+use crate::import::ImportMsg;
 use crate::state::{EditError, Effect, Message};
 
+/// Snippets are fetched for this many hits of a search column.
+pub const SNIPPET_HITS: u64 = 1000;
+
+/// What effects need of the desktop: where opened documents are copied,
+/// and the command that opens them.
+#[derive(Debug, Clone)]
+pub struct Desktop {
+    /// The directory documents opened with Enter are copied to.
+    pub open_dir: PathBuf,
+    /// The command given the copy's path (`xdg-open`, `open`).
+    pub opener: Vec<String>,
+}
+
+impl Desktop {
+    /// Copies under `cache`/open, opened with the platform's opener.
+    pub fn new(cache: &Path) -> Desktop {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        Desktop {
+            open_dir: cache.join("open"),
+            opener: vec![opener.to_string()],
+        }
+    }
+}
+
 /// Runs `effect` on the blocking tree.
-pub fn run_blocking(tree: &Tree, effect: Effect) -> Message {
+pub fn run_blocking(tree: &Tree, desk: &Desktop, effect: Effect) -> Message {
+    let err = |e: docgrid_client::ClientError| error_chain(&e);
     match effect {
         Effect::List(path) => {
-            let result = tree.list(&path).map_err(|e| error_chain(&e));
+            let result = tree.list(&path).map_err(err);
             Message::Listed { path, result }
         }
         Effect::Doc { path, id } => {
-            let result = tree.doc(&id).map_err(|e| error_chain(&e));
+            let result = tree.doc(&id).map_err(err);
             Message::Doc { path, result }
         }
         Effect::Text { path, id, len } => {
-            let result = tree.read_at(&id, 0, len).map_err(|e| error_chain(&e));
+            let result = tree.read_at(&id, 0, len).map_err(err);
             Message::Text { path, result }
+        }
+        Effect::History { path, id } => {
+            let result = tree.client().history(&id).map_err(err);
+            Message::History { path, result }
+        }
+        Effect::Picture { path, id, mime } => {
+            let result = crate::picture::fetch(tree, &id, &mime);
+            Message::Picture { path, result }
+        }
+        Effect::Snippets { path, query } => {
+            let result = snippets(tree, &query).map_err(err);
+            Message::Snippets { path, result }
+        }
+        Effect::Open { id, name } => Message::Opened(open(tree, desk, &id, &name)),
+        Effect::Rmdir(path) => {
+            let result = tree.rmdir(&path).map_err(err);
+            Message::Removed { path, result }
+        }
+        Effect::Move { from, name, to } => {
+            let result = tree.rename(&from, &name, &to, &name);
+            Message::Moved(result.map(|n| n.path).map_err(err))
+        }
+        Effect::Import { dir, files } => {
+            let result = tree.import(&dir, &files, &|_| {}).map_err(err);
+            Message::Import(ImportMsg::Done(result))
+        }
+        Effect::Pick(_) => {
+            Message::Import(ImportMsg::Picked(Err("no window to show it in".into())))
         }
         // Nothing to wait for without a window.
         Effect::Settle(path) => Message::Settled(path),
+        Effect::DropSettle(n) => Message::Import(ImportMsg::DropSettled(n)),
         Effect::Edit {
             path,
             id,
@@ -41,13 +103,20 @@ pub fn run_blocking(tree: &Tree, effect: Effect) -> Message {
 /// Runs `effect` on a worker of the async tree (as [`run_blocking`]
 /// there); the future resolves to its message, never blocking the
 /// caller's thread. A settle waits its time instead.
-pub async fn run(tree: AsyncTree, effect: Effect) -> Message {
-    if let Effect::Settle(path) = effect {
-        after(crate::preview::SETTLE).await;
-        return Message::Settled(path);
+pub async fn run(tree: AsyncTree, desk: Desktop, effect: Effect) -> Message {
+    match effect {
+        Effect::Settle(path) => {
+            after(crate::preview::SETTLE).await;
+            return Message::Settled(path);
+        }
+        Effect::DropSettle(n) => {
+            after(crate::import::DROP_SETTLE).await;
+            return Message::Import(ImportMsg::DropSettled(n));
+        }
+        _ => {}
     }
     let again = effect.clone();
-    match tree.run(move |t| Ok(run_blocking(t, effect))).await {
+    match tree.run(move |t| Ok(run_blocking(t, &desk, effect))).await {
         Ok(m) => m,
         // The worker panicked: the effect failed.
         Err(e) => failed(again, error_chain(&e)),
@@ -56,24 +125,46 @@ pub async fn run(tree: AsyncTree, effect: Effect) -> Message {
 
 /// The message of `effect` failing with `why`.
 fn failed(effect: Effect, why: String) -> Message {
+    let e = why.clone();
     match effect {
         Effect::List(path) => Message::Listed {
             path,
-            result: Err(why),
+            result: Err(e),
         },
         Effect::Doc { path, .. } => Message::Doc {
             path,
-            result: Err(why),
+            result: Err(e),
         },
         Effect::Text { path, .. } => Message::Text {
             path,
-            result: Err(why),
+            result: Err(e),
         },
+        Effect::History { path, .. } => Message::History {
+            path,
+            result: Err(e),
+        },
+        Effect::Picture { path, .. } => Message::Picture {
+            path,
+            result: Err(e),
+        },
+        Effect::Snippets { path, .. } => Message::Snippets {
+            path,
+            result: Err(e),
+        },
+        Effect::Open { .. } => Message::Opened(Err(e)),
+        Effect::Rmdir(path) => Message::Removed {
+            path,
+            result: Err(e),
+        },
+        Effect::Move { .. } => Message::Moved(Err(e)),
+        Effect::Import { .. } => Message::Import(ImportMsg::Done(Err(e))),
+        Effect::Pick(_) => Message::Import(ImportMsg::Picked(Err(e))),
         Effect::Edit { path, .. } => Message::Edited {
             path,
             result: Err(EditError::Other(why)),
         },
         Effect::Settle(path) => Message::Settled(path),
+        Effect::DropSettle(n) => Message::Import(ImportMsg::DropSettled(n)),
     }
 }
 
@@ -82,6 +173,55 @@ fn edit_error(e: &docgrid_client::ClientError) -> EditError {
         ErrorKind::Conflict => EditError::Conflict(error_chain(e)),
         _ => EditError::Other(error_chain(e)),
     }
+}
+
+/// The snippet of each of the first [`SNIPPET_HITS`] hits of `query`.
+fn snippets(
+    tree: &Tree,
+    query: &str,
+) -> Result<Arc<HashMap<docgrid_core::DocId, String>>, docgrid_client::ClientError> {
+    let hits = tree.client().search(query, SNIPPET_HITS, 0)?.hits;
+    Ok(Arc::new(
+        hits.into_iter()
+            .filter_map(|h| Some((h.doc.id, h.snippet?)))
+            .collect(),
+    ))
+}
+
+/// Copies document `id` to `desk.open_dir/ID/NAME` (verified as it is
+/// read) and hands the copy to the desktop's opener. The copy is the
+/// user's: changes to it are not saved back.
+fn open(
+    tree: &Tree,
+    desk: &Desktop,
+    id: &docgrid_core::DocId,
+    name: &str,
+) -> Result<PathBuf, String> {
+    let dir = desk.open_dir.join(id.to_string());
+    let safe: String = name
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    let path = dir.join(safe);
+    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let partial = path.with_extension("docgrid-partial");
+    let mut out = std::fs::File::create(&partial).map_err(io)?;
+    tree.client()
+        .content_to(id, &mut out)
+        .map_err(|e| error_chain(&e))?;
+    out.sync_all().map_err(io)?;
+    std::fs::rename(&partial, &path).map_err(io)?;
+    let (cmd, args) = desk.opener.split_first().ok_or("no opener configured")?;
+    let mut child = std::process::Command::new(cmd)
+        .args(args)
+        .arg(&path)
+        .spawn()
+        .map_err(|e| format!("running {cmd}: {e}"))?;
+    // Reaped in the background: an opener may stay as long as the
+    // application it started.
+    std::thread::spawn(move || child.wait());
+    Ok(path)
 }
 
 /// A future done after `d` (on a thread of its own: no timer runtime).

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! docgrid-gui [--server URL …] [--token T] [--cache DIR] [--path TREEPATH]
+//!             [--theme system|light|dark] [--screenshot FILE] [--first-paint]
 //! ```
 //!
 //! Settings as every docgrid binary reads them: flags, then `DOCGRID_*`,
@@ -14,6 +15,7 @@ use clap::Parser;
 use docgrid_client::config::{Overrides, client_for, resolve};
 use docgrid_client::tree::Tree;
 use docgrid_gui::app::App;
+use docgrid_gui::effects::Desktop;
 
 /// Browse docgrid's metadata tree in columns.
 #[derive(Debug, Parser)]
@@ -35,16 +37,35 @@ struct Args {
     /// Save a PNG of the window once everything is loaded, then exit.
     #[arg(long, value_name = "FILE")]
     screenshot: Option<std::path::PathBuf>,
+    /// Light or dark; by default as the desktop prefers.
+    #[arg(long, value_enum, default_value = "system")]
+    theme: ThemeArg,
+    /// Print the time from start to the first frame showing everything
+    /// loaded (JSON), then exit (bench/run gui).
+    #[arg(long)]
+    first_paint: bool,
+}
+
+/// The `--theme` choices.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ThemeArg {
+    /// As the desktop prefers (the freedesktop colour-scheme setting).
+    System,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
 }
 
 fn main() -> ExitCode {
+    let start = std::time::Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Args::parse()) {
+    match run(Args::parse(), start) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("docgrid-gui: {e:#}");
@@ -53,7 +74,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<()> {
+fn run(args: Args, start: std::time::Instant) -> Result<()> {
     let cfg = resolve(&Overrides {
         servers: args.servers.clone(),
         token: args.token.clone(),
@@ -64,14 +85,38 @@ fn run(args: Args) -> Result<()> {
     let server = cfg.servers.join(", ");
     let path = args.path.clone();
     let shot = args.screenshot.clone();
+    let first_paint = args.first_paint;
+    let theme = args.theme;
+    let cache = cfg
+        .cache
+        .clone()
+        .or_else(docgrid_core::config::default_cache_dir)
+        .unwrap_or_else(std::env::temp_dir);
+    let desk = Desktop::new(&cache);
     let tree = Tree::new(client);
     iced::application(
-        move || App::new(tree.clone(), server.clone(), &path, shot.clone()),
+        move || {
+            let (mut app, task) = App::new(
+                tree.clone(),
+                desk.clone(),
+                server.clone(),
+                &path,
+                shot.clone(),
+            );
+            app.first_paint = first_paint.then_some(start);
+            app.theme = match theme {
+                ThemeArg::System => None,
+                ThemeArg::Light => Some(iced::Theme::Light),
+                ThemeArg::Dark => Some(iced::Theme::Dark),
+            };
+            (app, task)
+        },
         App::update,
         App::view,
     )
     .title(App::title)
     .subscription(App::subscription)
+    .theme(App::theme)
     .default_font(iced::Font::with_name("Fira Sans"))
     .window_size((1200.0, 760.0))
     .run()

@@ -1,15 +1,20 @@
-//! The preview of the selected document: its metadata and, for text, the
-//! start of its content. Fetched only once the selection rests
+//! The preview of the selected document: its metadata, its history and
+//! its content — the start of a text, an image decoded and scaled, a
+//! PDF's first page rendered. A selection after a rest is fetched at
+//! once; in a quick run of selections (↓ held) only where the run rests
 //! ([`SETTLE`]), so holding ↓ through a column does not fetch every
-//! document it passes.
+//! document it passes. Decoding runs off the UI thread.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use docgrid_core::DocId;
-use docgrid_core::api::DocInfo;
+use docgrid_core::api::{DocInfo, HistoryEntry};
 
-/// How long a selection must rest before its document is fetched.
+use crate::picture::Picture;
+
+/// How long a selection must rest, within a quick run of selections,
+/// before its document is fetched.
 pub const SETTLE: Duration = Duration::from_millis(150);
 
 /// How much of a text document is shown.
@@ -28,6 +33,10 @@ pub struct Preview {
     pub doc: Option<Arc<DocInfo>>,
     /// The start of its content, for a text document, once fetched.
     pub text: Option<String>,
+    /// Its revisions, newest first (or why not), once fetched.
+    pub history: Option<Result<Vec<HistoryEntry>, String>>,
+    /// Its picture (or why there is none), once drawn.
+    pub picture: Option<Result<Arc<Picture>, String>>,
     /// Why a fetch failed.
     pub error: Option<String>,
     /// The edit fields and the last edit's outcome.
@@ -43,6 +52,8 @@ impl Preview {
             mime,
             doc: None,
             text: None,
+            history: None,
+            picture: None,
             error: None,
             editing: crate::edit::EditState::default(),
         }
@@ -64,9 +75,20 @@ impl Preview {
             )
     }
 
+    /// Its MIME type if it is shown as a picture: the images decoded
+    /// here, and PDFs.
+    pub fn picture_mime(&self) -> Option<&str> {
+        let mime = self.mime.as_deref()?;
+        crate::picture::can_draw(mime).then_some(mime)
+    }
+
     /// Whether what it shows has arrived (or failed).
     pub fn settled(&self) -> bool {
-        self.error.is_some() || (self.doc.is_some() && (self.text.is_some() || !self.is_text()))
+        self.error.is_some()
+            || (self.doc.is_some()
+                && self.history.is_some()
+                && (self.text.is_some() || !self.is_text())
+                && (self.picture.is_some() || self.picture_mime().is_none()))
     }
 }
 

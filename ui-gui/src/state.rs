@@ -5,16 +5,20 @@
 //! one. Everything the tree *means* comes from the tree layer and core's
 //! rules; this is presentation state only.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use docgrid_client::tree::{Changed, Listing};
 use docgrid_core::DocId;
-use docgrid_core::api::{DocInfo, EntryKind};
+use docgrid_core::api::{DocInfo, HistoryEntry};
 use docgrid_core::tree::DocEdit;
 
 use crate::columns::{Column, columns_for};
 use crate::edit::EditMsg;
+use crate::import::{ImportMsg, Imports};
+use crate::picture::Picture;
 use crate::preview::{Preview, text_of};
 use crate::search::Search;
 
@@ -56,6 +60,63 @@ pub enum Effect {
         /// What changes.
         edit: DocEdit,
     },
+    /// Fetch the history of document `id`, shown at `path`.
+    History {
+        /// Where it was selected.
+        path: String,
+        /// The document.
+        id: DocId,
+    },
+    /// Fetch document `id` (shown at `path`) and draw it as a picture: an
+    /// image decoded and scaled, a PDF's first page rendered.
+    Picture {
+        /// Where it was selected.
+        path: String,
+        /// The document.
+        id: DocId,
+        /// Its MIME type.
+        mime: String,
+    },
+    /// Fetch the snippets of the search column at `path`.
+    Snippets {
+        /// The `/search/QUERY/` column.
+        path: String,
+        /// Its query.
+        query: String,
+    },
+    /// Fetch document `id` into the cache and open it with the desktop's
+    /// default application.
+    Open {
+        /// The document.
+        id: DocId,
+        /// Its name (the cached file is called so).
+        name: String,
+    },
+    /// Remove the empty directory at this path (`rmdir`).
+    Rmdir(String),
+    /// Move entry `name` of directory `from` into directory `to` (`mv`:
+    /// `from`'s innermost metadata goes, `to`'s comes).
+    Move {
+        /// Where it is.
+        from: String,
+        /// Its name there.
+        name: String,
+        /// Where it goes.
+        to: String,
+    },
+    /// Report [`ImportMsg::DropSettled`] with this count of drops after
+    /// [`crate::import::DROP_SETTLE`].
+    DropSettle(u64),
+    /// Import local `files` (and folders) into directory `dir`.
+    Import {
+        /// The directory.
+        dir: String,
+        /// What was dropped or picked.
+        files: Vec<PathBuf>,
+    },
+    /// Ask the desktop for files to import into directory `dir` (a file
+    /// dialog).
+    Pick(String),
 }
 
 /// Why an edit was not committed.
@@ -84,6 +145,15 @@ pub enum Key {
     Home,
     /// End
     End,
+    /// Enter: open the document with the desktop's application, or
+    /// enter the directory.
+    Enter,
+    /// Space: a larger preview, or back.
+    Space,
+    /// Delete: remove the selected entry from its directory (`rm`).
+    Delete,
+    /// Escape: cancel what is asked.
+    Escape,
     /// A printable character (type-ahead).
     Char(char),
 }
@@ -98,7 +168,36 @@ pub enum Message {
         /// The listing, or why not.
         result: Result<Arc<Listing>, String>,
     },
-    /// A click on row `row` of column `column`.
+    /// The mouse button went down on row `row` of column `column`: it is
+    /// selected, and may be dragged.
+    Press {
+        /// The column.
+        column: usize,
+        /// The row.
+        row: usize,
+    },
+    /// The mouse button came up over row `row` of column `column` (a drop
+    /// there, if something was dragged).
+    Release {
+        /// The column.
+        column: usize,
+        /// The row.
+        row: usize,
+    },
+    /// The mouse button came up anywhere (after any row's `Release`).
+    PointerUp,
+    /// The mouse moved while a document is held.
+    DragMove,
+    /// A double click on row `row` of column `column` (Enter).
+    Activate {
+        /// The column.
+        column: usize,
+        /// The row.
+        row: usize,
+    },
+    /// A dragged document was moved (where it went), or not.
+    Moved(Result<String, String>),
+    /// A selection of row `row` of column `column` (a click, a test).
     Select {
         /// The column.
         column: usize,
@@ -140,6 +239,45 @@ pub enum Message {
     SearchInput(String),
     /// The search box was submitted (Enter).
     SearchSubmit,
+    /// The history of the previewed document arrived (or failed).
+    History {
+        /// Where it was selected.
+        path: String,
+        /// Its revisions, newest first, or why not.
+        result: Result<Vec<HistoryEntry>, String>,
+    },
+    /// The picture of the previewed document arrived (or failed).
+    Picture {
+        /// Where it was selected.
+        path: String,
+        /// It, or why not.
+        result: Result<Picture, String>,
+    },
+    /// The snippets of a search column arrived (or failed).
+    Snippets {
+        /// The column.
+        path: String,
+        /// Snippet by document, or why not.
+        result: Result<Arc<HashMap<DocId, String>>, String>,
+    },
+    /// A document was fetched and handed to the desktop (its local
+    /// copy), or not.
+    Opened(Result<PathBuf, String>),
+    /// A directory was removed, or not.
+    Removed {
+        /// The directory.
+        path: String,
+        /// The revision, or why not.
+        result: Result<u64, String>,
+    },
+    /// The answer to what was asked (a delete): go ahead, or not.
+    Confirm(bool),
+    /// Drops and imports.
+    Import(ImportMsg),
+    /// Dismiss the status line.
+    Dismiss,
+    /// A column's handle is dragged.
+    Resize(crate::columns::ResizeMsg),
     /// Column `column` scrolled to `offset`, `height` tall (pixels).
     Scrolled {
         /// The column.
@@ -153,9 +291,9 @@ pub enum Message {
 
 /// What is typed for type-ahead, and when the last key came.
 #[derive(Debug, Clone, Default)]
-struct TypeAhead {
-    typed: String,
-    last: Option<Instant>,
+pub(crate) struct TypeAhead {
+    pub(crate) typed: String,
+    pub(crate) last: Option<Instant>,
 }
 
 /// Where the keyboard is.
@@ -178,11 +316,36 @@ pub struct Browser {
     pub focus: Focus,
     /// The search box.
     pub search: Search,
-    typeahead: TypeAhead,
+    pub(crate) typeahead: TypeAhead,
     /// Edits committed, newest last, each as the edit undoing it.
-    undo: Vec<(DocId, DocEdit)>,
+    pub(crate) undo: Vec<(DocId, DocEdit)>,
     /// The undoing edit of the edit under way.
-    undoing: Option<(DocId, DocEdit)>,
+    pub(crate) undoing: Option<(DocId, DocEdit)>,
+    /// What is asked before it is done (a delete), if anything.
+    pub confirm: Option<Confirm>,
+    /// The outcome of the last action (opened, removed, failed), shown
+    /// until dismissed.
+    pub status: Option<String>,
+    /// The preview takes the window (Space).
+    pub large: bool,
+    /// Files dropped, being imported, or imported.
+    pub imports: Imports,
+    /// The column being resized, and the mouse's last x.
+    pub resizing: Option<(usize, Option<f32>)>,
+    /// When a document was last selected (the preview's debounce).
+    pub(crate) last_select: Option<Instant>,
+    /// The document being dragged: its column, its name, and whether the
+    /// mouse has moved since the press (a drag, not a click).
+    pub dragging: Option<(usize, String, bool)>,
+}
+
+/// A question before an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    /// The question.
+    pub question: String,
+    /// What is done on "yes".
+    pub effect: Effect,
 }
 
 impl Browser {
@@ -190,7 +353,7 @@ impl Browser {
     pub fn new(path: &str) -> (Browser, Vec<Effect>) {
         let (columns, effects) = columns_for(path);
         let focus = Focus::Column(columns.len() - 1);
-        let b = Browser {
+        let mut b = Browser {
             columns,
             preview: None,
             focus,
@@ -198,7 +361,18 @@ impl Browser {
             typeahead: TypeAhead::default(),
             undo: Vec::new(),
             undoing: None,
+            confirm: None,
+            status: None,
+            large: false,
+            imports: Imports::default(),
+            resizing: None,
+            last_select: None,
+            dragging: None,
         };
+        // Opened at a search: its query is in the box.
+        if let Some(q) = b.columns.iter().rev().find_map(Column::search_query) {
+            b.search.text = q;
+        }
         (b, effects)
     }
 
@@ -260,25 +434,40 @@ impl Browser {
                 self.select(column, row)
             }
             Message::Key(key, at) => self.key(key, at),
+            Message::Press { column, row } => self.press(column, row),
+            Message::Release { column, row } => self.release(column, row),
+            Message::PointerUp => {
+                self.dragging = None;
+                self.resizing = None;
+                Vec::new()
+            }
+            Message::DragMove => {
+                if let Some(d) = self.dragging.as_mut() {
+                    d.2 = true;
+                }
+                Vec::new()
+            }
+            Message::Activate { column, row } => {
+                self.focus = Focus::Column(column);
+                let mut effects = self.select(column, row);
+                effects.extend(self.key(Key::Enter, Instant::now()));
+                effects
+            }
+            Message::Moved(r) => self.moved(r),
             Message::Settled(path) => self.fetch_preview(&path),
             Message::Edit(m) => self.edit(m),
             Message::Undo => self.undo(),
             Message::Edited { path, result } => self.edited(&path, result),
-            Message::Text { path, result } => {
-                if let Some(p) = self.preview.as_mut().filter(|p| p.path == path) {
-                    match result {
-                        Ok(bytes) => p.text = Some(text_of(&bytes)),
-                        Err(e) => p.error = Some(e),
-                    }
-                }
+            m @ (Message::Text { .. }
+            | Message::Doc { .. }
+            | Message::History { .. }
+            | Message::Picture { .. }) => {
+                self.arrived(m);
                 Vec::new()
             }
-            Message::Doc { path, result } => {
-                if let Some(p) = self.preview.as_mut().filter(|p| p.path == path) {
-                    match result {
-                        Ok(doc) => (p.doc, p.error) = (Some(doc), None),
-                        Err(e) => p.error = Some(e),
-                    }
+            Message::Snippets { path, result } => {
+                if let Some(c) = self.columns.iter_mut().find(|c| c.path == path) {
+                    c.snippets = Some(result.unwrap_or_default());
                 }
                 Vec::new()
             }
@@ -288,6 +477,25 @@ impl Browser {
                 Vec::new()
             }
             Message::SearchSubmit => self.search_submit(),
+            Message::Opened(r) => {
+                self.status = Some(match r {
+                    Ok(p) => format!("Opened a copy of it: {}", p.display()),
+                    Err(e) => format!("Cannot open it: {e}"),
+                });
+                Vec::new()
+            }
+            Message::Removed { path, result } => self.removed(&path, result),
+            Message::Confirm(yes) => self.confirmed(yes),
+            Message::Import(m) => self.import(m),
+            Message::Resize(m) => {
+                self.resize(m);
+                Vec::new()
+            }
+            Message::Dismiss => {
+                self.status = None;
+                self.imports.summary = None;
+                Vec::new()
+            }
             Message::Scrolled {
                 column,
                 offset,
@@ -301,131 +509,71 @@ impl Browser {
         }
     }
 
+    /// Something for the preview arrived: kept if it is still the one
+    /// shown.
+    fn arrived(&mut self, m: Message) {
+        let path = match &m {
+            Message::Text { path, .. }
+            | Message::Doc { path, .. }
+            | Message::History { path, .. }
+            | Message::Picture { path, .. } => path.clone(),
+            _ => return,
+        };
+        let Some(p) = self.preview.as_mut().filter(|p| p.path == path) else {
+            return;
+        };
+        match m {
+            Message::Text { result, .. } => match result {
+                Ok(bytes) => p.text = Some(text_of(&bytes)),
+                Err(e) => p.error = Some(e),
+            },
+            Message::Doc { result, .. } => match result {
+                Ok(doc) => (p.doc, p.error) = (Some(doc), None),
+                Err(e) => p.error = Some(e),
+            },
+            Message::History { result, .. } => p.history = Some(result),
+            Message::Picture { result, .. } => p.picture = Some(result.map(Arc::new)),
+            _ => {}
+        }
+    }
+
     /// A listing arrived: the wanted row of the last column (from the
-    /// start path) opens like a click.
+    /// start path) opens like a click; a previewed document the directory
+    /// no longer lists (deleted, untagged) gives way to its neighbour; a
+    /// search column fetches its snippets.
     fn listed(&mut self, path: &str, result: Result<Arc<Listing>, String>) -> Vec<Effect> {
         let Some(i) = self.columns.iter().position(|c| c.path == path) else {
             return Vec::new();
         };
         let last = i + 1 == self.columns.len();
         let col = &mut self.columns[i];
-        match result {
-            Ok(listing) => {
-                let wanted = col.listed(listing);
-                match col.selected {
-                    Some(row) if wanted && last => self.select(i, row),
-                    _ => Vec::new(),
-                }
-            }
+        let listing = match result {
+            Ok(l) => l,
             Err(e) => {
                 (col.loading, col.error) = (false, Some(e));
-                Vec::new()
-            }
-        }
-    }
-
-    /// Selects row `row` of column `column`: deeper columns close; a
-    /// directory opens the next column, a document the preview.
-    pub fn select(&mut self, column: usize, row: usize) -> Vec<Effect> {
-        let Some(col) = self.columns.get_mut(column) else {
-            return Vec::new();
-        };
-        if row >= col.entries().len() {
-            return Vec::new();
-        }
-        col.selected = Some(row);
-        col.want = None;
-        let entry = col.entries()[row].clone();
-        let path = col.entry_path(row).unwrap_or_default();
-        self.columns.truncate(column + 1);
-        self.preview = None;
-        match (entry.kind, entry.id) {
-            (EntryKind::Dir, _) => {
-                self.columns.push(Column::loading(path.clone()));
-                vec![Effect::List(path)]
-            }
-            (EntryKind::Doc, Some(id)) => {
-                self.preview = Some(Preview::new(path.clone(), id, entry.mime.clone()));
-                vec![Effect::Settle(path)]
-            }
-            (EntryKind::Doc, None) => Vec::new(),
-        }
-    }
-
-    fn key(&mut self, key: Key, at: Instant) -> Vec<Effect> {
-        let column = match self.focus {
-            Focus::Column(c) => c.min(self.columns.len().saturating_sub(1)),
-            Focus::Preview => {
-                if key == Key::Left {
-                    self.focus = Focus::Column(self.columns.len().saturating_sub(1));
-                }
                 return Vec::new();
             }
         };
-        let Some(col) = self.columns.get(column) else {
-            return Vec::new();
-        };
+        let before = col.selected;
+        let wanted = col.listed(listing);
+        let mut effects: Vec<Effect> = col.search_query().map_or_else(Vec::new, |query| {
+            vec![Effect::Snippets {
+                path: path.to_string(),
+                query,
+            }]
+        });
         let len = col.entries().len();
-        let sel = col.selected;
-        match key {
-            Key::Up => self.move_to(column, sel.map_or(0, |s| s.saturating_sub(1)), len),
-            Key::Down => self.move_to(column, sel.map_or(0, |s| s + 1), len),
-            Key::Home => self.move_to(column, 0, len),
-            Key::End => self.move_to(column, len.saturating_sub(1), len),
-            Key::Left => {
-                self.focus = Focus::Column(column.saturating_sub(1));
-                Vec::new()
+        match (col.selected, before) {
+            (Some(row), _) if wanted && last => effects.extend(self.select(i, row)),
+            (None, Some(row)) if last && self.preview.is_some() => {
+                self.preview = None;
+                if len > 0 {
+                    effects.extend(self.select(i, row.min(len - 1)));
+                }
             }
-            Key::Right => self.right(column),
-            Key::Char(c) => self.type_ahead(column, c, at),
+            _ => {}
         }
-    }
-
-    fn move_to(&mut self, column: usize, row: usize, len: usize) -> Vec<Effect> {
-        if len == 0 || self.columns[column].selected == Some(row.min(len - 1)) {
-            return Vec::new();
-        }
-        self.select(column, row.min(len - 1))
-    }
-
-    /// → : into the opened directory (its first row if none selected), or
-    /// onto the preview.
-    fn right(&mut self, column: usize) -> Vec<Effect> {
-        if self.preview.is_some() && column + 1 == self.columns.len() {
-            self.focus = Focus::Preview;
-            return Vec::new();
-        }
-        if column + 1 >= self.columns.len() {
-            return Vec::new();
-        }
-        self.focus = Focus::Column(column + 1);
-        let next = &self.columns[column + 1];
-        if next.selected.is_none() && !next.entries().is_empty() {
-            return self.select(column + 1, 0);
-        }
-        Vec::new()
-    }
-
-    /// Type-ahead: the first entry whose name starts with what was typed
-    /// (case-insensitive) within [`TYPEAHEAD_RESET`] of the last key.
-    fn type_ahead(&mut self, column: usize, c: char, at: Instant) -> Vec<Effect> {
-        let t = &mut self.typeahead;
-        if t.last
-            .is_none_or(|l| at.duration_since(l) >= TYPEAHEAD_RESET)
-        {
-            t.typed.clear();
-        }
-        t.last = Some(at);
-        t.typed.extend(c.to_lowercase());
-        let typed = t.typed.clone();
-        let found = self.columns[column]
-            .entries()
-            .iter()
-            .position(|e| e.name.to_lowercase().starts_with(&typed));
-        match found {
-            Some(row) if self.columns[column].selected != Some(row) => self.select(column, row),
-            _ => Vec::new(),
-        }
+        effects
     }
 
     /// Lists again the open columns that changed, and fetches the
@@ -447,90 +595,9 @@ impl Browser {
         effects
     }
 
-    /// An edit in the preview: the commit it makes, or a reload.
-    fn edit(&mut self, m: EditMsg) -> Vec<Effect> {
-        let Some(p) = self.preview.as_mut() else {
-            return Vec::new();
-        };
-        if m == EditMsg::Reload {
-            p.editing.conflict = None;
-            let path = p.path.clone();
-            return self.fetch_preview(&path);
-        }
-        let before = p.doc.clone();
-        match (p.edit(m), before) {
-            (Some(edit), Some(before)) => {
-                self.undoing = Some((p.id, crate::edit::inverse(&before, &edit)));
-                vec![Effect::Edit {
-                    path: p.path.clone(),
-                    id: p.id,
-                    base: before.rev,
-                    edit,
-                }]
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Ctrl+Z: undoes the last edit, when its document is the one shown
-    /// (against the revision shown; a conflict is shown as for any edit).
-    pub fn undo(&mut self) -> Vec<Effect> {
-        let Some(p) = self.preview.as_mut() else {
-            return Vec::new();
-        };
-        let (Some(doc), Some((id, _))) = (&p.doc, self.undo.last()) else {
-            return Vec::new();
-        };
-        if *id != p.id || p.editing.busy {
-            return Vec::new();
-        }
-        let (id, edit) = self.undo.pop().expect("just seen");
-        p.editing.busy = true;
-        self.undoing = None;
-        vec![Effect::Edit {
-            path: p.path.clone(),
-            id,
-            base: doc.rev,
-            edit,
-        }]
-    }
-
-    /// An edit's outcome: the columns and the preview fetched again, or
-    /// the conflict or error shown.
-    fn edited(&mut self, path: &str, result: Result<u64, EditError>) -> Vec<Effect> {
-        let Some(p) = self.preview.as_mut().filter(|p| p.path == path) else {
-            return Vec::new();
-        };
-        p.editing.busy = false;
-        let undoing = self.undoing.take();
-        match result {
-            Ok(_) => {
-                if let Some(u) = undoing.filter(|(_, e)| !crate::edit::is_empty(e)) {
-                    self.undo.push(u);
-                }
-                let mut effects = self.fetch_preview(path);
-                // A column the change feed already has being listed again
-                // is not listed twice.
-                for col in self.columns.iter_mut().filter(|c| !c.loading) {
-                    col.loading = true;
-                    effects.push(Effect::List(col.path.clone()));
-                }
-                effects
-            }
-            Err(EditError::Conflict(m)) => {
-                p.editing.conflict = Some(m);
-                Vec::new()
-            }
-            Err(EditError::Other(m)) => {
-                p.editing.error = Some(m);
-                Vec::new()
-            }
-        }
-    }
-
     /// The fetches of the preview at `path`, if it is still the one
     /// shown (the selection moved on otherwise).
-    fn fetch_preview(&self, path: &str) -> Vec<Effect> {
+    pub(crate) fn fetch_preview(&self, path: &str) -> Vec<Effect> {
         let Some(p) = self.preview.as_ref().filter(|p| p.path == path) else {
             return Vec::new();
         };
@@ -538,11 +605,22 @@ impl Browser {
             path: p.path.clone(),
             id: p.id,
         }];
+        effects.push(Effect::History {
+            path: p.path.clone(),
+            id: p.id,
+        });
         if p.is_text() {
             effects.push(Effect::Text {
                 path: p.path.clone(),
                 id: p.id,
                 len: crate::preview::TEXT_BYTES,
+            });
+        }
+        if let Some(mime) = p.picture_mime() {
+            effects.push(Effect::Picture {
+                path: p.path.clone(),
+                id: p.id,
+                mime: mime.to_string(),
             });
         }
         effects

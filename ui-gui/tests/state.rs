@@ -200,12 +200,16 @@ fn a_text_preview_shows_the_content_and_a_passed_selection_fetches_nothing() {
         "the content, as text"
     );
     assert!(b.settled());
-    // ↓ twice quickly: the first document's settle comes after the
-    // selection moved on, and fetches nothing.
+    // A run of quick selections (↓ held): the first is fetched at once,
+    // the next wait; a settle that comes after the selection moved on
+    // fetches nothing.
+    std::thread::sleep(docgrid_gui::preview::SETTLE + Duration::from_millis(50));
+    let lead = b.update(Message::Select { column: 2, row: 2 });
+    assert!(matches!(lead.first(), Some(Effect::Doc { .. })), "{lead:?}");
     let first = b.update(Message::Select { column: 2, row: 0 });
     let second = b.update(Message::Select { column: 2, row: 1 });
     assert!(matches!(first.as_slice(), [Effect::Settle(_)]), "{first:?}");
-    let late = b.update(run_blocking(&t, first[0].clone()));
+    let late = b.update(run_blocking(&t, &common::desktop(), first[0].clone()));
     assert!(late.is_empty(), "{late:?}");
     settle(&mut b, &t, second);
     assert_eq!(

@@ -82,27 +82,24 @@ fn colours(rgba: &[u8]) -> usize {
     seen.len()
 }
 
-#[test]
-fn a_real_window_shows_three_columns_and_a_preview() {
-    let Some(x) = Xvfb::start() else { return };
-    let (dir, s, _t) = seeded(&[
-        ("/tags/jazz/", "so-what.txt"),
-        ("/tags/jazz/", "blue-in-green.txt"),
-        ("/tags/jazz/", "all-blues.txt"),
-    ]);
+/// Runs the binary at tree path `at` under `x` until its `--screenshot`
+/// `name` is saved; checks it is a full window with content; returns its
+/// path.
+fn shoot(x: &Xvfb, s: &common::TestServer, dir: &Path, at: &str, name: &str) -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gui-screenshots");
     std::fs::create_dir_all(&out).unwrap();
-    let shot = out.join("columns-and-preview.png");
+    let shot = out.join(name);
     let _ = std::fs::remove_file(&shot);
     let status = Command::new(env!("CARGO_BIN_EXE_docgrid-gui"))
         .args(["--server", &s.url, "--token", &s.token])
-        .args(["--path", "/tags/jazz/so-what.txt", "--screenshot"])
+        .args(["--path", at, "--screenshot"])
         .arg(&shot)
         .env("DISPLAY", &x.display)
-        .env("DOCGRID_CONFIG", dir.path().join("none.toml"))
+        .env("DOCGRID_CONFIG", dir.join("none.toml"))
+        .env("XDG_CACHE_HOME", dir.join("cache"))
         .status()
         .unwrap();
-    assert!(status.success(), "{status}");
+    assert!(status.success(), "{at}: {status}");
     let (w, h, rgba) = decode(&shot);
     assert!(w >= 800 && h >= 600, "{w}×{h}");
     assert!(
@@ -111,4 +108,61 @@ fn a_real_window_shows_three_columns_and_a_preview() {
         colours(&rgba)
     );
     eprintln!("screenshot: {}", shot.display());
+    shot
+}
+
+/// A picture worth looking at: a sunset-like gradient with a sun.
+fn sunset(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(w, h, |x, y| {
+        let t = y as f32 / h as f32;
+        let (dx, dy) = (x as f32 - w as f32 * 0.6, y as f32 - h as f32 * 0.62);
+        if (dx * dx + dy * dy).sqrt() < h as f32 * 0.12 {
+            return image::Rgba([255, 236, 150, 255]);
+        }
+        let r = (250.0 - 120.0 * t) as u8;
+        let g = (120.0 + 40.0 * (1.0 - t) - 60.0 * t) as u8;
+        let b = (90.0 + 120.0 * t) as u8;
+        image::Rgba([r, g, b, 255])
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+#[test]
+fn a_real_window_shows_three_columns_and_a_preview() {
+    let Some(x) = Xvfb::start() else { return };
+    let (dir, s, t) = seeded(&[
+        ("/tags/jazz/", "blue-in-green.txt"),
+        ("/tags/jazz/", "all-blues.txt"),
+        ("/tags/photos/", "notes.txt"),
+    ]);
+    let text = "So What\n\nRecorded March 2, 1959, Columbia 30th Street Studio.\n\
+                Miles Davis (trumpet), John Coltrane (tenor), Bill Evans (piano).\n";
+    t.create("/tags/jazz/", "so-what.txt", text.as_bytes().into())
+        .unwrap();
+    t.create("/tags/photos/", "sunset.png", sunset(960, 640).into())
+        .unwrap();
+    shoot(
+        &x,
+        &s,
+        dir.path(),
+        "/tags/jazz/so-what.txt",
+        "columns-and-preview.png",
+    );
+    shoot(
+        &x,
+        &s,
+        dir.path(),
+        "/tags/photos/sunset.png",
+        "image-preview.png",
+    );
+    shoot(
+        &x,
+        &s,
+        dir.path(),
+        "/search/coltrane/so-what.txt",
+        "search-results.png",
+    );
 }

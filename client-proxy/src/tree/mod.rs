@@ -16,7 +16,8 @@
 //!   `plan_*` rules, uploaded through the pipeline that sends only missing
 //!   chunks, and committed against the revision of the document the caller
 //!   saw: a stale base is [`ClientError::Conflict`] naming the documents,
-//!   and nothing is applied.
+//!   and nothing is applied. [`Tree::import`] brings local files and
+//!   folders into a directory (a drop onto a column) the same way.
 //! - **Caching**: listings, documents and manifests are kept in memory. With
 //!   the change feed ([`Tree::follow_changes`]) connected they stay until a
 //!   commit touches them; without it they live [`TreeOptions::ttl`]. Every
@@ -35,6 +36,7 @@
 
 mod cache;
 mod facade;
+mod import;
 mod read;
 mod write;
 
@@ -52,6 +54,7 @@ use crate::feed::ChangeFeed;
 
 pub use cache::Changed;
 pub use facade::{AsyncTree, TreeFuture};
+pub use import::{BATCH, ImportProgress, ImportReport, LocalFile, Skipped, walk};
 pub use write::Content;
 
 /// Tuning of a [`Tree`].

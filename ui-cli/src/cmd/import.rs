@@ -77,20 +77,17 @@ impl Run for Import {
         for (k, v) in &self.sets {
             meta.entry(k.clone()).or_default().push(v.clone());
         }
-        let (mut files, mut skipped) = (Vec::new(), Vec::new());
-        for p in &self.paths {
-            walk(p, self.follow_symlinks, &mut files, &mut skipped)?;
+        let (walked, skipped) = docgrid_client::tree::walk(&self.paths, self.follow_symlinks)?;
+        for (p, why) in &skipped {
+            if why.contains("symbolic") {
+                let p = p.display();
+                eprintln!("skipped symbolic link {p} (use --follow-symlinks to follow)");
+            } else {
+                eprintln!("skipped {}: {why}", p.display());
+            }
         }
-        for s in &skipped {
-            eprintln!(
-                "skipped symbolic link {} (use --follow-symlinks to follow)",
-                s.display()
-            );
-        }
-        let total: u64 = files
-            .iter()
-            .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
-            .sum();
+        let total: u64 = walked.iter().map(|f| f.size).sum();
+        let files: Vec<(PathBuf, String)> = walked.into_iter().map(|f| (f.file, f.rel)).collect();
         let bar = indicatif::ProgressBar::new(total).with_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
@@ -138,7 +135,7 @@ impl Import {
             100.0 * (stats.bytes - stats.bytes_sent.min(stats.bytes)) as f64 / stats.bytes as f64
         };
         eprintln!(
-            "imported {} file(s): {} new, {} updated, {} unchanged; {} bytes, {} new bytes sent (dedup {dedup:.0} %); skipped {skipped} symbolic link(s)",
+            "imported {} file(s): {} new, {} updated, {} unchanged; {} bytes, {} new bytes sent (dedup {dedup:.0} %); skipped {skipped} file(s)",
             done.len(),
             count(Action::New),
             count(Action::Updated),
@@ -314,42 +311,4 @@ struct Changed {
     /// The file, when its content changed.
     content: Option<PathBuf>,
     meta_ops: Vec<Op>,
-}
-
-/// Files under `root` (itself if a file), with their paths relative to
-/// `root`'s parent; symbolic links followed or skipped (and counted).
-fn walk(
-    root: &Path,
-    follow: bool,
-    out: &mut Vec<(PathBuf, String)>,
-    skipped: &mut Vec<PathBuf>,
-) -> Result<()> {
-    let base = root.parent().unwrap_or(Path::new(""));
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let link =
-            std::fs::symlink_metadata(&p).with_context(|| format!("reading {}", p.display()))?;
-        if link.file_type().is_symlink() && !follow {
-            skipped.push(p);
-            continue;
-        }
-        let meta = std::fs::metadata(&p).with_context(|| format!("reading {}", p.display()))?;
-        if meta.is_dir() {
-            let mut children: Vec<PathBuf> = std::fs::read_dir(&p)
-                .with_context(|| format!("listing {}", p.display()))?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<Result<_, _>>()?;
-            children.sort();
-            stack.extend(children.into_iter().rev());
-        } else if meta.is_file() {
-            let rel = p
-                .strip_prefix(base)
-                .unwrap_or(&p)
-                .to_str()
-                .with_context(|| format!("{} is not valid UTF-8", p.display()))?
-                .to_string();
-            out.push((p, rel));
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,179 @@
+//! docgrid-gui measured in-process, its frames drawn by iced's headless
+//! tiny-skia renderer (the window's renderer, without a window): opening a
+//! column of ENTRIES documents until its first rows are drawn, and the
+//! frame time while scrolling through it — both beside a 100-entry column
+//! in the same run — and select-to-preview of a cached 1 MiB text. (Start
+//! to first painted window is the binary's `--first-paint`, run under
+//! Xvfb by bench/run.)
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use docgrid_client::tree::{Content, Tree};
+use docgrid_client::{Client, ClientOptions};
+use docgrid_gui::effects::{Desktop, run_blocking};
+use docgrid_gui::state::{Browser, Effect, Message};
+use docgrid_server::app::App;
+use docgrid_server::config::{DataDir, init_store};
+use docgrid_server::testing::Background;
+use serde_json::{Value, json};
+
+/// The window's size as drawn.
+const SIZE: (f32, f32) = (1200.0, 760.0);
+
+/// How far each scrolling frame moves (pixels: about three rows).
+const SCROLL_STEP: f32 = 70.0;
+
+/// Runs effects, and those their messages cause, until none are left
+/// (settles at once: the debounce is not what is measured).
+fn settle(b: &mut Browser, t: &Tree, desk: &Desktop, mut effects: Vec<Effect>) {
+    while !effects.is_empty() {
+        let next: Vec<Effect> = effects
+            .drain(..)
+            .flat_map(|e| b.update(run_blocking(t, desk, e)))
+            .collect();
+        effects = next;
+    }
+}
+
+/// Builds, lays out and renders one frame of `b` (seconds).
+fn frame(b: &Browser) -> Result<f64> {
+    let t = Instant::now();
+    let mut ui = iced_test::Simulator::with_size(
+        iced::Settings::default(),
+        SIZE,
+        docgrid_gui::view::view(b),
+    );
+    let snap = ui
+        .snapshot(&iced::Theme::Light)
+        .map_err(|e| anyhow::anyhow!("rendering a frame: {e:?}"))?;
+    std::hint::black_box(snap);
+    Ok(t.elapsed().as_secs_f64())
+}
+
+fn percentile(xs: &mut [f64], p: f64) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[((xs.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Opens `path` in a fresh tree (nothing cached) until its rows are
+/// drawn, then scrolls it `frames` times; returns the figures.
+fn column(client: &Client, name: &str, path: &str, frames: usize) -> Result<Value> {
+    let desk = Desktop::new(&std::env::temp_dir());
+    let tree = Tree::new(client.clone());
+    let start = Instant::now();
+    let (mut b, effects) = Browser::new(path);
+    settle(&mut b, &tree, &desk, effects);
+    frame(&b)?;
+    let open = start.elapsed().as_secs_f64();
+    let last = b.columns.len() - 1;
+    let rows = b.columns[last].entries().len();
+    let height = rows as f32 * b.columns[last].row_height();
+    let mut times = Vec::with_capacity(frames);
+    let mut offset = 0.0;
+    for _ in 0..frames {
+        offset = (offset + SCROLL_STEP) % height.max(1.0);
+        b.update(Message::Scrolled {
+            column: last,
+            offset,
+            height: SIZE.1 - 80.0,
+        });
+        times.push(frame(&b)?);
+    }
+    let ms = |s: f64| (s * 1e4).round() / 10.0;
+    Ok(json!({
+        "bench": name, "path": path, "entries": rows,
+        "open_to_first_rows_ms": ms(open),
+        "frame_p50_ms": ms(percentile(&mut times, 0.5)),
+        "frame_p99_ms": ms(percentile(&mut times, 0.99)),
+        "frames": frames,
+    }))
+}
+
+/// Select-to-preview of a 1 MiB text already cached by the tree: the
+/// click, the fetches it makes (from the cache), and the frame drawn.
+fn select_to_preview(client: &Client, runs: usize) -> Result<Value> {
+    let desk = Desktop::new(&std::env::temp_dir());
+    let tree = Tree::new(client.clone());
+    let (mut b, effects) = Browser::new("/tags/text/");
+    settle(&mut b, &tree, &desk, effects);
+    let col = b.columns.len() - 1;
+    if b.columns[col].entries().len() < 2 {
+        bail!("the text column lists {:?}", b.columns[col].entries());
+    }
+    // Both documents read once: their chunks are in the tree's cache.
+    for row in 0..2 {
+        let effects = b.update(Message::Select { column: col, row });
+        settle(&mut b, &tree, &desk, effects);
+    }
+    let ids: Vec<_> = b.columns[col]
+        .entries()
+        .iter()
+        .filter_map(|e| e.id)
+        .collect();
+    let mut reads = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let t = Instant::now();
+        std::hint::black_box(tree.doc(&ids[i % 2])?);
+        std::hint::black_box(tree.read_at(&ids[i % 2], 0, docgrid_gui::preview::TEXT_BYTES)?);
+        reads.push(t.elapsed().as_secs_f64());
+    }
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs {
+        // After a rest, as a click is: fetched at once, not debounced.
+        std::thread::sleep(docgrid_gui::preview::SETTLE + Duration::from_millis(20));
+        let t = Instant::now();
+        let effects = b.update(Message::Select {
+            column: col,
+            row: i % 2,
+        });
+        settle(&mut b, &tree, &desk, effects);
+        frame(&b)?;
+        times.push(t.elapsed().as_secs_f64());
+        let p = b.preview.as_ref().context("no preview")?;
+        if p.text.as_ref().is_none_or(|t| t.len() < 200_000) {
+            bail!("the preview did not show the text");
+        }
+    }
+    let ms = |s: f64| (s * 1e4).round() / 10.0;
+    Ok(json!({
+        "bench": "gui_select_to_preview", "bytes": 1 << 20,
+        "p50_ms": ms(percentile(&mut times, 0.5)),
+        "max_ms": ms(percentile(&mut times, 1.0)),
+        "cached_read_p50_ms": ms(percentile(&mut reads, 0.5)),
+        "runs": runs,
+    }))
+}
+
+/// The benchmark, on a fresh server in `dir`: ENTRIES documents in
+/// `/tags/common/`, 100 in `/tags/small/`, two 1 MiB texts in
+/// `/tags/text/`.
+pub fn run(dir: &Path, entries: u64, frames: usize) -> Result<Vec<Value>> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    let data = DataDir::new(dir.join("server"));
+    let cfg = data.default_config();
+    let token = init_store(&data, &cfg)?;
+    let server = Background::start(App::open(data, &cfg)?)?;
+    let url = format!("http://{}", server.addr);
+    let client = Client::new(std::slice::from_ref(&url), &token, ClientOptions::default())?;
+    crate::tree::populate(&client, "common", entries)?;
+    crate::tree::populate(&client, "small", 100)?;
+    let tree = Tree::new(client.clone());
+    for name in ["one.txt", "two.txt"] {
+        let line = format!("{name}: the quick brown fox jumps over the lazy dog\n");
+        let text = line.repeat((1 << 20) / line.len() + 1).into_bytes();
+        tree.create(
+            "/tags/text/",
+            name,
+            Content::Bytes(text[..1 << 20].to_vec()),
+        )?;
+    }
+    Ok(vec![
+        column(&client, "gui_column_small", "/tags/small/", frames)?,
+        column(&client, "gui_column_large", "/tags/common/", frames)?,
+        select_to_preview(&client, 20)?,
+    ])
+}
