@@ -12,11 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use docgrid_client::tree::{Content, Tree};
 use docgrid_client::{Client, ClientOptions};
-use docgrid_gui::effects::{Desktop, run_blocking};
-use docgrid_gui::state::{Browser, Effect, Message};
-use docgrid_server::app::App;
-use docgrid_server::config::{DataDir, init_store};
-use docgrid_server::testing::Background;
+use docgrid_gui::effects::{Desktop, settle_blocking};
+use docgrid_gui::state::{Browser, Message};
 use serde_json::{Value, json};
 
 /// The window's size as drawn.
@@ -24,18 +21,6 @@ const SIZE: (f32, f32) = (1200.0, 760.0);
 
 /// How far each scrolling frame moves (pixels: about three rows).
 const SCROLL_STEP: f32 = 70.0;
-
-/// Runs effects, and those their messages cause, until none are left
-/// (settles at once: the debounce is not what is measured).
-fn settle(b: &mut Browser, t: &Tree, desk: &Desktop, mut effects: Vec<Effect>) {
-    while !effects.is_empty() {
-        let next: Vec<Effect> = effects
-            .drain(..)
-            .flat_map(|e| b.update(run_blocking(t, desk, e)))
-            .collect();
-        effects = next;
-    }
-}
 
 /// Builds, lays out and renders one frame of `b` (seconds).
 fn frame(b: &Browser) -> Result<f64> {
@@ -64,7 +49,7 @@ fn column(client: &Client, name: &str, path: &str, frames: usize) -> Result<Valu
     let tree = Tree::new(client.clone());
     let start = Instant::now();
     let (mut b, effects) = Browser::new(path);
-    settle(&mut b, &tree, &desk, effects);
+    settle_blocking(&mut b, &tree, &desk, effects);
     frame(&b)?;
     let open = start.elapsed().as_secs_f64();
     let last = b.columns.len() - 1;
@@ -97,7 +82,7 @@ fn select_to_preview(client: &Client, runs: usize) -> Result<Value> {
     let desk = Desktop::new(&std::env::temp_dir());
     let tree = Tree::new(client.clone());
     let (mut b, effects) = Browser::new("/tags/text/");
-    settle(&mut b, &tree, &desk, effects);
+    settle_blocking(&mut b, &tree, &desk, effects);
     let col = b.columns.len() - 1;
     if b.columns[col].entries().len() < 2 {
         bail!("the text column lists {:?}", b.columns[col].entries());
@@ -105,7 +90,7 @@ fn select_to_preview(client: &Client, runs: usize) -> Result<Value> {
     // Both documents read once: their chunks are in the tree's cache.
     for row in 0..2 {
         let effects = b.update(Message::Select { column: col, row });
-        settle(&mut b, &tree, &desk, effects);
+        settle_blocking(&mut b, &tree, &desk, effects);
     }
     let ids: Vec<_> = b.columns[col]
         .entries()
@@ -128,7 +113,7 @@ fn select_to_preview(client: &Client, runs: usize) -> Result<Value> {
             column: col,
             row: i % 2,
         });
-        settle(&mut b, &tree, &desk, effects);
+        settle_blocking(&mut b, &tree, &desk, effects);
         frame(&b)?;
         times.push(t.elapsed().as_secs_f64());
         let p = b.preview.as_ref().context("no preview")?;
@@ -150,14 +135,7 @@ fn select_to_preview(client: &Client, runs: usize) -> Result<Value> {
 /// `/tags/common/`, 100 in `/tags/small/`, two 1 MiB texts in
 /// `/tags/text/`.
 pub fn run(dir: &Path, entries: u64, frames: usize) -> Result<Vec<Value>> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    let data = DataDir::new(dir.join("server"));
-    let cfg = data.default_config();
-    let token = init_store(&data, &cfg)?;
-    let server = Background::start(App::open(data, &cfg)?)?;
-    let url = format!("http://{}", server.addr);
+    let (_server, url, token) = crate::tree::fresh_server(dir)?;
     let client = Client::new(std::slice::from_ref(&url), &token, ClientOptions::default())?;
     crate::tree::populate(&client, "common", entries)?;
     crate::tree::populate(&client, "small", 100)?;

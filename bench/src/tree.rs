@@ -50,8 +50,9 @@ pub(crate) fn populate(client: &Client, tag: &str, entries: u64) -> Result<()> {
     Ok(())
 }
 
-/// The benchmark, in a fresh server in `dir`.
-pub fn run(dir: &Path, entries: u64, runs: usize, wan: bool) -> Result<()> {
+/// A server on a fresh store in `dir` (emptied first), in-process on
+/// 127.0.0.1:0: the server, its URL and the admin token.
+pub(crate) fn fresh_server(dir: &Path) -> Result<(Background, String, String)> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
@@ -59,10 +60,17 @@ pub fn run(dir: &Path, entries: u64, runs: usize, wan: bool) -> Result<()> {
     let cfg = data.default_config();
     let token = init_store(&data, &cfg)?;
     let server = Background::start(App::open(data, &cfg)?)?;
+    let url = format!("http://{}", server.addr);
+    Ok((server, url, token))
+}
+
+/// The benchmark, in a fresh server in `dir`.
+pub fn run(dir: &Path, entries: u64, runs: usize, wan: bool) -> Result<()> {
+    let (server, direct, token) = fresh_server(dir)?;
     let url = if wan {
         format!("http://{}", Relay::start(server.addr, Link::wan())?.addr)
     } else {
-        format!("http://{}", server.addr)
+        direct
     };
     let client = Client::new(std::slice::from_ref(&url), &token, ClientOptions::default())?;
     populate(&client, "common", entries)?;

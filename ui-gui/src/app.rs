@@ -36,6 +36,9 @@ pub enum Msg {
 /// The running application.
 pub struct App {
     tree: AsyncTree,
+    /// Workers for long work (imports, opening documents, decoding
+    /// pictures), so that listings never queue behind it.
+    slow: AsyncTree,
     desk: Desktop,
     /// The browser state.
     pub browser: Browser,
@@ -76,6 +79,7 @@ impl App {
         let changes = Changes(Arc::new(Mutex::new(tree.subscribe())));
         let (browser, effects) = Browser::new(path);
         let app = App {
+            slow: AsyncTree::new(tree.clone(), 2),
             tree: AsyncTree::new(tree, 4),
             desk,
             browser,
@@ -93,20 +97,25 @@ impl App {
     fn run(&self, effects: Vec<Effect>) -> Task<Msg> {
         Task::batch(effects.into_iter().map(|e| match e {
             Effect::Import { dir, files } => self.import(dir, files),
-            Effect::Pick(dir) => Task::perform(crate::dialog::pick(dir), |r| {
-                Msg::Browser(Message::Import(ImportMsg::Picked(r)))
+            Effect::Pick(dir) => Task::perform(crate::dialog::pick(dir.clone()), move |result| {
+                let dir = dir.clone();
+                Msg::Browser(Message::Import(ImportMsg::Picked { dir, result }))
             }),
-            e => Task::perform(
-                effects::run(self.tree.clone(), self.desk.clone(), e),
-                Msg::Browser,
-            ),
+            e => {
+                let long = matches!(e, Effect::Open { .. } | Effect::Picture { .. });
+                let pool = if long { &self.slow } else { &self.tree };
+                Task::perform(
+                    effects::run(pool.clone(), self.desk.clone(), e),
+                    Msg::Browser,
+                )
+            }
         }))
     }
 
     /// An import on a tree worker, its progress streamed as it goes.
     fn import(&self, dir: String, files: Vec<PathBuf>) -> Task<Msg> {
         let (tx, rx) = iced::futures::channel::mpsc::unbounded();
-        let done = self.tree.run(move |t| {
+        let done = self.slow.run(move |t| {
             let report = t.import(&dir, &files, &|p| {
                 let _ = tx.unbounded_send(*p);
             });
@@ -119,7 +128,8 @@ impl App {
             let r = r.unwrap_or_else(|e| Err(docgrid_core::error_chain(&e)));
             Msg::Browser(Message::Import(ImportMsg::Done(r)))
         });
-        Task::batch([progress, done])
+        // Every progress message before the outcome.
+        progress.chain(done)
     }
 
     /// Applies `msg`.
@@ -134,6 +144,12 @@ impl App {
             }
             Msg::Key(keyboard::Key::Character(c), mods) if mods.command() && c.as_str() == "z" => {
                 Message::Undo
+            }
+            // Ctrl/Alt/⌘ with a letter is a shortcut, never type-ahead.
+            Msg::Key(keyboard::Key::Character(_), mods)
+                if mods.command() || mods.control() || mods.alt() =>
+            {
+                return Task::none();
             }
             Msg::Key(k, _) => match browser_key(&k) {
                 Some(k) => {
@@ -214,14 +230,17 @@ impl App {
         });
         let changes = Subscription::run_with(self.changes.clone(), change_stream)
             .map(|c| Msg::Browser(Message::Changed(c)));
-        let drops = iced::event::listen_with(|event, _, _| {
-            let iced::Event::Window(e) = event else {
-                return None;
-            };
-            let m = match e {
-                window::Event::FileHovered(_) => ImportMsg::Hovered,
-                window::Event::FilesHoveredLeft => ImportMsg::Left,
-                window::Event::FileDropped(p) => ImportMsg::Dropped(p),
+        // Files dragged over the window and dropped; and, as the window
+        // cannot hear a button come up outside it, a drag or a resize that
+        // leaves the window ends there.
+        let window_events = iced::event::listen_with(|event, _, _| {
+            let m = match event {
+                iced::Event::Window(window::Event::FileHovered(_)) => ImportMsg::Hovered,
+                iced::Event::Window(window::Event::FilesHoveredLeft) => ImportMsg::Left,
+                iced::Event::Window(window::Event::FileDropped(p)) => ImportMsg::Dropped(p),
+                iced::Event::Mouse(iced::mouse::Event::CursorLeft) => {
+                    return Some(Msg::Browser(Message::PointerUp));
+                }
                 _ => return None,
             };
             Some(Msg::Browser(Message::Import(m)))
@@ -230,7 +249,7 @@ impl App {
             Some(_) => window::frames().map(|_| Msg::Frame),
             None => Subscription::none(),
         };
-        Subscription::batch([keys, changes, drops, frames])
+        Subscription::batch([keys, changes, window_events, frames])
     }
 
     /// The window's content.
@@ -242,7 +261,7 @@ impl App {
 /// How long the window is given to draw before a `--screenshot`.
 const SETTLE: Duration = Duration::from_millis(500);
 
-/// The tree's changes as a stream (each awaited on a tree worker).
+/// The tree's changes as a stream (each awaited on a thread of its own).
 fn change_stream(changes: &Changes) -> impl Stream<Item = Changed> + use<> {
     let rx = changes.0.clone();
     iced::futures::stream::unfold(rx, |rx| async move {

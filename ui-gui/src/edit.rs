@@ -114,7 +114,7 @@ impl Browser {
         if m == EditMsg::Reload {
             p.editing.conflict = None;
             let path = p.path.clone();
-            return self.fetch_preview(&path);
+            return self.fetch_preview(&path, true);
         }
         match p.edit(m) {
             Some(edit) => {
@@ -176,7 +176,7 @@ impl Browser {
             return Vec::new();
         };
         p.editing.busy = false;
-        p.editing.deleting = false;
+        let deleting = std::mem::take(&mut p.editing.deleting);
         let undoing = self.undoing.take();
         match result {
             Ok(_) => {
@@ -185,10 +185,11 @@ impl Browser {
                 }
                 // A deleted document's preview gives way when its column
                 // is listed again.
-                let mut effects = if p.editing.deleting {
+                // Only its metadata changed: the content shown stays.
+                let mut effects = if deleting {
                     Vec::new()
                 } else {
-                    self.fetch_preview(path)
+                    self.fetch_preview(path, false)
                 };
                 effects.extend(self.relist());
                 effects

@@ -74,17 +74,15 @@ pub fn run_blocking(tree: &Tree, desk: &Desktop, effect: Effect) -> Message {
             let result = tree.rmdir(&path).map_err(err);
             Message::Removed { path, result }
         }
-        Effect::Move { from, name, to } => {
-            let result = tree.rename(&from, &name, &to, &name);
-            Message::Moved(result.map(|n| n.path).map_err(err))
-        }
+        Effect::Move { from, name, to } => Message::Moved(move_to(tree, &from, &name, &to)),
         Effect::Import { dir, files } => {
             let result = tree.import(&dir, &files, &|_| {}).map_err(err);
             Message::Import(ImportMsg::Done(result))
         }
-        Effect::Pick(_) => {
-            Message::Import(ImportMsg::Picked(Err("no window to show it in".into())))
-        }
+        Effect::Pick(dir) => Message::Import(ImportMsg::Picked {
+            dir,
+            result: Err("no window to show it in".into()),
+        }),
         // Nothing to wait for without a window.
         Effect::Settle(path) => Message::Settled(path),
         Effect::DropSettle(n) => Message::Import(ImportMsg::DropSettled(n)),
@@ -97,6 +95,23 @@ pub fn run_blocking(tree: &Tree, desk: &Desktop, effect: Effect) -> Message {
             let result = tree.edit(id, base, &edit).map_err(|e| edit_error(&e));
             Message::Edited { path, result }
         }
+    }
+}
+
+/// Runs `effects` on the blocking tree, and those their messages cause,
+/// until none are left (settles at once: nothing waits for a timer).
+pub fn settle_blocking(
+    b: &mut crate::state::Browser,
+    tree: &Tree,
+    desk: &Desktop,
+    mut effects: Vec<Effect>,
+) {
+    while !effects.is_empty() {
+        let next: Vec<Effect> = effects
+            .drain(..)
+            .flat_map(|e| b.update(run_blocking(tree, desk, e)))
+            .collect();
+        effects = next;
     }
 }
 
@@ -158,7 +173,10 @@ fn failed(effect: Effect, why: String) -> Message {
         },
         Effect::Move { .. } => Message::Moved(Err(e)),
         Effect::Import { .. } => Message::Import(ImportMsg::Done(Err(e))),
-        Effect::Pick(_) => Message::Import(ImportMsg::Picked(Err(e))),
+        Effect::Pick(dir) => Message::Import(ImportMsg::Picked {
+            dir,
+            result: Err(e),
+        }),
         Effect::Edit { path, .. } => Message::Edited {
             path,
             result: Err(EditError::Other(why)),
@@ -175,6 +193,20 @@ fn edit_error(e: &docgrid_client::ClientError) -> EditError {
     }
 }
 
+/// Moves `name` from `from` into `to` — never over a document `to`
+/// already lists under that name (`mv` would replace it; a drag must not).
+fn move_to(tree: &Tree, from: &str, name: &str, to: &str) -> Result<String, String> {
+    let err = |e: docgrid_client::ClientError| error_chain(&e);
+    if tree.list(to).map_err(err)?.get(name).is_some() {
+        return Err(format!(
+            "{to} already has a {name}; rename one of them first"
+        ));
+    }
+    tree.rename(from, name, to, name)
+        .map(|n| n.path)
+        .map_err(err)
+}
+
 /// The snippet of each of the first [`SNIPPET_HITS`] hits of `query`.
 fn snippets(
     tree: &Tree,
@@ -188,30 +220,31 @@ fn snippets(
     ))
 }
 
-/// Copies document `id` to `desk.open_dir/ID/NAME` (verified as it is
-/// read) and hands the copy to the desktop's opener. The copy is the
-/// user's: changes to it are not saved back.
+/// Copies document `id` (at revision `rev`) to
+/// `desk.open_dir/ID/rREV/NAME` — verified as it is read, written to a
+/// fresh temporary file and renamed into place — and hands the copy to the
+/// desktop's opener. A copy already there is opened as it is: it may be
+/// the user's, edited (changes to it are not saved back). The directory
+/// is the user's alone (0700).
 fn open(
     tree: &Tree,
     desk: &Desktop,
     id: &docgrid_core::DocId,
     name: &str,
 ) -> Result<PathBuf, String> {
-    let dir = desk.open_dir.join(id.to_string());
-    let safe: String = name
-        .chars()
-        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
-        .collect();
-    let path = dir.join(safe);
+    let rev = tree.doc(id).map_err(|e| error_chain(&e))?.rev;
+    let dir = desk.open_dir.join(id.to_string()).join(format!("r{rev}"));
+    let path = dir.join(file_name(name));
     let io = |e: std::io::Error| format!("{}: {e}", path.display());
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let partial = path.with_extension("docgrid-partial");
-    let mut out = std::fs::File::create(&partial).map_err(io)?;
-    tree.client()
-        .content_to(id, &mut out)
-        .map_err(|e| error_chain(&e))?;
-    out.sync_all().map_err(io)?;
-    std::fs::rename(&partial, &path).map_err(io)?;
+    if !path.exists() {
+        private_dirs(&dir).map_err(io)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+        tree.client()
+            .content_to(id, tmp.as_file_mut())
+            .map_err(|e| error_chain(&e))?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist_noclobber(&path).map_err(|e| io(e.error))?;
+    }
     let (cmd, args) = desk.opener.split_first().ok_or("no opener configured")?;
     let mut child = std::process::Command::new(cmd)
         .args(args)
@@ -222,6 +255,42 @@ fn open(
     // application it started.
     std::thread::spawn(move || child.wait());
     Ok(path)
+}
+
+/// `dir` and its parents, each created readable by the user alone.
+fn private_dirs(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// A document name as a local file name: no `/` or NUL, at most 200
+/// bytes (cut at a character, the extension kept).
+fn file_name(name: &str) -> String {
+    const MAX: usize = 200;
+    let safe: String = name
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    if safe.len() <= MAX {
+        return safe;
+    }
+    let ext = safe.rsplit_once('.').map_or("", |(_, e)| e);
+    let ext = if ext.len() < 16 { ext } else { "" };
+    let mut stem = String::new();
+    for c in safe.chars() {
+        if stem.len() + c.len_utf8() + ext.len() + 1 > MAX {
+            break;
+        }
+        stem.push(c);
+    }
+    if ext.is_empty() {
+        stem
+    } else {
+        format!("{stem}.{ext}")
+    }
 }
 
 /// A future done after `d` (on a thread of its own: no timer runtime).

@@ -35,9 +35,14 @@ pub enum ImportMsg {
     DropSettled(u64),
     /// Import… was clicked.
     Pick,
-    /// What the file dialog gave (nothing: cancelled), or why there is
-    /// no dialog.
-    Picked(Result<Vec<PathBuf>, String>),
+    /// What the file dialog asked for `dir` gave (nothing: cancelled), or
+    /// why there is no dialog.
+    Picked {
+        /// The directory the dialog was opened for.
+        dir: String,
+        /// The files picked.
+        result: Result<Vec<PathBuf>, String>,
+    },
     /// How far the running import is.
     Progress(ImportProgress),
     /// The running import ended.
@@ -114,17 +119,28 @@ impl Browser {
                 im.hovering = false;
                 im.dropped.push(p);
                 im.drops += 1;
+                // One timer per drop: the first file arms it.
+                if im.dropped.len() == 1 {
+                    return vec![Effect::DropSettle(im.drops)];
+                }
+            }
+            // Files came since the timer was armed: wait for the rest.
+            ImportMsg::DropSettled(n) if n != im.drops => {
                 return vec![Effect::DropSettle(im.drops)];
             }
-            ImportMsg::DropSettled(n) if n == im.drops && !im.dropped.is_empty() => {
+            ImportMsg::DropSettled(_) if !im.dropped.is_empty() => {
                 let files = std::mem::take(&mut im.dropped);
-                return self.start(files);
+                let dir = self.drop_target().to_string();
+                return self.start(dir, files);
             }
             ImportMsg::DropSettled(_) => {}
             ImportMsg::Pick => return vec![Effect::Pick(self.drop_target().to_string())],
-            ImportMsg::Picked(Ok(files)) if !files.is_empty() => return self.start(files),
-            ImportMsg::Picked(Ok(_)) => {}
-            ImportMsg::Picked(Err(e)) => {
+            ImportMsg::Picked {
+                dir,
+                result: Ok(files),
+            } if !files.is_empty() => return self.start(dir, files),
+            ImportMsg::Picked { result: Ok(_), .. } => {}
+            ImportMsg::Picked { result: Err(e), .. } => {
                 self.status = Some(format!("No file dialog: {e}. Drop files onto the window."));
             }
             ImportMsg::Progress(p) => {
@@ -137,20 +153,23 @@ impl Browser {
         Vec::new()
     }
 
-    /// Imports `files` into the drop target, or queues them behind the
-    /// import under way.
-    fn start(&mut self, files: Vec<PathBuf>) -> Vec<Effect> {
-        let dir = self.drop_target().to_string();
-        let im = &mut self.imports;
-        if im.running.is_some() {
-            im.queued.push((dir, files));
+    /// Imports `files` into `dir`, or queues them behind the import under
+    /// way.
+    fn start(&mut self, dir: String, files: Vec<PathBuf>) -> Vec<Effect> {
+        if self.imports.running.is_some() {
+            self.imports.queued.push((dir, files));
             return Vec::new();
         }
-        im.running = Some(Running {
+        vec![self.launch(dir, files)]
+    }
+
+    /// The import of `files` into `dir`, now under way.
+    fn launch(&mut self, dir: String, files: Vec<PathBuf>) -> Effect {
+        self.imports.running = Some(Running {
             dir: dir.clone(),
             progress: ImportProgress::default(),
         });
-        vec![Effect::Import { dir, files }]
+        Effect::Import { dir, files }
     }
 
     /// An import ended: its summary shown, the columns listed again, the
@@ -160,16 +179,12 @@ impl Browser {
         let dir = im.running.take().map(|r| r.dir).unwrap_or_default();
         im.summary = Some(match result {
             Ok(r) => summary(&r),
-            Err(e) => format!("Import into {dir} stopped: {e}. Files committed before it stay."),
+            Err(e) => format!("Nothing imported into {dir}: {e}"),
         });
         let mut effects = self.relist();
         if !self.imports.queued.is_empty() {
             let (dir, files) = self.imports.queued.remove(0);
-            self.imports.running = Some(Running {
-                dir: dir.clone(),
-                progress: ImportProgress::default(),
-            });
-            effects.push(Effect::Import { dir, files });
+            effects.push(self.launch(dir, files));
         }
         effects
     }
@@ -189,6 +204,11 @@ pub fn summary(r: &ImportReport) -> String {
         size(p.bytes_sent),
         size(p.deduplicated()),
     );
+    if let Some(e) = &r.error {
+        s.push_str(&format!(
+            " · then stopped: {e} (what was imported before it stays)"
+        ));
+    }
     if !r.skipped.is_empty() {
         let names: Vec<String> = r
             .skipped

@@ -28,6 +28,8 @@ impl Browser {
         let path = col.entry_path(row).unwrap_or_default();
         self.columns.truncate(column + 1);
         self.preview = None;
+        // A question was about what was selected: it goes with it.
+        self.confirm = None;
         match (entry.kind, entry.id) {
             (EntryKind::Dir, _) => {
                 self.columns.push(Column::loading(path.clone()));
@@ -43,7 +45,7 @@ impl Browser {
                     .is_none_or(|l| now.duration_since(l) >= SETTLE);
                 self.last_select = Some(now);
                 if rested {
-                    self.fetch_preview(&path)
+                    self.fetch_preview(&path, true)
                 } else {
                     vec![Effect::Settle(path)]
                 }
@@ -70,7 +72,7 @@ impl Browser {
                 self.large = false;
                 return Vec::new();
             }
-            Key::Enter if self.preview.is_some() => return self.open(),
+            Key::Enter if self.on_preview() => return self.open(),
             Key::Delete => return self.delete(),
             _ => {}
         }
@@ -150,6 +152,16 @@ impl Browser {
         }
     }
 
+    /// Whether the keyboard is on the previewed document: the preview, or
+    /// the column where it is selected.
+    fn on_preview(&self) -> bool {
+        self.preview.is_some()
+            && match self.focus {
+                Focus::Preview => true,
+                Focus::Column(c) => c + 1 == self.columns.len(),
+            }
+    }
+
     /// Enter on a document: fetched into the cache, opened with the
     /// desktop's default application.
     fn open(&mut self) -> Vec<Effect> {
@@ -210,17 +222,22 @@ impl Browser {
         self.commit_edit(edit)
     }
 
-    /// The answer to the question asked.
+    /// The answer to the question asked (about the document shown: a
+    /// question outlives no selection).
     pub(crate) fn confirmed(&mut self, yes: bool) -> Vec<Effect> {
-        match self.confirm.take() {
-            Some(c) if yes => {
-                if let Some(p) = self.preview.as_mut() {
-                    (p.editing.busy, p.editing.deleting) = (true, true);
-                }
+        let Some(c) = self.confirm.take().filter(|_| yes) else {
+            return Vec::new();
+        };
+        let Effect::Edit { path, .. } = &c.effect else {
+            return vec![c.effect];
+        };
+        match self.preview.as_mut().filter(|p| p.path == *path) {
+            Some(p) => {
+                (p.editing.busy, p.editing.deleting) = (true, true);
                 self.undoing = None;
                 vec![c.effect]
             }
-            _ => Vec::new(),
+            None => Vec::new(),
         }
     }
 
@@ -264,30 +281,38 @@ impl Browser {
 
     /// A move's outcome.
     pub(crate) fn moved(&mut self, r: Result<String, String>) -> Vec<Effect> {
-        match r {
-            Ok(to) => {
-                self.status = Some(format!("Moved to {to}"));
-                self.relist()
-            }
-            Err(e) => {
-                self.status = Some(format!("Not moved: {e}"));
-                Vec::new()
-            }
-        }
+        let said = r
+            .as_ref()
+            .map(|to| format!("Moved to {to}"))
+            .map_err(|e| format!("Not moved: {e}"));
+        self.outcome(said)
     }
 
-    /// A directory's removal, done or refused.
+    /// A directory's removal, done or refused: its column (and those
+    /// right of it) closes.
     pub(crate) fn removed(&mut self, path: &str, result: Result<u64, String>) -> Vec<Effect> {
-        match result {
-            Ok(_) => {
-                self.status = Some(format!("Removed {path}"));
-                self.relist()
+        if result.is_ok()
+            && let Some(i) = self.columns.iter().position(|c| c.path == path)
+        {
+            self.columns.truncate(i.max(1));
+            self.preview = None;
+            if let Some(parent) = self.columns.last_mut() {
+                parent.selected = None;
             }
-            Err(e) => {
-                self.status = Some(format!("Cannot remove {path}: {e}"));
-                Vec::new()
-            }
+            self.focus = Focus::Column(self.columns.len() - 1);
         }
+        let said = result
+            .map(|_| format!("Removed {path}"))
+            .map_err(|e| format!("Cannot remove {path}: {e}"));
+        self.outcome(said)
+    }
+
+    /// The status line says how a write of this window's went; a done one
+    /// lists the columns again.
+    fn outcome(&mut self, said: Result<String, String>) -> Vec<Effect> {
+        let done = said.is_ok();
+        self.status = Some(said.unwrap_or_else(|e| e));
+        if done { self.relist() } else { Vec::new() }
     }
 
     /// Lists every open column again (after a write of this window's),

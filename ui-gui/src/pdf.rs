@@ -3,6 +3,7 @@
 //! thread of its own (a large stack, panics caught) and given up on after
 //! [`PDF_TIME`], so no document can hang or crash the window.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -20,6 +21,13 @@ use hayro::{PixmapSettings, RenderCache, RenderSettings, render};
 
 /// How long a PDF may take to render before it is given up on.
 pub const PDF_TIME: Duration = Duration::from_secs(10);
+
+/// How many PDFs may be rendering at once (one given up on keeps its
+/// thread until it ends by itself).
+const AT_ONCE: usize = 2;
+
+/// PDFs rendering now.
+static RENDERING: AtomicUsize = AtomicUsize::new(0);
 
 /// The most text taken from a first page.
 const TEXT_CHARS: usize = 64 << 10;
@@ -43,16 +51,24 @@ pub struct Page {
 /// Renders the first page of `bytes` to fit `max_edge` pixels, on a
 /// bounded thread.
 pub fn first_page(bytes: Vec<u8>, max_edge: u32) -> Result<Page, String> {
+    if RENDERING.fetch_add(1, Ordering::SeqCst) >= AT_ONCE {
+        RENDERING.fetch_sub(1, Ordering::SeqCst);
+        return Err("other PDFs are still rendering; select it again in a moment".into());
+    }
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name("pdf".into())
         .stack_size(256 << 20)
         .spawn(move || {
             let r = std::panic::catch_unwind(|| render_first(bytes, max_edge))
                 .unwrap_or_else(|_| Err("the PDF could not be read (the renderer failed)".into()));
+            RENDERING.fetch_sub(1, Ordering::SeqCst);
             let _ = tx.send(r);
-        })
-        .map_err(|e| format!("no thread to render it: {e}"))?;
+        });
+    if let Err(e) = spawned {
+        RENDERING.fetch_sub(1, Ordering::SeqCst);
+        return Err(format!("no thread to render it: {e}"));
+    }
     match rx.recv_timeout(PDF_TIME) {
         Ok(r) => r,
         // The thread is left to finish on its own; its result is dropped.

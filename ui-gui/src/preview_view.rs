@@ -4,7 +4,7 @@
 //! sets them), fields to add a tag or a `key=value`, the conflict of the
 //! last edit, and its history.
 
-use docgrid_core::api::HistoryEntry;
+use docgrid_core::api::{DocInfo, HistoryEntry};
 use docgrid_core::model::is_reserved;
 use iced::widget::{button, column, container, image, row, scrollable, text, text_input};
 use iced::{ContentFit, Element, Fill, Font, Length};
@@ -29,38 +29,7 @@ pub fn preview_view(p: &Preview, large: bool) -> Element<'_, Message> {
     let body: Element<'_, Message> = match (&p.doc, &p.error) {
         (_, Some(e)) => text(format!("cannot show {}: {e}", p.path)).into(),
         (None, None) => text("loading…").into(),
-        (Some(d), None) => {
-            let ed = &p.editing;
-            let name = ed.name.as_deref().unwrap_or(&d.name);
-            let mime = p.mime.as_deref().unwrap_or("unknown type");
-            let mut lines = column![
-                text_input("name", name)
-                    .id(NAME_ID)
-                    .on_input(|t| Message::Edit(EditMsg::NameInput(t)))
-                    .on_submit(Message::Edit(EditMsg::Rename))
-                    .size(17),
-                text(format!("{} · {mime} · revision {}", size(d.size), d.rev)).size(12),
-            ]
-            .spacing(6);
-            if let Some(c) = &ed.conflict {
-                lines = lines.push(conflict_box(c));
-            }
-            if let Some(e) = &ed.error {
-                lines = lines.push(text(e.clone()).size(13));
-            }
-            lines = lines.push(content_view(p, large));
-            // The user's keys first, then what the server keeps (less what
-            // the line above already says).
-            let (user, kept): (Vec<_>, Vec<_>) = d.meta.iter().partition(|(k, _)| !is_reserved(k));
-            for (k, vs) in user.into_iter().chain(kept) {
-                if !SHOWN_ABOVE.contains(&k.as_str()) {
-                    lines = lines.push(meta_row(k, vs));
-                }
-            }
-            lines = lines.push(add_fields(ed));
-            lines = lines.push(history_view(p.history.as_ref()));
-            lines.into()
-        }
+        (Some(d), None) => doc_view(p, d, large),
     };
     let width = if large {
         Length::Fill
@@ -75,6 +44,46 @@ pub fn preview_view(p: &Preview, large: bool) -> Element<'_, Message> {
         .into()
 }
 
+/// The preview of a fetched document.
+fn doc_view<'a>(p: &'a Preview, d: &'a DocInfo, large: bool) -> Element<'a, Message> {
+    let ed = &p.editing;
+    let name = ed.name.as_deref().unwrap_or(&d.name);
+    let mime = p.mime.as_deref().unwrap_or("unknown type");
+    let mut lines = column![
+        text_input("name", name)
+            .id(NAME_ID)
+            .on_input(|t| Message::Edit(EditMsg::NameInput(t)))
+            .on_submit(Message::Edit(EditMsg::Rename))
+            .size(17),
+        text(format!("{} · {mime} · revision {}", size(d.size), d.rev)).size(12),
+    ]
+    .spacing(6);
+    // Lines that come and go are each in one place of their own,
+    // so that the fields keep their focus.
+    let mut said = column![].spacing(4);
+    if let Some(c) = &ed.conflict {
+        said = said.push(conflict_box(c));
+    }
+    if let Some(e) = &ed.error {
+        said = said.push(text(e.clone()).size(13));
+    }
+    lines = lines.push(said);
+    lines = lines.push(content_view(p, large));
+    // The user's keys first, then what the server keeps (less what
+    // the line above already says).
+    let (user, kept): (Vec<_>, Vec<_>) = d.meta.iter().partition(|(k, _)| !is_reserved(k));
+    let mut keys = column![].spacing(6);
+    for (k, vs) in user.into_iter().chain(kept) {
+        if !SHOWN_ABOVE.contains(&k.as_str()) {
+            keys = keys.push(meta_row(k, vs));
+        }
+    }
+    lines = lines.push(keys);
+    lines = lines.push(add_fields(ed));
+    lines = lines.push(history_view(p.history.as_ref()));
+    lines.into()
+}
+
 /// The document's content as it is previewed: a picture, the start of a
 /// text, or why there is none.
 fn content_view(p: &Preview, large: bool) -> Element<'_, Message> {
@@ -86,11 +95,7 @@ fn content_view(p: &Preview, large: bool) -> Element<'_, Message> {
         };
     }
     match &p.text {
-        Some(t) => container(text(shown_text(t)).font(Font::MONOSPACE).size(12))
-            .padding(6)
-            .width(Fill)
-            .style(container::rounded_box)
-            .into(),
+        Some(t) => text_box(t),
         None if p.is_text() => text("loading…").size(12).into(),
         None => text("No preview for this type (Enter opens it)")
             .size(12)
@@ -113,12 +118,7 @@ fn picture_view(pic: &Picture, large: bool) -> Element<'_, Message> {
     };
     let mut c = column![drawn, text(about).size(11)].spacing(4);
     if let Some(t) = pic.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        c = c.push(
-            container(text(shown_text(t)).font(Font::MONOSPACE).size(12))
-                .padding(6)
-                .width(Fill)
-                .style(container::rounded_box),
-        );
+        c = c.push(text_box(t));
     }
     c.into()
 }
@@ -202,6 +202,15 @@ fn meta_row<'a>(key: &'a str, values: &'a [String]) -> Element<'a, Message> {
         }
     }
     r.wrap().into()
+}
+
+/// A text shown in monospace in a box.
+fn text_box(t: &str) -> Element<'_, Message> {
+    container(text(shown_text(t)).font(Font::MONOSPACE).size(12))
+        .padding(6)
+        .width(Fill)
+        .style(container::rounded_box)
+        .into()
 }
 
 /// The lines of a text preview laid out (the first 2,000: a text widget

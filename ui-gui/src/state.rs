@@ -434,41 +434,24 @@ impl Browser {
                 self.select(column, row)
             }
             Message::Key(key, at) => self.key(key, at),
-            Message::Press { column, row } => self.press(column, row),
-            Message::Release { column, row } => self.release(column, row),
-            Message::PointerUp => {
-                self.dragging = None;
-                self.resizing = None;
-                Vec::new()
-            }
-            Message::DragMove => {
-                if let Some(d) = self.dragging.as_mut() {
-                    d.2 = true;
-                }
-                Vec::new()
-            }
-            Message::Activate { column, row } => {
-                self.focus = Focus::Column(column);
-                let mut effects = self.select(column, row);
-                effects.extend(self.key(Key::Enter, Instant::now()));
-                effects
-            }
+            m @ (Message::Press { .. }
+            | Message::Release { .. }
+            | Message::PointerUp
+            | Message::DragMove
+            | Message::Activate { .. }
+            | Message::Resize(_)
+            | Message::Scrolled { .. }) => self.pointer(m),
             Message::Moved(r) => self.moved(r),
-            Message::Settled(path) => self.fetch_preview(&path),
+            Message::Settled(path) => self.fetch_preview(&path, true),
             Message::Edit(m) => self.edit(m),
             Message::Undo => self.undo(),
             Message::Edited { path, result } => self.edited(&path, result),
             m @ (Message::Text { .. }
             | Message::Doc { .. }
             | Message::History { .. }
-            | Message::Picture { .. }) => {
+            | Message::Picture { .. }
+            | Message::Snippets { .. }) => {
                 self.arrived(m);
-                Vec::new()
-            }
-            Message::Snippets { path, result } => {
-                if let Some(c) = self.columns.iter_mut().find(|c| c.path == path) {
-                    c.snippets = Some(result.unwrap_or_default());
-                }
                 Vec::new()
             }
             Message::Changed(c) => self.changed(&c),
@@ -487,15 +470,33 @@ impl Browser {
             Message::Removed { path, result } => self.removed(&path, result),
             Message::Confirm(yes) => self.confirmed(yes),
             Message::Import(m) => self.import(m),
-            Message::Resize(m) => {
-                self.resize(m);
-                Vec::new()
-            }
             Message::Dismiss => {
                 self.status = None;
                 self.imports.summary = None;
                 Vec::new()
             }
+        }
+    }
+
+    /// What the mouse does: presses, releases and drags on rows, double
+    /// clicks, resize handles, scrolling.
+    fn pointer(&mut self, m: Message) -> Vec<Effect> {
+        match m {
+            Message::Press { column, row } => return self.press(column, row),
+            Message::Release { column, row } => return self.release(column, row),
+            Message::Activate { column, row } => {
+                self.focus = Focus::Column(column);
+                let mut effects = self.select(column, row);
+                effects.extend(self.key(Key::Enter, Instant::now()));
+                return effects;
+            }
+            Message::PointerUp => (self.dragging, self.resizing) = (None, None),
+            Message::DragMove => {
+                if let Some(d) = self.dragging.as_mut() {
+                    d.2 = true;
+                }
+            }
+            Message::Resize(m) => self.resize(m),
             Message::Scrolled {
                 column,
                 offset,
@@ -504,15 +505,22 @@ impl Browser {
                 if let Some(c) = self.columns.get_mut(column) {
                     c.scroll = (offset, height);
                 }
-                Vec::new()
             }
+            _ => {}
         }
+        Vec::new()
     }
 
     /// Something for the preview arrived: kept if it is still the one
-    /// shown.
+    /// shown (or a search column's snippets, kept by their column).
     fn arrived(&mut self, m: Message) {
         let path = match &m {
+            Message::Snippets { path, result } => {
+                if let Some(c) = self.columns.iter_mut().find(|c| c.path == *path) {
+                    c.snippets = Some(result.clone().unwrap_or_default());
+                }
+                return;
+            }
             Message::Text { path, .. }
             | Message::Doc { path, .. }
             | Message::History { path, .. }
@@ -580,8 +588,9 @@ impl Browser {
     /// previewed document again if it changed.
     fn changed(&mut self, c: &Changed) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // Even one being listed: that listing may predate the change.
         for col in &mut self.columns {
-            if (c.everything || c.paths.contains(&col.path)) && !col.loading {
+            if c.everything || c.paths.contains(&col.path) {
                 col.loading = true;
                 effects.push(Effect::List(col.path.clone()));
             }
@@ -590,14 +599,15 @@ impl Browser {
             && (c.everything || c.docs.contains(&p.id))
         {
             let path = p.path.clone();
-            effects.extend(self.fetch_preview(&path));
+            effects.extend(self.fetch_preview(&path, true));
         }
         effects
     }
 
     /// The fetches of the preview at `path`, if it is still the one
-    /// shown (the selection moved on otherwise).
-    pub(crate) fn fetch_preview(&self, path: &str) -> Vec<Effect> {
+    /// shown (the selection moved on otherwise): its metadata and history,
+    /// and with `content` its text or picture.
+    pub(crate) fn fetch_preview(&self, path: &str, content: bool) -> Vec<Effect> {
         let Some(p) = self.preview.as_ref().filter(|p| p.path == path) else {
             return Vec::new();
         };
@@ -609,6 +619,9 @@ impl Browser {
             path: p.path.clone(),
             id: p.id,
         });
+        if !content {
+            return effects;
+        }
         if p.is_text() {
             effects.push(Effect::Text {
                 path: p.path.clone(),

@@ -34,13 +34,17 @@ const HANDLE: f32 = 5.0;
 
 /// The whole window.
 pub fn view(b: &Browser) -> Element<'_, Message> {
-    let mut page = column![top_bar(b)].spacing(6).padding(6);
+    // Three fixed places (iced keeps a widget's state by its place: a
+    // line coming or going must not reset the columns' scrolling or the
+    // fields' focus).
+    let mut lines = Col::new().spacing(6);
     if let Some(marked) = b.search.marked() {
-        page = page.push(text(marked).font(Font::MONOSPACE).size(13));
+        lines = lines.push(text(marked).font(Font::MONOSPACE).size(13));
     }
     for bar in bars(b) {
-        page = page.push(bar);
+        lines = lines.push(bar);
     }
+    let page = column![top_bar(b), lines].spacing(6).padding(6);
     let body: Element<'_, Message> = match &b.preview {
         Some(p) if b.large => preview_view(p, true),
         _ => strip(b),

@@ -202,6 +202,25 @@ fn a_document_dragged_onto_another_columns_directory_moves_there() {
         .map(|e| e.name.as_str())
         .collect();
     assert_eq!(names, ["b.txt"], "the column lists it no more");
+    // Onto a directory that already has that name: refused, nothing lost.
+    t.create("/tags/rock/", "b.txt", b"another b".to_vec().into())
+        .unwrap();
+    let bt = row(&b, 2, "b.txt");
+    for m in [
+        Message::Press { column: 2, row: bt },
+        Message::DragMove,
+        Message::Release {
+            column: 1,
+            row: rock,
+        },
+        Message::PointerUp,
+    ] {
+        let effects = b.update(m);
+        settle(&mut b, &t, effects);
+    }
+    let status = b.status.clone().unwrap();
+    assert!(status.contains("already has a b.txt"), "{status}");
+    assert!(other.list("/tags/jazz/").unwrap().get("b.txt").is_some());
     // Released on no directory: nothing moves.
     let bt = row(&b, 2, "b.txt");
     for m in [Message::Press { column: 2, row: bt }, Message::PointerUp] {

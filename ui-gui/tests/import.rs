@@ -13,18 +13,17 @@ use docgrid_gui::state::{Browser, Effect, Message};
 /// Drops `files` one message each, as the window reports them, and runs
 /// what follows.
 fn drop_files(b: &mut Browser, t: &docgrid_client::tree::Tree, files: &[std::path::PathBuf]) {
-    let mut settles = Vec::new();
+    let mut timers = Vec::new();
     for f in files {
-        settles.extend(b.update(Message::Import(ImportMsg::Dropped(f.clone()))));
+        timers.extend(b.update(Message::Import(ImportMsg::Dropped(f.clone()))));
     }
-    assert_eq!(settles.len(), files.len(), "one settle per file");
-    // Only the last file's settle starts the import: the drop is whole.
-    if files.len() > 1 {
-        let early = b.update(Message::Import(ImportMsg::DropSettled(1)));
-        assert!(early.is_empty(), "{early:?}");
-    }
-    let last = settles.pop().unwrap();
-    settle(b, t, vec![last]);
+    // One timer per drop, armed by its first file; when it fires with
+    // more files come since, it waits again, then imports them together.
+    assert!(
+        matches!(timers.as_slice(), [Effect::DropSettle(_)]),
+        "{timers:?}"
+    );
+    settle(b, t, timers);
 }
 
 fn twenty_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -99,11 +98,74 @@ fn a_folder_dropped_onto_files_keeps_its_layout_and_a_refused_target_says_why() 
     settle(&mut b, &t, effects);
     drop_files(&mut b, &t, std::slice::from_ref(&folder));
     let summary = b.imports.summary.clone().unwrap();
-    assert!(summary.contains("stopped"), "{summary}");
+    assert!(
+        summary.contains("Nothing imported into /tags/"),
+        "{summary}"
+    );
     // Import… without a window: the dialog's absence is said, not hidden.
     let e = b.update(Message::Import(ImportMsg::Pick));
     assert!(
         matches!(e.as_slice(), [Effect::Pick(d)] if d == "/tags/"),
         "{e:?}"
+    );
+}
+
+#[test]
+fn importing_again_adds_nothing_even_where_names_clash_and_never_overwrites_elsewhere() {
+    let (_dir, s, t) = seeded(&[("/tags/jazz/", "notes.txt")]);
+    let local = tempfile::tempdir().unwrap();
+    // Two folders with a `notes.txt` each, other content than the one
+    // already tagged jazz.
+    let mut files = Vec::new();
+    for (d, text) in [("a", "first notes"), ("b", "second notes")] {
+        let f = local.path().join(d).join("notes.txt");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, text).unwrap();
+        files.push(f);
+    }
+    let (mut b, effects) = Browser::new("/tags/jazz/");
+    settle(&mut b, &t, effects);
+    drop_files(&mut b, &t, &files);
+    let summary = b.imports.summary.clone().unwrap();
+    assert!(
+        summary.contains("2 new") && summary.contains("0 updated"),
+        "{summary}"
+    );
+    let other = tree(&s);
+    let jazz = other.list("/tags/jazz/").unwrap();
+    assert_eq!(
+        jazz.entries().len(),
+        3,
+        "three documents, names disambiguated"
+    );
+    // The one there before kept its content.
+    let contents: Vec<Vec<u8>> = jazz
+        .entries()
+        .iter()
+        .map(|e| other.read_at(&e.id.unwrap(), 0, 100).unwrap())
+        .collect();
+    assert!(contents.contains(&b"notes.txt".to_vec()), "{contents:?}");
+    // Again: all three names are disambiguated now, and nothing is new.
+    drop_files(&mut b, &t, &files);
+    let again = b.imports.summary.clone().unwrap();
+    assert!(
+        again.contains("0 new") && again.contains("2 unchanged"),
+        "{again}"
+    );
+    assert_eq!(other.list("/tags/jazz/").unwrap().entries().len(), 3);
+    // Under /files/ one path is one document: the folder name is kept, so
+    // both land apart; dropping both files themselves lands two on one
+    // path, and the second is skipped, named.
+    let (mut b, effects) = Browser::new("/files/");
+    settle(&mut b, &t, effects);
+    drop_files(&mut b, &t, &files);
+    let summary = b.imports.summary.clone().unwrap();
+    assert!(
+        summary.contains("1 new") && summary.contains("skipped 1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("another file of this import has its path"),
+        "{summary}"
     );
 }

@@ -31,6 +31,18 @@ fn the_history_lists_each_revision_with_author_and_message() {
     assert!(b.settled());
 }
 
+/// The picture the preview at `path` draws, once everything settled (a
+/// failed one settles too).
+fn picture_at(
+    t: &docgrid_client::tree::Tree,
+    path: &str,
+) -> Result<std::sync::Arc<docgrid_gui::picture::Picture>, String> {
+    let (mut b, effects) = Browser::new(path);
+    settle(&mut b, t, effects);
+    assert!(b.settled(), "{path}");
+    b.preview.as_ref().unwrap().picture.clone().unwrap()
+}
+
 #[test]
 fn an_image_is_decoded_and_scaled_and_a_pdf_page_is_rendered_with_its_text() {
     let (_dir, _s, t) = seeded(&[]);
@@ -48,44 +60,16 @@ fn an_image_is_decoded_and_scaled_and_a_pdf_page_is_rendered_with_its_text() {
         Content::Bytes(b"not a png".to_vec()),
     )
     .unwrap();
-    let (mut b, effects) = Browser::new("/tags/pics/wide.png");
-    settle(&mut b, &t, effects);
-    let pic = b
-        .preview
-        .as_ref()
-        .unwrap()
-        .picture
-        .clone()
-        .unwrap()
-        .unwrap();
+    let pic = picture_at(&t, "/tags/pics/wide.png").unwrap();
     assert_eq!((pic.width, pic.height), (MAX_EDGE, 320));
     assert_eq!(pic.original, (3000, 600));
-    let (mut b, effects) = Browser::new("/tags/pics/letter.pdf");
-    settle(&mut b, &t, effects);
-    let pic = b
-        .preview
-        .as_ref()
-        .unwrap()
-        .picture
-        .clone()
-        .unwrap()
-        .unwrap();
+    let pic = picture_at(&t, "/tags/pics/letter.pdf").unwrap();
     assert_eq!(pic.pages, Some(1));
     assert_eq!(pic.original, (298, 420));
     let text = pic.text.clone().unwrap();
     assert!(text.contains("Hello docgrid"), "{text:?}");
-    let (mut b, effects) = Browser::new("/tags/pics/broken.png");
-    settle(&mut b, &t, effects);
-    let e = b
-        .preview
-        .as_ref()
-        .unwrap()
-        .picture
-        .clone()
-        .unwrap()
-        .unwrap_err();
+    let e = picture_at(&t, "/tags/pics/broken.png").unwrap_err();
     assert!(e.contains("cannot decode"), "{e}");
-    assert!(b.settled(), "a failed picture is settled too");
 }
 
 #[test]

@@ -6,19 +6,32 @@
 //! keep their place below the folder's name and elsewhere all take the
 //! directory's metadata.
 //!
-//! A file whose name the directory already lists as a document is not
-//! imported twice: identical content is left alone, other content becomes
-//! that document's next revision. Content goes through the upload
-//! pipeline (only chunks the server lacks are sent, small files batched),
-//! and at most [`BATCH`] files make one commit.
+//! Importing again creates nothing twice: a file whose name the
+//! directory already lists (or lists disambiguated, `stem~ID.ext`) with
+//! the same content is left alone. Under `/files/`, where a path names one
+//! document, other content at that path becomes the document's next
+//! revision, and two files of one import landing on one path are not both
+//! imported (the second is skipped, named). Elsewhere a name says nothing
+//! of identity: other content under a listed name is a new document,
+//! never an overwrite of an unrelated one.
+//!
+//! Content goes through the upload pipeline (only chunks the server lacks
+//! are sent, small files batched), and at most [`BATCH`] files make one
+//! commit: a failure stops the import with what earlier commits stored
+//! kept and reported ([`ImportReport::error`]). What cannot be read is
+//! skipped and named, never the end of the import.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use docgrid_core::DocId;
-use docgrid_core::model::{Manifest, Op};
+use docgrid_core::chunk::Digest;
+use docgrid_core::error_chain;
+use docgrid_core::model::Op;
 use docgrid_core::tree::{self as rules, Dir};
 
-use super::Tree;
+use super::{Listing, Tree};
 use crate::error::ClientError;
 use crate::upload::UploadStats;
 
@@ -65,6 +78,9 @@ pub struct ImportReport {
     pub rev: Option<u64>,
     /// Files and bytes moved.
     pub progress: ImportProgress,
+    /// Why the import stopped before its end, if it did (what earlier
+    /// commits stored stays, and is counted above).
+    pub error: Option<String>,
 }
 
 /// A local file and where it goes, relative to the target directory.
@@ -79,58 +95,125 @@ pub struct LocalFile {
     pub size: u64,
 }
 
-/// What a walk left out: each path, and why.
-pub type Skipped = Vec<(PathBuf, String)>;
+/// Why a file was not imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A symbolic link (not followed).
+    Symlink,
+    /// Not a regular file or directory (a socket, a device, a FIFO).
+    Special,
+    /// Its name is not UTF-8.
+    NotUtf8,
+    /// A directory already walked (a symbolic link loop).
+    Loop,
+    /// It could not be read.
+    Unreadable(String),
+    /// Another file of this import lands on the same `/files/` path.
+    SamePath,
+    /// Several documents already have this `/files/` path.
+    Ambiguous(usize),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Symlink => f.write_str("a symbolic link"),
+            SkipReason::Special => f.write_str("not a regular file"),
+            SkipReason::NotUtf8 => f.write_str("its name is not UTF-8"),
+            SkipReason::Loop => f.write_str("a directory already walked (a link loop)"),
+            SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
+            SkipReason::SamePath => f.write_str("another file of this import has its path"),
+            SkipReason::Ambiguous(n) => write!(f, "{n} documents already have its path"),
+        }
+    }
+}
+
+/// What a walk or an import left out: each path, and why.
+pub type Skipped = Vec<(PathBuf, SkipReason)>;
 
 /// The regular files of `sources` (files, and folders walked recursively
 /// in name order), each with its path relative to its source's parent;
-/// symbolic links are followed only with `follow`, and what is left out
-/// is returned with the reason.
-pub fn walk(sources: &[PathBuf], follow: bool) -> Result<(Vec<LocalFile>, Skipped), ClientError> {
+/// symbolic links are followed only with `follow` (a directory reached
+/// twice is walked once), and what is left out is returned with the
+/// reason — an unreadable file or folder included.
+pub fn walk(sources: &[PathBuf], follow: bool) -> (Vec<LocalFile>, Skipped) {
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
+    let mut walked = HashSet::new();
     for root in sources {
         let base = root.parent().unwrap_or(Path::new(""));
         let mut stack = vec![root.clone()];
         while let Some(p) = stack.pop() {
-            let io = |source| ClientError::Io {
-                path: p.display().to_string(),
-                source,
-            };
-            let link = std::fs::symlink_metadata(&p).map_err(io)?;
-            if link.file_type().is_symlink() && !follow {
-                skipped.push((p, "a symbolic link".into()));
-                continue;
-            }
-            let meta = std::fs::metadata(&p).map_err(io)?;
-            if meta.is_dir() {
-                let mut children: Vec<PathBuf> = std::fs::read_dir(&p)
-                    .and_then(|d| d.map(|e| e.map(|e| e.path())).collect())
-                    .map_err(io)?;
-                children.sort();
-                stack.extend(children.into_iter().rev());
-            } else if !meta.is_file() {
-                skipped.push((p, "not a regular file".into()));
-            } else if let Some(rel) = p.strip_prefix(base).unwrap_or(&p).to_str() {
-                let rel = rel.to_string();
-                out.push(LocalFile {
-                    file: p,
-                    rel,
-                    size: meta.len(),
-                });
-            } else {
-                skipped.push((p, "its name is not UTF-8".into()));
+            match visit(&p, follow, &mut walked) {
+                Ok(Visit::Dir(children)) => stack.extend(children.into_iter().rev()),
+                Ok(Visit::File(size)) => match p.strip_prefix(base).unwrap_or(&p).to_str() {
+                    Some(rel) => {
+                        let rel = rel.to_string();
+                        out.push(LocalFile { file: p, rel, size });
+                    }
+                    None => skipped.push((p, SkipReason::NotUtf8)),
+                },
+                Err(why) => skipped.push((p, why)),
             }
         }
     }
-    Ok((out, skipped))
+    (out, skipped)
+}
+
+/// What one path of a walk is.
+enum Visit {
+    /// A directory's entries, sorted.
+    Dir(Vec<PathBuf>),
+    /// A regular file of this size.
+    File(u64),
+}
+
+fn visit(p: &Path, follow: bool, walked: &mut HashSet<(u64, u64)>) -> Result<Visit, SkipReason> {
+    use std::os::unix::fs::MetadataExt;
+    let unreadable = |e: std::io::Error| SkipReason::Unreadable(e.to_string());
+    let link = std::fs::symlink_metadata(p).map_err(unreadable)?;
+    if link.file_type().is_symlink() && !follow {
+        return Err(SkipReason::Symlink);
+    }
+    let meta = std::fs::metadata(p).map_err(unreadable)?;
+    if meta.is_file() {
+        return Ok(Visit::File(meta.len()));
+    }
+    if !meta.is_dir() {
+        return Err(SkipReason::Special);
+    }
+    if !walked.insert((meta.dev(), meta.ino())) {
+        return Err(SkipReason::Loop);
+    }
+    let mut children: Vec<PathBuf> = std::fs::read_dir(p)
+        .and_then(|d| d.map(|e| e.map(|e| e.path())).collect())
+        .map_err(unreadable)?;
+    children.sort();
+    Ok(Visit::Dir(children))
+}
+
+/// The state of one import across its commits.
+struct Run {
+    /// Listings of the target directories (`None`: it does not exist
+    /// yet), until the next commit changes them.
+    listings: HashMap<String, Option<Arc<Listing>>>,
+    /// `/files/` paths this import has written.
+    seen: HashSet<String>,
+}
+
+/// What becomes of one file.
+enum Fate {
+    Unchanged,
+    Update(DocId, u64),
+    Create,
+    Skip(SkipReason),
 }
 
 impl Tree {
     /// Imports `sources` (files and folders) into directory `dir`, as the
-    /// module says; `progress` is told after every window of files.
-    /// Symbolic links are skipped and reported. A failure stops the
-    /// import: what earlier commits stored stays, the rest is not
-    /// applied.
+    /// module says; `progress` is told after every window of files. A
+    /// directory no document can be created in is refused before
+    /// anything is read; a later failure ends the import with
+    /// [`ImportReport::error`] set.
     pub fn import(
         &self,
         dir: &str,
@@ -138,9 +221,8 @@ impl Tree {
         progress: &dyn Fn(&ImportProgress),
     ) -> Result<ImportReport, ClientError> {
         let d = rules::parse_dir(dir)?;
-        // Refuse a directory no document can be created in before reading.
         rules::plan_create(&d, "probe")?;
-        let (files, skipped) = walk(sources, false)?;
+        let (files, skipped) = walk(sources, false);
         let mut report = ImportReport {
             dir: d.to_path(),
             skipped,
@@ -148,8 +230,15 @@ impl Tree {
         };
         report.progress.files_total = files.len() as u64;
         report.progress.bytes_total = files.iter().map(|f| f.size).sum();
+        let mut run = Run {
+            listings: HashMap::new(),
+            seen: HashSet::new(),
+        };
         for batch in files.chunks(BATCH) {
-            self.import_batch(&d, batch, &mut report, progress)?;
+            if let Err(e) = self.import_batch(&d, batch, &mut run, &mut report, progress) {
+                report.error = Some(error_chain(&e));
+                break;
+            }
         }
         Ok(report)
     }
@@ -159,6 +248,7 @@ impl Tree {
         &self,
         dir: &Dir,
         batch: &[LocalFile],
+        run: &mut Run,
         report: &mut ImportReport,
         progress: &dyn Fn(&ImportProgress),
     ) -> Result<(), ClientError> {
@@ -167,76 +257,114 @@ impl Tree {
         let mut stats = UploadStats::default();
         let show = |s: &UploadStats| progress(&advanced(base, s));
         let manifests = self.client.upload_files(&paths, &mut stats, &show)?;
-        report.progress = advanced(base, &stats);
         let mut ops = Vec::new();
-        let (mut created, mut updated) = (Vec::new(), Vec::new());
-        // Two files of one batch landing on one name: the second is new.
-        let mut seen = std::collections::HashSet::new();
+        let (mut created, mut updated, mut unchanged) = (Vec::new(), Vec::new(), 0);
         for (f, manifest) in batch.iter().zip(manifests) {
-            let (target, name) = self.target(dir, &f.rel)?;
-            let first = seen.insert(format!("{}{name}", target.to_path()));
-            let existing = if first {
-                self.existing(&target, &name)?
-            } else {
-                None
-            };
-            match existing {
-                Some((_, _, hash)) if hash == manifest.hash => report.unchanged += 1,
-                Some((id, base, _)) => {
-                    ops.push(replace(id, base, manifest));
+            let (target, name) = target(dir, &f.rel);
+            match self.fate(&target, &name, &manifest.hash, run)? {
+                Fate::Unchanged => unchanged += 1,
+                Fate::Update(id, base) => {
+                    ops.push(Op::SetContent {
+                        id,
+                        base,
+                        content: manifest,
+                    });
                     updated.push(id);
                 }
-                None => {
+                Fate::Create => {
                     let id = DocId::random();
                     ops.push(rules::plan_create(&target, &name)?.op(id, manifest));
                     created.push(id);
                 }
+                Fate::Skip(why) => report.skipped.push((f.file.clone(), why)),
             }
         }
         if !ops.is_empty() {
             let message = format!("import {} file(s) into {}", ops.len(), dir.to_path());
             report.rev = Some(self.commit(&message, ops)?);
+            run.listings.clear();
         }
+        // Counted only once committed: a failed batch adds nothing.
+        report.progress = advanced(base, &stats);
         report.created.extend(created);
         report.updated.extend(updated);
+        report.unchanged += unchanged;
         Ok(())
     }
 
-    /// The directory a file at `rel` (below `dir`) goes to, and its name:
-    /// under `/files/` the folders of `rel` are kept, elsewhere dropped.
-    fn target(&self, dir: &Dir, rel: &str) -> Result<(Dir, String), ClientError> {
-        let (folders, name) = match rel.rsplit_once('/') {
-            Some((folders, name)) => (folders, name),
-            None => ("", rel),
-        };
-        match dir {
-            Dir::Files(parts) if !folders.is_empty() => {
-                let mut parts = parts.clone();
-                parts.extend(folders.split('/').map(str::to_string));
-                Ok((Dir::Files(parts), name.to_string()))
-            }
-            _ => Ok((dir.clone(), name.to_string())),
-        }
-    }
-
-    /// The document `dir` lists as `name`: its id, revision and content
-    /// hash (`None` for a directory that does not exist yet, or no such
-    /// document).
-    fn existing(
+    /// What becomes of a file with content `hash` imported as `name` into
+    /// `dir` (see the module).
+    fn fate(
         &self,
         dir: &Dir,
         name: &str,
-    ) -> Result<Option<(DocId, u64, docgrid_core::chunk::Digest)>, ClientError> {
-        let listing = match self.list_dir(dir) {
-            Ok(l) => l,
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+        hash: &Digest,
+        run: &mut Run,
+    ) -> Result<Fate, ClientError> {
+        let in_files = matches!(dir, Dir::Files(_));
+        if in_files && !run.seen.insert(format!("{}{name}", dir.to_path())) {
+            return Ok(Fate::Skip(SkipReason::SamePath));
+        }
+        let there = self.named(dir, name, run)?;
+        let mut docs = Vec::with_capacity(there.len());
+        for id in there {
+            let doc = self.doc(&id)?;
+            if doc.hash == *hash {
+                return Ok(Fate::Unchanged);
+            }
+            docs.push((id, doc.rev));
+        }
+        Ok(match docs.as_slice() {
+            [] => Fate::Create,
+            [(id, rev)] if in_files => Fate::Update(*id, *rev),
+            several if in_files => Fate::Skip(SkipReason::Ambiguous(several.len())),
+            _ => Fate::Create,
+        })
+    }
+
+    /// The documents `dir` lists as `name`, or disambiguated from it
+    /// (`stem~ID.ext`); none for a directory that does not exist yet.
+    fn named(&self, dir: &Dir, name: &str, run: &mut Run) -> Result<Vec<DocId>, ClientError> {
+        let path = dir.to_path();
+        let listing = match run.listings.get(&path) {
+            Some(l) => l.clone(),
+            None => {
+                let l = match self.list_dir(dir) {
+                    Ok(l) => Some(l),
+                    Err(e) if e.kind() == crate::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+                run.listings.insert(path, l.clone());
+                l
+            }
         };
-        let Some(id) = listing.get(name).and_then(|e| e.id) else {
-            return Ok(None);
+        let Some(listing) = listing else {
+            return Ok(Vec::new());
         };
-        let doc = self.doc(&id)?;
-        Ok(Some((id, doc.rev, doc.hash)))
+        let is_it = |shown: &str, id: &DocId| {
+            shown == name
+                || rules::parse_disambiguated(shown)
+                    .is_some_and(|(n, p)| n == name && rules::id_has_prefix(id, &p))
+        };
+        Ok(listing
+            .entries()
+            .iter()
+            .filter_map(|e| e.id.filter(|id| is_it(&e.name, id)))
+            .collect())
+    }
+}
+
+/// The directory a file at `rel` (below `dir`) goes to, and its name:
+/// under `/files/` the folders of `rel` are kept, elsewhere dropped.
+fn target(dir: &Dir, rel: &str) -> (Dir, String) {
+    let (folders, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    match dir {
+        Dir::Files(parts) if !folders.is_empty() => {
+            let mut parts = parts.clone();
+            parts.extend(folders.split('/').map(str::to_string));
+            (Dir::Files(parts), name.to_string())
+        }
+        _ => (dir.clone(), name.to_string()),
     }
 }
 
@@ -248,9 +376,4 @@ fn advanced(base: ImportProgress, stats: &UploadStats) -> ImportProgress {
         bytes_sent: base.bytes_sent + stats.bytes_sent,
         ..base
     }
-}
-
-/// New content for document `id` seen at `base`.
-fn replace(id: DocId, base: u64, content: Manifest) -> Op {
-    Op::SetContent { id, base, content }
 }

@@ -77,9 +77,14 @@ impl Run for Import {
         for (k, v) in &self.sets {
             meta.entry(k.clone()).or_default().push(v.clone());
         }
-        let (walked, skipped) = docgrid_client::tree::walk(&self.paths, self.follow_symlinks)?;
+        // A path given that is not there is an error, as with svn import;
+        // what cannot be read below it is skipped and named.
+        for p in &self.paths {
+            std::fs::symlink_metadata(p).with_context(|| format!("reading {}", p.display()))?;
+        }
+        let (walked, skipped) = docgrid_client::tree::walk(&self.paths, self.follow_symlinks);
         for (p, why) in &skipped {
-            if why.contains("symbolic") {
+            if *why == docgrid_client::tree::SkipReason::Symlink {
                 let p = p.display();
                 eprintln!("skipped symbolic link {p} (use --follow-symlinks to follow)");
             } else {

@@ -4,7 +4,7 @@
 
 use docgrid_client::tree::Tree;
 use docgrid_client::{Client, ClientOptions};
-use docgrid_gui::effects::{Desktop, run_blocking};
+use docgrid_gui::effects::{Desktop, settle_blocking};
 use docgrid_gui::state::{Browser, Effect};
 pub use docgrid_server::testing::TestServer;
 
@@ -46,14 +46,8 @@ pub fn settle(b: &mut Browser, t: &Tree, effects: Vec<Effect>) {
 }
 
 /// [`settle`] with the desktop `desk`.
-pub fn settle_on(b: &mut Browser, t: &Tree, desk: &Desktop, mut effects: Vec<Effect>) {
-    while !effects.is_empty() {
-        let next: Vec<Effect> = effects
-            .drain(..)
-            .flat_map(|e| b.update(run_blocking(t, desk, e)))
-            .collect();
-        effects = next;
-    }
+pub fn settle_on(b: &mut Browser, t: &Tree, desk: &Desktop, effects: Vec<Effect>) {
+    settle_blocking(b, t, desk, effects)
 }
 
 /// A one-page PDF (A6, Helvetica) whose page says `line`.
