@@ -95,7 +95,7 @@ fn content_view(p: &Preview, large: bool) -> Element<'_, Message> {
         };
     }
     match &p.text {
-        Some(t) => text_box(t),
+        Some(t) => text_box(t, large),
         None if p.is_text() => text("loading…").size(12).into(),
         None => text("No preview for this type (Enter opens it)")
             .size(12)
@@ -118,7 +118,7 @@ fn picture_view(pic: &Picture, large: bool) -> Element<'_, Message> {
     };
     let mut c = column![drawn, text(about).size(11)].spacing(4);
     if let Some(t) = pic.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        c = c.push(text_box(t));
+        c = c.push(text_box(t, large));
     }
     c.into()
 }
@@ -204,22 +204,37 @@ fn meta_row<'a>(key: &'a str, values: &'a [String]) -> Element<'a, Message> {
     r.wrap().into()
 }
 
-/// A text shown in monospace in a box.
-fn text_box(t: &str) -> Element<'_, Message> {
-    container(text(shown_text(t)).font(Font::MONOSPACE).size(12))
-        .padding(6)
-        .width(Fill)
-        .style(container::rounded_box)
-        .into()
+/// Lines of a text laid out in the preview column, and in the large
+/// preview (a text widget shapes all it is given: a column shows the
+/// start at once, Space the rest).
+pub const TEXT_LINES: (usize, usize) = (200, 2000);
+
+/// A text shown in monospace in a box: its first lines (see
+/// [`TEXT_LINES`]), and how many more there are.
+fn text_box(t: &str, large: bool) -> Element<'_, Message> {
+    let lines = if large { TEXT_LINES.1 } else { TEXT_LINES.0 };
+    container(
+        text(shown_text(t, lines, large))
+            .font(Font::MONOSPACE)
+            .size(12),
+    )
+    .padding(6)
+    .width(Fill)
+    .style(container::rounded_box)
+    .into()
 }
 
-/// The lines of a text preview laid out (the first 2,000: a text widget
-/// lays out all it is given).
-fn shown_text(t: &str) -> String {
-    const LINES: usize = 2000;
-    let mut out: String = t.lines().take(LINES).collect::<Vec<_>>().join("\n");
-    if t.lines().nth(LINES).is_some() {
-        out.push_str("\n…");
+/// The first `lines` lines of `t`, and a last line saying what is left.
+fn shown_text(t: &str, lines: usize, large: bool) -> String {
+    let mut out: String = t.lines().take(lines).collect::<Vec<_>>().join("\n");
+    let more = t.lines().skip(lines).count();
+    if more > 0 {
+        let hint = if large {
+            "Enter opens it"
+        } else {
+            "Space shows more, Enter opens it"
+        };
+        out.push_str(&format!("\n… {more} more lines ({hint})"));
     }
     out
 }

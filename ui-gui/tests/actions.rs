@@ -151,6 +151,30 @@ fn dragging_a_columns_handle_resizes_it_within_bounds() {
     assert_eq!(b.columns[1].width, docgrid_gui::columns::COLUMN_WIDTHS.0);
 }
 
+/// Applies `messages` in order, each one's effects run to the end.
+fn run<const N: usize>(b: &mut Browser, t: &docgrid_client::tree::Tree, messages: [Message; N]) {
+    for m in messages {
+        let effects = b.update(m);
+        settle(b, t, effects);
+    }
+}
+
+/// A drag of row `from` onto row `to` (column, row each).
+fn drag(from: (usize, usize), to: (usize, usize)) -> [Message; 4] {
+    [
+        Message::Press {
+            column: from.0,
+            row: from.1,
+        },
+        Message::DragMove,
+        Message::Release {
+            column: to.0,
+            row: to.1,
+        },
+        Message::PointerUp,
+    ]
+}
+
 #[test]
 fn a_document_dragged_onto_another_columns_directory_moves_there() {
     let (_dir, s, t) = seeded(&[
@@ -169,29 +193,16 @@ fn a_document_dragged_onto_another_columns_directory_moves_there() {
     };
     // A press and a release on the same row is a click.
     let a = row(&b, 2, "a.txt");
-    for m in [
+    let click = [
         Message::Press { column: 2, row: a },
         Message::Release { column: 2, row: a },
         Message::PointerUp,
-    ] {
-        let effects = b.update(m);
-        settle(&mut b, &t, effects);
-    }
+    ];
+    run(&mut b, &t, click);
     assert_eq!(b.preview.as_ref().unwrap().path, "/tags/jazz/a.txt");
     // Dragged onto `rock` in /tags/: retagged, as `mv` would.
     let rock = row(&b, 1, "rock");
-    for m in [
-        Message::Press { column: 2, row: a },
-        Message::DragMove,
-        Message::Release {
-            column: 1,
-            row: rock,
-        },
-        Message::PointerUp,
-    ] {
-        let effects = b.update(m);
-        settle(&mut b, &t, effects);
-    }
+    run(&mut b, &t, drag((2, a), (1, rock)));
     assert_eq!(b.status.as_deref(), Some("Moved to /tags/rock/a.txt"));
     let other = tree(&s);
     assert!(other.list("/tags/jazz/").unwrap().get("a.txt").is_none());
@@ -206,18 +217,7 @@ fn a_document_dragged_onto_another_columns_directory_moves_there() {
     t.create("/tags/rock/", "b.txt", b"another b".to_vec().into())
         .unwrap();
     let bt = row(&b, 2, "b.txt");
-    for m in [
-        Message::Press { column: 2, row: bt },
-        Message::DragMove,
-        Message::Release {
-            column: 1,
-            row: rock,
-        },
-        Message::PointerUp,
-    ] {
-        let effects = b.update(m);
-        settle(&mut b, &t, effects);
-    }
+    run(&mut b, &t, drag((2, bt), (1, rock)));
     let status = b.status.clone().unwrap();
     assert!(status.contains("already has a b.txt"), "{status}");
     assert!(other.list("/tags/jazz/").unwrap().get("b.txt").is_some());
