@@ -23,7 +23,7 @@ use std::time::Duration;
 use docgrid_core::DocId;
 use docgrid_core::api::{
     Changes, ChunkStored, ChunksStored, CommitInfo, CommitRequest, CommitResponse, ContentManifest,
-    Count, DocInfo, GcReport, Health, HistoryEntry, MetaPatch, MissingChunksRequest,
+    Count, DocInfo, DocText, GcReport, Health, HistoryEntry, MetaPatch, MissingChunksRequest,
     MissingChunksResponse, Role, ScrubSummary, SearchResponse, Stats, TREE_PAGE_MAX, TokenInfo,
     TokenRequest, TreeListing,
 };
@@ -216,6 +216,11 @@ impl Client {
     /// `GET /v1/docs/{id}/history`.
     pub fn history(&self, id: &DocId) -> Result<Vec<HistoryEntry>, ClientError> {
         self.get(&format!("/v1/docs/{id}/history"))
+    }
+
+    /// `GET /v1/docs/{id}/text`: the text the server extracted from it.
+    pub fn text(&self, id: &DocId) -> Result<DocText, ClientError> {
+        self.get(&format!("/v1/docs/{id}/text"))
     }
 
     /// `GET /v1/commits?since=&limit=`.

@@ -358,6 +358,17 @@ pub struct HistoryEntry {
     pub deleted: bool,
 }
 
+/// `GET /v1/docs/{id}/text`: the text the server extracted from a
+/// document's content for full-text search (its first MiB; empty for a
+/// type it takes no text from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocText {
+    /// The document.
+    pub id: DocId,
+    /// The text.
+    pub text: String,
+}
+
 /// `GET /v1/search` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResponse {

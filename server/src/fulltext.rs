@@ -7,7 +7,6 @@
 //! Text is split by tantivy's simple tokenizer (unicode alphanumeric runs),
 //! lower-cased and folded to ASCII, so `Café` matches `cafe`.
 
-use std::collections::VecDeque;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,6 +27,9 @@ use tantivy::{
 };
 
 /// Version of the schema and analysis below; bump it to rebuild old indexes.
+mod snippet;
+use snippet::snippet_of;
+
 const SCHEMA_VERSION: &str = "docgrid-fulltext 1";
 /// File in the index directory that records [`SCHEMA_VERSION`].
 const VERSION_FILE: &str = "docgrid-fulltext.version";
@@ -39,10 +41,6 @@ const MAX_TOKEN_BYTES: usize = 100;
 const WRITER_HEAP_BYTES: usize = 64 * 1024 * 1024;
 /// At most this much of the body is stored for snippets.
 const MAX_STORED_BODY: usize = 1024 * 1024;
-/// Approximate length of a snippet, in characters.
-const SNIPPET_CHARS: usize = 160;
-/// Characters of context kept before the first match in a snippet.
-const SNIPPET_BEFORE: usize = 50;
 
 /// Errors of the full-text index.
 #[derive(Debug, thiserror::Error)]
@@ -373,6 +371,33 @@ impl FullText {
         searcher.search(&query, &IdScores).op("searching")
     }
 
+    /// The stored fields of document `id`, if it is indexed.
+    fn stored(&self, id: &str) -> Result<Option<TantivyDocument>, FullTextError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let hits = searcher
+            .search(&query, &DocSetCollector)
+            .op("looking up a document")?;
+        let Some(&addr) = hits.iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(searcher.doc(addr).op("reading a stored document")?))
+    }
+
+    /// The text extracted from document `id`'s content (its first
+    /// [`MAX_STORED_BODY`] bytes), if it is indexed; empty when nothing
+    /// was extracted (a type without text).
+    pub fn text(&self, id: &str) -> Result<Option<String>, FullTextError> {
+        let doc = self.stored(id)?;
+        Ok(doc.map(|d| {
+            let body = d.get_first(self.fields.excerpt).and_then(|v| v.as_str());
+            body.unwrap_or("").to_string()
+        }))
+    }
+
     /// A short plain-text snippet of the body of `id` (or, failing that, its
     /// name) around the first match of any of `texts` (words or phrases),
     /// with every match in it wrapped in `«` `»`. `None` when the document is
@@ -386,18 +411,9 @@ impl FullText {
         if needles.is_empty() {
             return Ok(None);
         }
-        let searcher = self.reader.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(self.fields.id, id),
-            IndexRecordOption::Basic,
-        );
-        let hits = searcher
-            .search(&query, &DocSetCollector)
-            .op("looking up a document")?;
-        let Some(&addr) = hits.iter().next() else {
+        let Some(doc) = self.stored(id)? else {
             return Ok(None);
         };
-        let doc: TantivyDocument = searcher.doc(addr).op("reading a stored document")?;
         for field in [self.fields.excerpt, self.fields.name] {
             let text = doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("");
             if let Some(s) = snippet_of(text, &needles) {
@@ -406,101 +422,6 @@ impl FullText {
         }
         Ok(None)
     }
-}
-
-/// Byte ranges in `text` where one of `needles` (token sequences) occurs,
-/// scanning only until a little past the first match.
-fn find_matches(text: &str, needles: &[Vec<String>]) -> Vec<(usize, usize)> {
-    let longest = needles.iter().map(Vec::len).max().unwrap_or(0);
-    let mut recent: VecDeque<(String, usize)> = VecDeque::with_capacity(longest);
-    let mut matches: Vec<(usize, usize)> = Vec::new();
-    let mut analyzer = analyzer();
-    let mut stream = analyzer.token_stream(text);
-    while let Some(tok) = stream.next() {
-        if let Some(&(start, _)) = matches.first()
-            && tok.offset_from > start + SNIPPET_CHARS * 4
-        {
-            break;
-        }
-        if recent.len() == longest {
-            recent.pop_front();
-        }
-        recent.push_back((tok.text.clone(), tok.offset_from));
-        for needle in needles {
-            let Some(skip) = recent.len().checked_sub(needle.len()) else {
-                continue;
-            };
-            if recent.iter().skip(skip).map(|r| &r.0).eq(needle.iter()) {
-                let start = recent[skip].1;
-                if matches.last().is_none_or(|&(_, end)| end <= start) {
-                    matches.push((start, tok.offset_to));
-                }
-                break;
-            }
-        }
-    }
-    matches
-}
-
-/// Appends `s` to `out` with runs of whitespace and control characters
-/// collapsed to one space.
-fn push_collapsed(out: &mut String, s: &str) {
-    for c in s.chars() {
-        if c.is_whitespace() || c.is_control() {
-            if !out.ends_with(' ') && !out.is_empty() {
-                out.push(' ');
-            }
-        } else {
-            out.push(c);
-        }
-    }
-}
-
-/// The snippet of `text` around the first of `needles`, if any occurs.
-fn snippet_of(text: &str, needles: &[Vec<String>]) -> Option<String> {
-    let matches = find_matches(text, needles);
-    let &(first_start, first_end) = matches.first()?;
-    // Start up to SNIPPET_BEFORE chars before the match, at a word boundary.
-    let mut start = text[..first_start]
-        .char_indices()
-        .rev()
-        .take(SNIPPET_BEFORE)
-        .last()
-        .map_or(first_start, |(i, _)| i);
-    if start > 0
-        && let Some(ws) = text[start..first_start].find(char::is_whitespace)
-    {
-        start += ws + 1;
-    }
-    // End about SNIPPET_CHARS chars after the start, at a word boundary.
-    let mut end = text[start..]
-        .char_indices()
-        .nth(SNIPPET_CHARS)
-        .map_or(text.len(), |(i, _)| start + i)
-        .max(first_end);
-    if end < text.len()
-        && let Some(ws) = text[first_end..end].rfind(char::is_whitespace)
-    {
-        end = first_end + ws;
-    }
-    let mut out = String::new();
-    if start > 0 {
-        out.push('…');
-    }
-    let mut at = start;
-    for &(s, e) in matches.iter().filter(|m| m.1 <= end) {
-        push_collapsed(&mut out, &text[at..s]);
-        out.push('«');
-        push_collapsed(&mut out, &text[s..e]);
-        out.push('»');
-        at = e;
-    }
-    push_collapsed(&mut out, &text[at..end]);
-    let mut out = out.trim_end().to_string();
-    if end < text.len() {
-        out.push('…');
-    }
-    Some(out)
 }
 
 /// Collects every matching document as (id, score), reading ids from the

@@ -142,3 +142,29 @@ fn a_native_store_cannot_be_followed() {
     .expect("a follower of a native store is refused");
     assert!(format!("{err:#}").contains("Tahoe"), "{err:#}");
 }
+
+#[test]
+fn a_documents_extracted_text_is_served_and_gone_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let doc = s.upload(
+        "name=notes.html",
+        b"<html><body><h1>Kind of Blue</h1><p>liner notes</p></body></html>".to_vec(),
+    );
+    let t: docgrid_core::api::DocText = s.get_json(&format!("/v1/docs/{}/text", doc.id));
+    assert_eq!(t.id, doc.id);
+    assert!(
+        t.text.contains("Kind of Blue") && t.text.contains("liner notes"),
+        "{t:?}"
+    );
+    assert!(!t.text.contains("<h1>"), "the text, not the markup: {t:?}");
+    let blob = s.upload("name=x.bin", vec![0, 159, 146, 150]);
+    let t: docgrid_core::api::DocText = s.get_json(&format!("/v1/docs/{}/text", blob.id));
+    assert_eq!(t.text, "", "no text in a binary");
+    let r = s
+        .req(Method::DELETE, &format!("/v1/docs/{}", doc.id))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(s.get(&format!("/v1/docs/{}/text", doc.id)).status(), 404);
+}

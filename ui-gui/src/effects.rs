@@ -65,6 +65,10 @@ pub fn run_blocking(tree: &Tree, desk: &Desktop, effect: Effect) -> Message {
             let result = crate::picture::fetch(tree, &id, &mime);
             Message::Picture { path, result }
         }
+        Effect::Extracted { path, id } => {
+            let result = tree.client().text(&id).map(|t| t.text).map_err(err);
+            Message::Extracted { path, result }
+        }
         Effect::Snippets { path, query } => {
             let result = snippets(tree, &query).map_err(err);
             Message::Snippets { path, result }
@@ -159,6 +163,10 @@ fn failed(effect: Effect, why: String) -> Message {
             result: Err(e),
         },
         Effect::Picture { path, .. } => Message::Picture {
+            path,
+            result: Err(e),
+        },
+        Effect::Extracted { path, .. } => Message::Extracted {
             path,
             result: Err(e),
         },

@@ -37,6 +37,9 @@ pub struct Preview {
     pub history: Option<Result<Vec<HistoryEntry>, String>>,
     /// Its picture (or why there is none), once drawn.
     pub picture: Option<Result<Arc<Picture>, String>>,
+    /// For a type shown neither as text nor as a picture: the text the
+    /// server extracted (empty: none), once fetched.
+    pub extracted: Option<Result<String, String>>,
     /// Why a fetch failed.
     pub error: Option<String>,
     /// The edit fields and the last edit's outcome.
@@ -54,6 +57,7 @@ impl Preview {
             text: None,
             history: None,
             picture: None,
+            extracted: None,
             error: None,
             editing: crate::edit::EditState::default(),
         }
@@ -82,13 +86,20 @@ impl Preview {
         crate::picture::can_draw(mime).then_some(mime)
     }
 
+    /// Whether it is shown by the text the server extracted (an office
+    /// document, a compressed text…): neither text nor a picture.
+    pub fn wants_extracted(&self) -> bool {
+        !self.is_text() && self.picture_mime().is_none()
+    }
+
     /// Whether what it shows has arrived (or failed).
     pub fn settled(&self) -> bool {
         self.error.is_some()
             || (self.doc.is_some()
                 && self.history.is_some()
                 && (self.text.is_some() || !self.is_text())
-                && (self.picture.is_some() || self.picture_mime().is_none()))
+                && (self.picture.is_some() || self.picture_mime().is_none())
+                && (self.extracted.is_some() || !self.wants_extracted()))
     }
 }
 

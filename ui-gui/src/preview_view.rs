@@ -97,7 +97,24 @@ fn content_view(p: &Preview, large: bool) -> Element<'_, Message> {
     match &p.text {
         Some(t) => text_box(t, large),
         None if p.is_text() => text("loading…").size(12).into(),
-        None => text("No preview for this type (Enter opens it)")
+        None => extracted_view(p, large),
+    }
+}
+
+/// A document shown by the text the server extracted from it, or a
+/// clear "no preview".
+fn extracted_view(p: &Preview, large: bool) -> Element<'_, Message> {
+    match &p.extracted {
+        None => text("loading…").size(12).into(),
+        Some(Ok(t)) if !t.trim().is_empty() => {
+            column![text("Text extracted from it:").size(11), text_box(t, large)]
+                .spacing(2)
+                .into()
+        }
+        Some(Ok(_)) => text("No preview for this type (Enter opens it)")
+            .size(12)
+            .into(),
+        Some(Err(e)) => text(format!("No preview: {e} (Enter opens it)"))
             .size(12)
             .into(),
     }

@@ -77,6 +77,15 @@ pub enum Effect {
         /// Its MIME type.
         mime: String,
     },
+    /// Fetch the text the server extracted from document `id` (shown at
+    /// `path`): the preview of a type shown neither as text nor as a
+    /// picture.
+    Extracted {
+        /// Where it was selected.
+        path: String,
+        /// The document.
+        id: DocId,
+    },
     /// Fetch the snippets of the search column at `path`.
     Snippets {
         /// The `/search/QUERY/` column.
@@ -252,6 +261,13 @@ pub enum Message {
         path: String,
         /// It, or why not.
         result: Result<Picture, String>,
+    },
+    /// The text the server extracted arrived (or failed).
+    Extracted {
+        /// Where it was selected.
+        path: String,
+        /// The text (empty: none), or why not.
+        result: Result<String, String>,
     },
     /// The snippets of a search column arrived (or failed).
     Snippets {
@@ -450,6 +466,7 @@ impl Browser {
             | Message::Doc { .. }
             | Message::History { .. }
             | Message::Picture { .. }
+            | Message::Extracted { .. }
             | Message::Snippets { .. }) => {
                 self.arrived(m);
                 Vec::new()
@@ -524,7 +541,8 @@ impl Browser {
             Message::Text { path, .. }
             | Message::Doc { path, .. }
             | Message::History { path, .. }
-            | Message::Picture { path, .. } => path.clone(),
+            | Message::Picture { path, .. }
+            | Message::Extracted { path, .. } => path.clone(),
             _ => return,
         };
         let Some(p) = self.preview.as_mut().filter(|p| p.path == path) else {
@@ -541,6 +559,7 @@ impl Browser {
             },
             Message::History { result, .. } => p.history = Some(result),
             Message::Picture { result, .. } => p.picture = Some(result.map(Arc::new)),
+            Message::Extracted { result, .. } => p.extracted = Some(result),
             _ => {}
         }
     }
@@ -634,6 +653,12 @@ impl Browser {
                 path: p.path.clone(),
                 id: p.id,
                 mime: mime.to_string(),
+            });
+        }
+        if p.wants_extracted() {
+            effects.push(Effect::Extracted {
+                path: p.path.clone(),
+                id: p.id,
             });
         }
         effects

@@ -92,3 +92,29 @@ fn a_search_column_shows_each_hits_snippet() {
     let snippet = col.snippet(0).expect("a snippet");
     assert!(snippet.contains("album"), "{snippet}");
 }
+
+#[test]
+fn another_type_is_shown_by_the_text_the_server_extracted_or_says_no_preview() {
+    let (_dir, _s, t) = seeded(&[]);
+    let page = b"<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>Kind of Blue liner notes</p></body></html>";
+    t.create("/tags/docs/", "notes.xhtml", Content::Bytes(page.to_vec()))
+        .unwrap();
+    t.create(
+        "/tags/docs/",
+        "blob.bin",
+        Content::Bytes(vec![0, 1, 2, 255, 254]),
+    )
+    .unwrap();
+    let (mut b, effects) = Browser::new("/tags/docs/notes.xhtml");
+    settle(&mut b, &t, effects);
+    let p = b.preview.as_ref().unwrap();
+    assert!(p.wants_extracted(), "{:?}", p.mime);
+    let text = p.extracted.clone().unwrap().unwrap();
+    assert!(text.contains("Kind of Blue liner notes"), "{text:?}");
+    assert!(!text.contains("<p>"), "the text, not the markup: {text:?}");
+    let (mut b, effects) = Browser::new("/tags/docs/blob.bin");
+    settle(&mut b, &t, effects);
+    let p = b.preview.as_ref().unwrap();
+    assert_eq!(p.extracted.clone().unwrap().unwrap(), "", "nothing to show");
+    assert!(b.settled());
+}

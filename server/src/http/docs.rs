@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use docgrid_core::api::{
-    ChunkInfo, ChunkStored, CommitResponse, ContentManifest, DocInfo, HistoryEntry, MetaPatch,
-    MissingChunksRequest, MissingChunksResponse, Role,
+    ChunkInfo, ChunkStored, CommitResponse, ContentManifest, DocInfo, DocText, HistoryEntry,
+    MetaPatch, MissingChunksRequest, MissingChunksResponse, Role,
 };
 use docgrid_core::chunk::{Chunker, MAX_CHUNK};
 use docgrid_core::content::{etag_matches, parse_range, slices};
@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/v1/docs/{id}/content", get(content).put(replace_content))
         .route("/v1/docs/{id}/history", get(history))
+        .route("/v1/docs/{id}/text", get(text))
         .route("/v1/docs/{id}/manifest", get(manifest))
         .route(
             "/v1/chunks/missing",
@@ -463,6 +464,31 @@ async fn history(
             .read(|c| read::doc_state(c, &id))?
             .ok_or_else(|| ApiError::not_found(format!("no document {id}")))?;
         Ok(Json(app.index().read(|c| read::history(c, state.key))?))
+    })
+    .await
+}
+
+/// The text extracted from a document, as full-text search has it (the
+/// index brought up to date first, as a search does).
+async fn text(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DocText>, ApiError> {
+    caller.require(Role::Read)?;
+    let id = parse_id(&id)?;
+    blocking(move || {
+        app.index()
+            .read(|c| read::doc_state(c, &id))?
+            .filter(|s| !s.deleted)
+            .ok_or_else(|| ApiError::not_found(format!("no document {id}")))?;
+        app.sync_fulltext()?;
+        let text = app
+            .fulltext()
+            .text(&id.to_string())
+            .map_err(crate::error::ServerError::from)?
+            .unwrap_or_default();
+        Ok(Json(DocText { id, text }))
     })
     .await
 }

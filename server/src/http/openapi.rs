@@ -35,6 +35,7 @@ pub async fn document(caller: super::Caller) -> Result<Json<Value>, crate::error
         "/v1/docs/{id}": {"get": op("A document", true), "patch": op("Edit metadata against a base revision", true), "delete": op("Delete (history stays)", true)},
         "/v1/docs/{id}/content": {"get": op("Content, with Range and ETag", true), "put": op("Replace content", true)},
         "/v1/docs/{id}/history": {"get": op("Revisions of a document", true)},
+        "/v1/docs/{id}/text": {"get": op("The text extracted from a document for full-text search", true)},
         "/v1/docs/{id}/manifest": {"get": op("Content as chunk hashes and lengths (fetch each with GET /v1/chunks/{hash}); ?rev=R: as it was at revision R", true)},
         "/v1/search": {"get": op("Query language search: ?q=&limit=&offset=", true)},
         "/v1/tree/{path}": {"get": op("List a path of the metadata tree", true)},
