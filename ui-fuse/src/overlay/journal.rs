@@ -1,0 +1,614 @@
+//! The overlay's durable per-file state journal: one SQLite database in
+//! the state directory (`overlay.sqlite`, WAL, `synchronous=FULL`), the
+//! one record of how far each file of the lower directory has moved into
+//! the store.
+//!
+//! A file is **lower-only** when first seen, **migrating** while its
+//! upload runs, **migrated** once its document is committed (with the
+//! size, mtime and BLAKE3 hash of the bytes uploaded, and the document's
+//! id and revision), **dirty** when it changed since (written through the
+//! overlay, or behind its back in the lower directory: a size or mtime
+//! that differs from the migrated one), and **failed** with the reason
+//! and the number of attempts when an upload failed. Whiteouts record the
+//! deletes and renames of lower-only files in write-back mode, so the
+//! lower copy never reappears.
+//!
+//! Every change is one transaction: a crash leaves each file in the last
+//! state recorded. On open, a file left **migrating** (its upload was cut
+//! off before its commit was recorded) goes back to what it was before —
+//! lower-only or dirty — and is migrated again; a migrated file is never
+//! uploaded again unless it changes.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use docgrid_core::DocId;
+use docgrid_core::chunk::Digest;
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+
+/// The database's file name in the state directory.
+pub const JOURNAL_FILE: &str = "overlay.sqlite";
+
+/// Every migration of the journal's schema, in order. Append only.
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    r#"
+CREATE TABLE files (
+    path TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    -- what the state is about: the lower file as seen (lower-only,
+    -- dirty), or the bytes uploaded (migrating, migrated)
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT,
+    doc TEXT,
+    rev INTEGER,
+    -- the state before `migrating`, restored if the upload is cut off
+    before TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX files_state ON files(state);
+CREATE TABLE whiteouts (path TEXT PRIMARY KEY);
+"#,
+)];
+
+/// A file's place in the migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncState {
+    /// Only in the lower directory.
+    LowerOnly,
+    /// Its upload is under way.
+    Migrating,
+    /// In the store, as recorded.
+    Migrated,
+    /// Changed since it was migrated: to be migrated again.
+    Dirty,
+    /// Its last upload failed.
+    Failed,
+}
+
+impl SyncState {
+    /// The name stored and shown (`user.docgrid.sync_state`, `status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::LowerOnly => "lower-only",
+            SyncState::Migrating => "migrating",
+            SyncState::Migrated => "migrated",
+            SyncState::Dirty => "dirty",
+            SyncState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<SyncState, JournalError> {
+        Ok(match s {
+            "lower-only" => SyncState::LowerOnly,
+            "migrating" => SyncState::Migrating,
+            "migrated" => SyncState::Migrated,
+            "dirty" => SyncState::Dirty,
+            "failed" => SyncState::Failed,
+            other => return Err(JournalError::Corrupt(format!("unknown state {other:?}"))),
+        })
+    }
+}
+
+/// What a file looks like: its size and modification time (nanoseconds
+/// since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+}
+
+/// One file's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Its path relative to the lower directory (`a/b.txt`).
+    pub path: String,
+    /// Where it is.
+    pub state: SyncState,
+    /// The file as last seen, or the bytes uploaded (see the module).
+    pub seen: Seen,
+    /// The BLAKE3 hash of the bytes migrated.
+    pub hash: Option<Digest>,
+    /// Its document, once migrated.
+    pub doc: Option<DocId>,
+    /// The document's revision of the last migration.
+    pub rev: Option<u64>,
+    /// Why the last upload failed.
+    pub error: Option<String>,
+    /// Uploads failed in a row.
+    pub attempts: u32,
+}
+
+/// What migrated: the document and the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    /// The bytes uploaded, as seen when the upload began.
+    pub seen: Seen,
+    /// Their BLAKE3 hash.
+    pub hash: Digest,
+    /// The document.
+    pub doc: DocId,
+    /// Its revision.
+    pub rev: u64,
+}
+
+/// Files and bytes per state, and the failures with their reasons.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// (state, files, bytes), every state present.
+    pub states: Vec<(SyncState, u64, u64)>,
+    /// Failed files: path, reason, attempts.
+    pub failures: Vec<(String, String, u32)>,
+    /// Whiteouts recorded.
+    pub whiteouts: u64,
+}
+
+impl Summary {
+    /// Files and bytes in `state`.
+    pub fn of(&self, state: SyncState) -> (u64, u64) {
+        self.states
+            .iter()
+            .find(|(s, _, _)| *s == state)
+            .map_or((0, 0), |(_, f, b)| (*f, *b))
+    }
+}
+
+/// What went wrong with the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// SQLite refused.
+    #[error("overlay state journal: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("overlay state journal: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A value in it does not parse.
+    #[error("overlay state journal is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The journal.
+pub struct Journal {
+    conn: Mutex<Connection>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal in `state_dir`, and puts back every
+    /// file an interrupted upload left migrating.
+    pub fn open(state_dir: &Path) -> Result<Journal, JournalError> {
+        let mut conn = Connection::open(state_dir.join(JOURNAL_FILE))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        conn.execute(
+            "UPDATE files SET state = COALESCE(before, 'lower-only'), before = NULL
+             WHERE state = 'migrating'",
+            [],
+        )?;
+        Ok(Journal {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, JournalError>,
+    ) -> Result<R, JournalError> {
+        f(&self.conn.lock().expect("poisoned"))
+    }
+
+    /// Records that `path` looks like `seen` in the lower directory: a new
+    /// file is lower-only; a migrated one whose size or mtime differ from
+    /// what was migrated changed behind the overlay's back and is dirty.
+    /// Returns its state now.
+    pub fn observe(&self, path: &str, seen: Seen) -> Result<SyncState, JournalError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO files (path, state, size, mtime_ns) VALUES (?1, 'lower-only', ?2, ?3)
+                 ON CONFLICT(path) DO UPDATE SET
+                   state = CASE WHEN state = 'migrated' AND (size != ?2 OR mtime_ns != ?3)
+                                THEN 'dirty' ELSE state END,
+                   size = CASE WHEN state IN ('lower-only', 'dirty', 'failed') THEN ?2 ELSE size END,
+                   mtime_ns = CASE WHEN state IN ('lower-only', 'dirty', 'failed')
+                                   THEN ?3 ELSE mtime_ns END",
+                params![path, seen.size as i64, seen.mtime_ns],
+            )?;
+            state_of(c, path)?.ok_or_else(|| JournalError::Corrupt(format!("{path} vanished")))
+        })
+    }
+
+    /// Starts migrating `path` as it is seen now: a lower-only, dirty or
+    /// failed file becomes migrating (true); a file already migrating or
+    /// migrated is left alone (false).
+    pub fn begin(&self, path: &str, seen: Seen) -> Result<bool, JournalError> {
+        self.with(|c| {
+            let n = c.execute(
+                "INSERT INTO files (path, state, size, mtime_ns, before)
+                 VALUES (?1, 'migrating', ?2, ?3, 'lower-only')
+                 ON CONFLICT(path) DO UPDATE SET
+                   before = CASE WHEN state = 'failed' THEN 'dirty' ELSE state END,
+                   state = 'migrating', size = ?2, mtime_ns = ?3
+                 WHERE state IN ('lower-only', 'dirty', 'failed')",
+                params![path, seen.size as i64, seen.mtime_ns],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Records `path` migrated as `m` — unless it changed while it was
+    /// uploaded (it was marked dirty meanwhile): then it stays dirty, with
+    /// the document recorded, and is migrated again. Returns its state.
+    pub fn migrated(&self, path: &str, m: &Migrated) -> Result<SyncState, JournalError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE files SET
+                   state = CASE WHEN state = 'migrating' THEN 'migrated' ELSE state END,
+                   size = CASE WHEN state = 'migrating' THEN ?2 ELSE size END,
+                   mtime_ns = CASE WHEN state = 'migrating' THEN ?3 ELSE mtime_ns END,
+                   hash = ?4, doc = ?5, rev = ?6, before = NULL, error = NULL, attempts = 0
+                 WHERE path = ?1",
+                params![
+                    path,
+                    m.seen.size as i64,
+                    m.seen.mtime_ns,
+                    m.hash.to_hex(),
+                    m.doc.to_string(),
+                    m.rev as i64
+                ],
+            )?;
+            state_of(c, path)?.ok_or_else(|| JournalError::Corrupt(format!("{path} vanished")))
+        })
+    }
+
+    /// Records that the upload of `path` failed with `reason` (counted:
+    /// the caller backs off by [`FileRecord::attempts`]).
+    pub fn failed(&self, path: &str, reason: &str) -> Result<(), JournalError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE files SET state = 'failed', before = NULL, error = ?2,
+                   attempts = attempts + 1
+                 WHERE path = ?1",
+                params![path, reason],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records that `path` was written through the overlay: migrated or
+    /// migrating, it is dirty now (a migration under way will not mark it
+    /// migrated).
+    pub fn dirty(&self, path: &str) -> Result<(), JournalError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE files SET state = 'dirty', before = NULL
+                 WHERE path = ?1 AND state IN ('migrated', 'migrating')",
+                params![path],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Moves the record of `from` (and of everything below it, for a
+    /// directory) to `to`, replacing what `to` had.
+    pub fn renamed(&self, from: &str, to: &str) -> Result<(), JournalError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let below = |p: &str| format!("{}/", p.trim_end_matches('/'));
+            tx.execute(
+                "DELETE FROM files WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2",
+                params![to, below(to)],
+            )?;
+            tx.execute(
+                "UPDATE files SET path = ?2 || substr(path, length(?1) + 1)
+                 WHERE path = ?1 OR substr(path, 1, length(?3)) = ?3",
+                params![from, to, below(from)],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Forgets `path` (deleted through the overlay).
+    pub fn removed(&self, path: &str) -> Result<(), JournalError> {
+        self.with(|c| {
+            c.execute("DELETE FROM files WHERE path = ?1", params![path])?;
+            Ok(())
+        })
+    }
+
+    /// Records a whiteout at `path` (write-back: the lower file there is
+    /// gone for the overlay), or, with `false`, takes it away (a file was
+    /// created there).
+    pub fn whiteout(&self, path: &str, on: bool) -> Result<(), JournalError> {
+        self.with(|c| {
+            if on {
+                c.execute(
+                    "INSERT OR IGNORE INTO whiteouts (path) VALUES (?1)",
+                    params![path],
+                )?;
+            } else {
+                c.execute("DELETE FROM whiteouts WHERE path = ?1", params![path])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether `path` is whited out.
+    pub fn is_whiteout(&self, path: &str) -> Result<bool, JournalError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT 1 FROM whiteouts WHERE path = ?1",
+                params![path],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+    }
+
+    /// The record of `path`.
+    pub fn get(&self, path: &str) -> Result<Option<FileRecord>, JournalError> {
+        self.with(|c| {
+            let row = c
+                .query_row(
+                    "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
+                     FROM files WHERE path = ?1",
+                    params![path],
+                    raw_record,
+                )
+                .optional()?;
+            row.map(record).transpose()
+        })
+    }
+
+    /// Up to `limit` files in `state`, in path order.
+    pub fn in_state(&self, state: SyncState, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
+        self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
+                 FROM files WHERE state = ?1 ORDER BY path LIMIT ?2",
+            )?;
+            let rows = q.query_map(params![state.as_str(), limit as i64], raw_record)?;
+            rows.map(|r| record(r?)).collect()
+        })
+    }
+
+    /// Files and bytes per state, failures and whiteouts.
+    pub fn summary(&self) -> Result<Summary, JournalError> {
+        self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT state, COUNT(*), SUM(size) FROM files GROUP BY state ORDER BY state",
+            )?;
+            let states = q
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?
+                .map(|r| {
+                    let (s, n, b) = r?;
+                    Ok((SyncState::parse(&s)?, n as u64, b as u64))
+                })
+                .collect::<Result<Vec<_>, JournalError>>()?;
+            let mut q = c.prepare(
+                "SELECT path, COALESCE(error, ''), attempts FROM files
+                 WHERE state = 'failed' ORDER BY path",
+            )?;
+            let failures = q
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u32))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let whiteouts: i64 = c.query_row("SELECT COUNT(*) FROM whiteouts", [], |r| r.get(0))?;
+            Ok(Summary {
+                states,
+                failures,
+                whiteouts: whiteouts as u64,
+            })
+        })
+    }
+}
+
+fn state_of(c: &Connection, path: &str) -> Result<Option<SyncState>, JournalError> {
+    let s: Option<String> = c
+        .query_row(
+            "SELECT state FROM files WHERE path = ?1",
+            params![path],
+            |r| r.get(0),
+        )
+        .optional()?;
+    s.map(|s| SyncState::parse(&s)).transpose()
+}
+
+/// A row as SQLite has it.
+type RawRecord = (
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    i64,
+);
+
+fn raw_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn record(raw: RawRecord) -> Result<FileRecord, JournalError> {
+    let (path, state, size, mtime_ns, hash, doc, rev, error, attempts) = raw;
+    let corrupt = |what: &str| JournalError::Corrupt(format!("{what} of {path}"));
+    Ok(FileRecord {
+        state: SyncState::parse(&state)?,
+        seen: Seen {
+            size: size as u64,
+            mtime_ns,
+        },
+        hash: hash
+            .map(|h| h.parse().map_err(|_| corrupt("the hash")))
+            .transpose()?,
+        doc: doc
+            .map(|d| d.parse().map_err(|_| corrupt("the document id")))
+            .transpose()?,
+        rev: rev.map(|r| r as u64),
+        error,
+        attempts: attempts as u32,
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(size: u64, mtime_ns: i64) -> Seen {
+        Seen { size, mtime_ns }
+    }
+
+    fn done(j: &Journal, path: &str, s: Seen) -> SyncState {
+        let m = Migrated {
+            seen: s,
+            hash: Digest::of(path.as_bytes()),
+            doc: DocId::random(),
+            rev: 7,
+        };
+        j.migrated(path, &m).unwrap()
+    }
+
+    #[test]
+    fn a_file_moves_from_lower_only_to_migrated_and_a_change_behind_the_back_makes_it_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            j.observe("a.txt", seen(5, 100)).unwrap(),
+            SyncState::LowerOnly
+        );
+        assert!(j.begin("a.txt", seen(5, 100)).unwrap());
+        assert!(
+            !j.begin("a.txt", seen(5, 100)).unwrap(),
+            "one upload at a time"
+        );
+        assert_eq!(done(&j, "a.txt", seen(5, 100)), SyncState::Migrated);
+        let r = j.get("a.txt").unwrap().unwrap();
+        assert_eq!(
+            (r.state, r.rev, r.seen),
+            (SyncState::Migrated, Some(7), seen(5, 100))
+        );
+        assert_eq!(r.hash, Some(Digest::of(b"a.txt")));
+        // Seen again unchanged: still migrated; touched behind the
+        // overlay's back (mtime, or size): dirty, never served stale.
+        assert_eq!(
+            j.observe("a.txt", seen(5, 100)).unwrap(),
+            SyncState::Migrated
+        );
+        assert_eq!(j.observe("a.txt", seen(5, 101)).unwrap(), SyncState::Dirty);
+        assert!(j.begin("a.txt", seen(5, 101)).unwrap(), "migrated again");
+    }
+
+    #[test]
+    fn a_write_during_an_upload_keeps_the_file_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        assert!(j.begin("b", seen(1, 1)).unwrap());
+        j.dirty("b").unwrap();
+        assert_eq!(done(&j, "b", seen(1, 1)), SyncState::Dirty);
+        let r = j.get("b").unwrap().unwrap();
+        assert!(
+            r.doc.is_some(),
+            "the document is known: the next upload updates it"
+        );
+    }
+
+    #[test]
+    fn a_restart_puts_back_what_an_interrupted_upload_left_and_keeps_what_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            j.observe("new", seen(1, 1)).unwrap();
+            j.begin("new", seen(1, 1)).unwrap();
+            j.begin("kept", seen(2, 2)).unwrap();
+            done(&j, "kept", seen(2, 2));
+            j.begin("kept", seen(2, 2)).unwrap_or_default();
+            j.observe("changed", seen(3, 3)).unwrap();
+            j.begin("changed", seen(3, 3)).unwrap();
+            done(&j, "changed", seen(3, 3));
+            j.observe("changed", seen(4, 4)).unwrap();
+            j.begin("changed", seen(4, 4)).unwrap();
+            // The process dies here: no `migrated` for `new` or `changed`.
+        }
+        let j = Journal::open(dir.path()).unwrap();
+        let state = |p: &str| j.get(p).unwrap().unwrap().state;
+        assert_eq!(state("new"), SyncState::LowerOnly);
+        assert_eq!(state("changed"), SyncState::Dirty);
+        assert_eq!(state("kept"), SyncState::Migrated, "not uploaded twice");
+        let s = j.summary().unwrap();
+        assert_eq!(s.of(SyncState::Migrated), (1, 2));
+        assert_eq!(s.of(SyncState::Migrating), (0, 0));
+    }
+
+    #[test]
+    fn failures_are_counted_with_their_reason_and_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        for _ in 0..2 {
+            assert!(j.begin("x", seen(9, 9)).unwrap());
+            j.failed("x", "503: node 2 lost").unwrap();
+        }
+        let s = j.summary().unwrap();
+        assert_eq!(s.failures, vec![("x".into(), "503: node 2 lost".into(), 2)]);
+        assert!(j.begin("x", seen(9, 9)).unwrap());
+        assert_eq!(done(&j, "x", seen(9, 9)), SyncState::Migrated);
+        let r = j.get("x").unwrap().unwrap();
+        assert_eq!((r.attempts, r.error), (0, None));
+    }
+
+    #[test]
+    fn renames_move_whole_subtrees_and_whiteouts_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        for p in ["d/a", "d/sub/b", "dd/c", "e"] {
+            j.observe(p, seen(1, 1)).unwrap();
+        }
+        j.renamed("d", "e").unwrap();
+        assert!(j.get("e/a").unwrap().is_some() && j.get("e/sub/b").unwrap().is_some());
+        assert!(j.get("d/a").unwrap().is_none());
+        assert!(
+            j.get("dd/c").unwrap().is_some(),
+            "a sibling with the prefix stays"
+        );
+        j.removed("dd/c").unwrap();
+        j.whiteout("dd/c", true).unwrap();
+        assert!(j.is_whiteout("dd/c").unwrap());
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        assert!(j.is_whiteout("dd/c").unwrap(), "durable");
+        j.whiteout("dd/c", false).unwrap();
+        assert!(!j.is_whiteout("dd/c").unwrap());
+        let lower: Vec<String> = j
+            .in_state(SyncState::LowerOnly, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(lower, ["e/a", "e/sub/b"]);
+    }
+}
