@@ -549,7 +549,7 @@ impl Fs {
 }
 
 /// A time as RFC 3339 UTC with nanoseconds (the `mtime` key).
-pub(super) fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -27,6 +27,7 @@ mod attr;
 mod changes;
 mod dir;
 mod file;
+pub(crate) use file::rfc3339;
 mod ops;
 mod view;
 mod xattr;

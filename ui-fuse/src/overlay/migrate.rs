@@ -1,0 +1,285 @@
+//! Migrating files of the lower directory into the store, one at a time,
+//! as the overlay's background migration and its read-through uploads do:
+//! each file becomes a document under the overlay's `/files/` prefix with
+//! `path` = its place there, its name, its `mtime`, and the overlay's
+//! tags; the [`Journal`] records each step, so a crash at any point
+//! neither loses a migration nor makes a second document.
+//!
+//! - The file is stat'ed before and after its upload: a file that changed
+//!   meanwhile is left dirty (migrated again later), never recorded with
+//!   bytes it no longer has.
+//! - A file already migrated and since changed (dirty) gets new content
+//!   in the same document (the store keeps the old revision).
+//! - A document already at the file's path — an upload whose commit
+//!   landed but whose journal entry did not — is adopted when it has the
+//!   same bytes, and given the new bytes otherwise: never a duplicate.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use docgrid_client::ClientError;
+use docgrid_client::tree::{Content, Tree};
+use docgrid_core::DocId;
+use docgrid_core::api::MTIME_KEY;
+use docgrid_core::model::Op;
+use docgrid_core::tree::{self as rules, Dir};
+
+use super::journal::{Journal, JournalError, Migrated, Seen, SyncState};
+
+/// Why a file could not be migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The journal refused.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The store refused (recorded as the file's failure).
+    #[error("{0}")]
+    Store(#[from] ClientError),
+    /// The lower file could not be read.
+    #[error("{path}: {source}")]
+    Lower {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What [`Migrator::scan`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Regular files seen.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Of them, migrated files found changed behind the overlay's back.
+    pub changed: u64,
+}
+
+/// Moves files of one lower directory into the store.
+pub struct Migrator {
+    tree: Tree,
+    journal: Arc<Journal>,
+    lower: PathBuf,
+    /// The `/files/` directory the lower directory's top is (`/files/NAME/`).
+    prefix: Vec<String>,
+    tags: Vec<String>,
+}
+
+impl Migrator {
+    /// A migrator of `lower` into `/files/PREFIX/` (PREFIX without the
+    /// `/files/` part, `a/b`), tagging every document with `tags`.
+    pub fn new(
+        tree: Tree,
+        journal: Arc<Journal>,
+        lower: &Path,
+        prefix: &str,
+        tags: &[String],
+    ) -> Migrator {
+        Migrator {
+            tree,
+            journal,
+            lower: lower.to_path_buf(),
+            prefix: prefix
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            tags: tags.to_vec(),
+        }
+    }
+
+    /// Walks the lower directory and tells the journal what every regular
+    /// file looks like (new files become lower-only; migrated files that
+    /// changed become dirty). Symbolic links are not files to migrate.
+    pub fn scan(&self) -> Result<Scan, MigrateError> {
+        let mut scan = Scan::default();
+        let mut stack = vec![String::new()];
+        while let Some(rel) = stack.pop() {
+            let dir = self.lower.join(&rel);
+            let entries = std::fs::read_dir(&dir).map_err(|source| MigrateError::Lower {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            for e in entries.flatten() {
+                let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                let child = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let Ok(meta) = e.metadata() else { continue };
+                if meta.is_dir() {
+                    stack.push(child);
+                } else if meta.is_file() {
+                    let seen = seen_of(&meta);
+                    if self.journal.observe(&child, seen)? == SyncState::Dirty {
+                        scan.changed += 1;
+                    }
+                    scan.files += 1;
+                    scan.bytes += seen.size;
+                }
+            }
+        }
+        Ok(scan)
+    }
+
+    /// Migrates the file at `rel` (relative to the lower directory) if the
+    /// journal has it lower-only, dirty or failed; returns its state after.
+    /// A store failure is recorded as the file's failure (with the reason)
+    /// and returned.
+    pub fn migrate(&self, rel: &str) -> Result<SyncState, MigrateError> {
+        let file = self.lower.join(rel);
+        let before = self.stat(&file, rel)?;
+        if !self.journal.begin(rel, before)? {
+            return Ok(self
+                .journal
+                .get(rel)?
+                .map_or(SyncState::LowerOnly, |r| r.state));
+        }
+        match self.upload(rel, &file, before) {
+            Ok(m) => {
+                // Changed while it was read: what was uploaded is not what
+                // the file holds now.
+                if self.stat(&file, rel)? != before {
+                    self.journal.dirty(rel)?;
+                }
+                Ok(self.journal.migrated(rel, &m)?)
+            }
+            Err(e) => {
+                self.journal.failed(rel, &e.to_string())?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Migrates every file the journal has lower-only, dirty or failed, a
+    /// batch at a time; returns how many it migrated and the failures.
+    pub fn migrate_all(&self) -> Result<(u64, Vec<(String, String)>), MigrateError> {
+        let (mut done, mut failed) = (0, Vec::new());
+        for state in [SyncState::LowerOnly, SyncState::Dirty, SyncState::Failed] {
+            for r in self.journal.in_state(state, u64::MAX >> 1)? {
+                match self.migrate(&r.path) {
+                    Ok(SyncState::Migrated) => done += 1,
+                    Ok(_) => {}
+                    Err(MigrateError::Journal(e)) => return Err(e.into()),
+                    Err(e) => failed.push((r.path.clone(), e.to_string())),
+                }
+            }
+        }
+        Ok((done, failed))
+    }
+
+    fn stat(&self, file: &Path, rel: &str) -> Result<Seen, MigrateError> {
+        let meta = std::fs::metadata(file).map_err(|source| MigrateError::Lower {
+            path: rel.to_string(),
+            source,
+        })?;
+        Ok(seen_of(&meta))
+    }
+
+    /// Uploads `file` and commits it as the document at its path: new,
+    /// adopted, or given new content.
+    fn upload(&self, rel: &str, file: &Path, seen: Seen) -> Result<Migrated, MigrateError> {
+        let (dir, name) = self.place(rel);
+        let manifest = self.tree.upload(Content::File(file.to_path_buf()))?;
+        let hash = manifest.hash;
+        let known = self.journal.get(rel)?.and_then(|r| r.doc);
+        let at = match known {
+            Some(id) => Some(id),
+            None => self.doc_at(&dir, &name)?,
+        };
+        let mtime = mtime_of(seen);
+        let (doc, rev) = match at {
+            Some(id) => {
+                let current = self.tree.doc(&id)?;
+                if current.hash == hash {
+                    (id, current.rev)
+                } else {
+                    let ops = vec![
+                        Op::SetContent {
+                            id,
+                            base: current.rev,
+                            content: manifest,
+                        },
+                        Op::SetMeta {
+                            id,
+                            base: current.rev,
+                            key: MTIME_KEY.into(),
+                            values: vec![mtime],
+                        },
+                    ];
+                    (
+                        id,
+                        self.tree.commit(&format!("overlay: update {rel}"), ops)?,
+                    )
+                }
+            }
+            None => {
+                let id = DocId::random();
+                let mut new = rules::plan_create(&dir, &name).map_err(ClientError::from)?;
+                new.meta.insert(MTIME_KEY.into(), vec![mtime]);
+                if !self.tags.is_empty() {
+                    new.meta.insert("tag".into(), self.tags.clone());
+                }
+                let op = new.op(id, manifest);
+                (
+                    id,
+                    self.tree
+                        .commit(&format!("overlay: migrate {rel}"), vec![op])?,
+                )
+            }
+        };
+        Ok(Migrated {
+            seen,
+            hash,
+            doc,
+            rev,
+        })
+    }
+
+    /// The `/files/` directory and name of the file at `rel`.
+    fn place(&self, rel: &str) -> (Dir, String) {
+        let mut parts = self.prefix.clone();
+        let (folders, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        parts.extend(
+            folders
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+        );
+        (Dir::Files(parts), name.to_string())
+    }
+
+    /// The document `dir` lists as `name`, if any.
+    fn doc_at(&self, dir: &Dir, name: &str) -> Result<Option<DocId>, MigrateError> {
+        match self.tree.list(&dir.to_path()) {
+            Ok(l) => Ok(l.get(name).and_then(|e| e.id)),
+            Err(e) if e.kind() == docgrid_client::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The size and mtime of `meta`.
+fn seen_of(meta: &std::fs::Metadata) -> Seen {
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    Seen {
+        size: meta.len(),
+        mtime_ns,
+    }
+}
+
+/// The `mtime` key's value for `seen`.
+fn mtime_of(seen: Seen) -> String {
+    let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(seen.mtime_ns.max(0) as u64);
+    crate::fs::rfc3339(t)
+}
