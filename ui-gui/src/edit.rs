@@ -95,12 +95,8 @@ impl Preview {
                 ..DocEdit::default()
             },
         };
-        // Only against a revision seen, one at a time.
-        if self.doc.is_none() || e.busy {
-            return None;
-        }
-        e.busy = true;
-        e.error = None;
+        // Whether it can be committed now (a revision seen, none under
+        // way) is the browser's to say: `Browser::commit_edit`.
         Some(edit)
     }
 }
@@ -117,10 +113,7 @@ impl Browser {
             return self.fetch_preview(&path, true);
         }
         match p.edit(m) {
-            Some(edit) => {
-                p.editing.busy = false;
-                self.commit_edit(edit)
-            }
+            Some(edit) => self.commit_edit(edit),
             None => Vec::new(),
         }
     }

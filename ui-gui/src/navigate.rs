@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use docgrid_core::api::EntryKind;
-use docgrid_core::tree::{self as rules, DocEdit};
+use docgrid_core::tree as rules;
 
 use crate::columns::Column;
 use crate::preview::{Preview, SETTLE};
@@ -215,7 +215,8 @@ impl Browser {
                     "Delete {}? It goes from every directory (its history stays until purged).",
                     entry.name
                 ),
-                effect: delete_effect(p, edit),
+                path: p.path.clone(),
+                edit,
             });
             return Vec::new();
         }
@@ -228,17 +229,14 @@ impl Browser {
         let Some(c) = self.confirm.take().filter(|_| yes) else {
             return Vec::new();
         };
-        let Effect::Edit { path, .. } = &c.effect else {
-            return vec![c.effect];
-        };
-        match self.preview.as_mut().filter(|p| p.path == *path) {
-            Some(p) => {
-                (p.editing.busy, p.editing.deleting) = (true, true);
-                self.undoing = None;
-                vec![c.effect]
-            }
-            None => Vec::new(),
+        if self.preview.as_ref().is_none_or(|p| p.path != c.path) {
+            return Vec::new();
         }
+        let effects = self.commit_edit(c.edit);
+        if let Some(p) = self.preview.as_mut().filter(|_| !effects.is_empty()) {
+            p.editing.deleting = true;
+        }
+        effects
     }
 
     /// The mouse went down on a row: selected (unless it already is), and
@@ -321,20 +319,10 @@ impl Browser {
         self.columns
             .iter_mut()
             .filter(|c| !c.loading)
-            .map(|c: &mut Column| {
+            .map(|c| {
                 c.loading = true;
                 Effect::List(c.path.clone())
             })
             .collect()
-    }
-}
-
-/// The commit deleting the previewed document, against what it shows.
-fn delete_effect(p: &Preview, edit: DocEdit) -> Effect {
-    Effect::Edit {
-        path: p.path.clone(),
-        id: p.id,
-        base: p.doc.as_ref().map_or(0, |d| d.rev),
-        edit,
     }
 }

@@ -355,13 +355,16 @@ pub struct Browser {
     pub dragging: Option<(usize, String, bool)>,
 }
 
-/// A question before an action.
+/// A question before a delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
     /// The question.
     pub question: String,
-    /// What is done on "yes".
-    pub effect: Effect,
+    /// The document's path as the preview shows it (the question is about
+    /// it alone).
+    pub path: String,
+    /// The edit made on "yes" (core's `plan_remove` there: a delete).
+    pub edit: DocEdit,
 }
 
 impl Browser {
@@ -630,14 +633,16 @@ impl Browser {
         let Some(p) = self.preview.as_ref().filter(|p| p.path == path) else {
             return Vec::new();
         };
-        let mut effects = vec![Effect::Doc {
-            path: p.path.clone(),
-            id: p.id,
-        }];
-        effects.push(Effect::History {
-            path: p.path.clone(),
-            id: p.id,
-        });
+        let mut effects = vec![
+            Effect::Doc {
+                path: p.path.clone(),
+                id: p.id,
+            },
+            Effect::History {
+                path: p.path.clone(),
+                id: p.id,
+            },
+        ];
         if !content {
             return effects;
         }
