@@ -81,6 +81,11 @@ impl Frames {
     }
 }
 
+/// Seconds as milliseconds, to a tenth.
+fn ms(s: f64) -> f64 {
+    (s * 1e4).round() / 10.0
+}
+
 fn percentile(xs: &mut [f64], p: f64) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[((xs.len() - 1) as f64 * p).round() as usize]
@@ -121,7 +126,6 @@ fn column(client: &Client, name: &str, path: &str, frames: usize) -> Result<Valu
         });
         times.push(f.frame(&b)?);
     }
-    let ms = |s: f64| (s * 1e4).round() / 10.0;
     Ok(json!({
         "bench": name, "path": path, "entries": rows,
         "open_to_first_rows_ms": ms(open),
@@ -178,7 +182,6 @@ fn select_to_preview(client: &Client, runs: usize) -> Result<Value> {
             bail!("the preview did not show the text");
         }
     }
-    let ms = |s: f64| (s * 1e4).round() / 10.0;
     Ok(json!({
         "bench": "gui_select_to_preview", "bytes": 1 << 20,
         "p50_ms": ms(percentile(&mut times, 0.5)),

@@ -98,7 +98,6 @@ impl App {
         Task::batch(effects.into_iter().map(|e| match e {
             Effect::Import { dir, files } => self.import(dir, files),
             Effect::Pick(dir) => Task::perform(crate::dialog::pick(dir.clone()), move |result| {
-                let dir = dir.clone();
                 Msg::Browser(Message::Import(ImportMsg::Picked { dir, result }))
             }),
             e => {

@@ -159,15 +159,14 @@ impl Column {
     }
 }
 
-/// Dragging the handle at a column's right edge.
+/// Dragging the handle at a column's right edge (it ends when the button
+/// comes up: [`crate::state::Message::PointerUp`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ResizeMsg {
     /// The handle of column `n` was pressed.
     Start(usize),
     /// The mouse is at this x (pixels) while resizing.
     Move(f32),
-    /// The button was released (also ended by [`crate::state::Message::PointerUp`]).
-    End,
 }
 
 impl Browser {
@@ -186,7 +185,6 @@ impl Browser {
                 }
                 *last = Some(x);
             }
-            ResizeMsg::End => self.resizing = None,
         }
     }
 }

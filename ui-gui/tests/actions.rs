@@ -131,13 +131,14 @@ fn dragging_a_columns_handle_resizes_it_within_bounds() {
     let (mut b, effects) = Browser::new("/tags/");
     settle(&mut b, &t, effects);
     for m in [
-        ResizeMsg::Start(0),
-        ResizeMsg::Move(100.0),
-        ResizeMsg::Move(160.0),
-        ResizeMsg::End,
-        ResizeMsg::Move(400.0),
+        Message::Resize(ResizeMsg::Start(0)),
+        Message::Resize(ResizeMsg::Move(100.0)),
+        Message::Resize(ResizeMsg::Move(160.0)),
+        // The button comes up: the resize ends.
+        Message::PointerUp,
+        Message::Resize(ResizeMsg::Move(400.0)),
     ] {
-        b.update(Message::Resize(m));
+        b.update(m);
     }
     assert_eq!(b.columns[0].width, COLUMN_WIDTH + 60.0);
     assert_eq!(b.columns[1].width, COLUMN_WIDTH);
