@@ -93,6 +93,8 @@ pub struct LocalFile {
     pub rel: String,
     /// Its size when walked.
     pub size: u64,
+    /// Its modification time when walked.
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// Why a file was not imported.
@@ -145,10 +147,16 @@ pub fn walk(sources: &[PathBuf], follow: bool) -> (Vec<LocalFile>, Skipped) {
         while let Some(p) = stack.pop() {
             match visit(&p, follow, &mut walked) {
                 Ok(Visit::Dir(children)) => stack.extend(children.into_iter().rev()),
-                Ok(Visit::File(size)) => match p.strip_prefix(base).unwrap_or(&p).to_str() {
+                Ok(Visit::File(meta)) => match p.strip_prefix(base).unwrap_or(&p).to_str() {
                     Some(rel) => {
                         let rel = rel.to_string();
-                        out.push(LocalFile { file: p, rel, size });
+                        let (size, modified) = (meta.len(), meta.modified().ok());
+                        out.push(LocalFile {
+                            file: p,
+                            rel,
+                            size,
+                            modified,
+                        });
                     }
                     None => skipped.push((p, SkipReason::NotUtf8)),
                 },
@@ -163,8 +171,8 @@ pub fn walk(sources: &[PathBuf], follow: bool) -> (Vec<LocalFile>, Skipped) {
 enum Visit {
     /// A directory's entries, sorted.
     Dir(Vec<PathBuf>),
-    /// A regular file of this size.
-    File(u64),
+    /// A regular file, as its metadata says.
+    File(std::fs::Metadata),
 }
 
 fn visit(p: &Path, follow: bool, walked: &mut HashSet<(u64, u64)>) -> Result<Visit, SkipReason> {
@@ -176,7 +184,7 @@ fn visit(p: &Path, follow: bool, walked: &mut HashSet<(u64, u64)>) -> Result<Vis
     }
     let meta = std::fs::metadata(p).map_err(unreadable)?;
     if meta.is_file() {
-        return Ok(Visit::File(meta.len()));
+        return Ok(Visit::File(meta));
     }
     if !meta.is_dir() {
         return Err(SkipReason::Special);

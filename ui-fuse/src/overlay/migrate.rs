@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use docgrid_client::ClientError;
-use docgrid_client::tree::{Content, Tree};
+use docgrid_client::tree::{Content, Tree, walk};
 use docgrid_core::DocId;
 use docgrid_core::api::MTIME_KEY;
 use docgrid_core::model::Op;
@@ -91,39 +91,29 @@ impl Migrator {
         }
     }
 
-    /// Walks the lower directory and tells the journal what every regular
-    /// file looks like (new files become lower-only; migrated files that
-    /// changed become dirty). Symbolic links are not files to migrate.
+    /// Walks the lower directory (the tree layer's `walk`) and tells the
+    /// journal what every regular file looks like (new files become
+    /// lower-only; migrated files that changed become dirty). Symbolic
+    /// links are not files to migrate.
     pub fn scan(&self) -> Result<Scan, MigrateError> {
+        // The lower directory itself must be there; below it, what cannot
+        // be read is left for the next scan.
+        std::fs::read_dir(&self.lower).map_err(|source| MigrateError::Lower {
+            path: self.lower.display().to_string(),
+            source,
+        })?;
         let mut scan = Scan::default();
-        let mut stack = vec![String::new()];
-        while let Some(rel) = stack.pop() {
-            let dir = self.lower.join(&rel);
-            let entries = std::fs::read_dir(&dir).map_err(|source| MigrateError::Lower {
-                path: dir.display().to_string(),
-                source,
-            })?;
-            for e in entries.flatten() {
-                let Some(name) = e.file_name().to_str().map(str::to_string) else {
-                    continue;
-                };
-                let child = if rel.is_empty() {
-                    name
-                } else {
-                    format!("{rel}/{name}")
-                };
-                let Ok(meta) = e.metadata() else { continue };
-                if meta.is_dir() {
-                    stack.push(child);
-                } else if meta.is_file() {
-                    let seen = seen_of(&meta);
-                    if self.journal.observe(&child, seen)? == SyncState::Dirty {
-                        scan.changed += 1;
-                    }
-                    scan.files += 1;
-                    scan.bytes += seen.size;
-                }
+        let (files, _links_and_unreadable) = walk(std::slice::from_ref(&self.lower), false);
+        for f in files {
+            let Some(rel) = f.file.strip_prefix(&self.lower).ok().and_then(Path::to_str) else {
+                continue;
+            };
+            let seen = seen_at(f.size, f.modified);
+            if self.journal.observe(rel, seen)? == SyncState::Dirty {
+                scan.changed += 1;
             }
+            scan.files += 1;
+            scan.bytes += seen.size;
         }
         Ok(scan)
     }
@@ -179,7 +169,7 @@ impl Migrator {
             path: rel.to_string(),
             source,
         })?;
-        Ok(seen_of(&meta))
+        Ok(seen_at(meta.len(), meta.modified().ok()))
     }
 
     /// Uploads `file` and commits it as the document at its path: new,
@@ -265,17 +255,13 @@ impl Migrator {
     }
 }
 
-/// The size and mtime of `meta`.
-fn seen_of(meta: &std::fs::Metadata) -> Seen {
-    let mtime_ns = meta
-        .modified()
-        .ok()
+/// A file of `size` bytes last modified at `modified`, as the journal
+/// records it.
+fn seen_at(size: u64, modified: Option<SystemTime>) -> Seen {
+    let mtime_ns = modified
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos() as i64);
-    Seen {
-        size: meta.len(),
-        mtime_ns,
-    }
+    Seen { size, mtime_ns }
 }
 
 /// The `mtime` key's value for `seen`.
