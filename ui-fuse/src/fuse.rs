@@ -106,7 +106,7 @@ impl FuseFs {
 }
 
 /// Runs a handler's body; a panic becomes [`FsError::Panicked`].
-fn guard<T>(op: &'static str, f: impl FnOnce() -> FsResult<T>) -> FsResult<T> {
+pub(crate) fn guard<T>(op: &'static str, f: impl FnOnce() -> FsResult<T>) -> FsResult<T> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
         let why = p
             .downcast_ref::<String>()
@@ -120,7 +120,7 @@ fn guard<T>(op: &'static str, f: impl FnOnce() -> FsResult<T>) -> FsResult<T> {
 
 /// The errno of `e`, logged: everyday answers at debug, failures as
 /// warnings.
-fn errno(op: &'static str, e: &FsError) -> Errno {
+pub(crate) fn errno(op: &'static str, e: &FsError) -> Errno {
     if e.is_quiet() {
         tracing::debug!("{op}: {e}");
     } else {
@@ -137,7 +137,7 @@ fn file_type(k: FileKind) -> FileType {
     }
 }
 
-fn time_of(t: TimeOrNow) -> SystemTime {
+pub(crate) fn time_of(t: TimeOrNow) -> SystemTime {
     match t {
         TimeOrNow::SpecificTime(t) => t,
         TimeOrNow::Now => SystemTime::now(),

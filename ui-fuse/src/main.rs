@@ -4,6 +4,9 @@
 //! docgrid-fuse MOUNTPOINT [--server URL …] [--token T] [--cache DIR
 //!              --cache-size SIZE] [--read-only] [--foreground]
 //! docgrid-fuse --unmount MOUNTPOINT
+//! docgrid-fuse overlay --lower DIR MOUNTPOINT --mode read-through|write-through
+//!              [--prefix /files/NAME] [--tag T …] [--background RATE] [--state DIR]
+//! docgrid-fuse overlay status [--state DIR | --lower DIR] [--json]
 //! ```
 //!
 //! Settings as every docgrid binary reads them: flags, then `DOCGRID_*`,
@@ -25,16 +28,34 @@ use docgrid_core::config::ClientConfig;
 use docgrid_fuse::fs::{Fs, FsOptions, NameRules, names};
 use docgrid_fuse::mount::{self, MountConfig};
 
+mod cli_overlay;
+
 /// Mount docgrid's metadata tree: every folder a query.
 #[derive(Debug, Parser)]
-#[command(name = "docgrid-fuse", version, about)]
-struct Args {
-    /// Where to mount (an empty directory).
-    #[arg(required_unless_present = "unmount")]
-    mountpoint: Option<PathBuf>,
-    /// Unmount MOUNTPOINT (left by a daemon that was killed) and exit.
-    #[arg(long, value_name = "MOUNTPOINT", conflicts_with = "mountpoint")]
-    unmount: Option<PathBuf>,
+#[command(
+    name = "docgrid-fuse",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    mount: Args,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Cmd {
+    /// Mount over a live directory and migrate its files into the store
+    /// as they are used and in the background.
+    Overlay(cli_overlay::OverlayArgs),
+}
+
+/// How to reach the server, as every docgrid binary takes it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Conn {
     /// Server URL (repeatable: the first that answers serves).
     #[arg(long = "server", value_name = "URL")]
     servers: Vec<String>,
@@ -47,6 +68,36 @@ struct Args {
     /// Chunk cache bound (`512M`, `2G`).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     cache_size: Option<u64>,
+}
+
+impl Conn {
+    /// The resolved client settings and the cache directory.
+    fn resolve(&self) -> Result<(ClientConfig, PathBuf)> {
+        let over = Overrides {
+            servers: self.servers.clone(),
+            token: self.token.clone(),
+            cache: self.cache.clone(),
+            cache_size: self.cache_size,
+        };
+        let cfg = resolve(&over)?;
+        let cache_dir = cfg
+            .cache
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("docgrid-cache"));
+        Ok((cfg, cache_dir))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct Args {
+    /// Where to mount (an empty directory).
+    #[arg(required_unless_present = "unmount")]
+    mountpoint: Option<PathBuf>,
+    /// Unmount MOUNTPOINT (left by a daemon that was killed) and exit.
+    #[arg(long, value_name = "MOUNTPOINT", conflicts_with = "mountpoint")]
+    unmount: Option<PathBuf>,
+    #[command(flatten)]
+    conn: Conn,
     /// Refuse every write.
     #[arg(long)]
     read_only: bool,
@@ -65,8 +116,12 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Some(Cmd::Overlay(o)) => cli_overlay::run(o),
+        None => run(cli.mount),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("docgrid-fuse: {e:#}");
@@ -93,35 +148,25 @@ fn run(args: Args) -> Result<()> {
     if !mp.is_dir() {
         bail!("{} is not a directory (create it first)", mp.display());
     }
-    let over = Overrides {
-        servers: args.servers.clone(),
-        token: args.token.clone(),
-        cache: args.cache.clone(),
-        cache_size: args.cache_size,
-    };
-    let cfg = resolve(&over)?;
-    let cache_dir = cfg
-        .cache
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("docgrid-cache"));
+    let (cfg, cache_dir) = args.conn.resolve()?;
     if !args.foreground {
-        return daemonize(&mp, &cache_dir);
+        return daemonize(&mp, &cache_dir.join("docgrid-fuse.log"));
     }
     logging();
     serve(&args, &cfg, &cache_dir, &mp)
 }
 
-/// Runs the mount in a background copy of this process and waits until it
-/// is up (or has failed, which it then reports).
-fn daemonize(mp: &Path, cache_dir: &Path) -> Result<()> {
+/// Runs the mount in a background copy of this process, logging to `log`,
+/// and waits until it is up (or has failed, which it then reports).
+pub(crate) fn daemonize(mp: &Path, log: &Path) -> Result<()> {
     use std::os::unix::process::CommandExt;
-    std::fs::create_dir_all(cache_dir)
-        .with_context(|| format!("creating {}", cache_dir.display()))?;
-    let log = cache_dir.join("docgrid-fuse.log");
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&log)
+        .open(log)
         .with_context(|| format!("opening {}", log.display()))?;
     let mut child = std::process::Command::new(std::env::current_exe()?)
         .args(std::env::args_os().skip(1))
@@ -135,7 +180,7 @@ fn daemonize(mp: &Path, cache_dir: &Path) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait()? {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let text = std::fs::read_to_string(log).unwrap_or_default();
             let last: Vec<&str> = text.lines().rev().take(5).collect();
             let last: Vec<&str> = last.into_iter().rev().collect();
             bail!("the mount process exited ({status}):\n{}", last.join("\n"));
@@ -157,7 +202,7 @@ fn daemonize(mp: &Path, cache_dir: &Path) -> Result<()> {
     )
 }
 
-fn logging() {
+pub(crate) fn logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -216,18 +261,21 @@ fn report_kept_drafts(spool: &Path) {
 /// Waits for SIGINT or SIGTERM, or for the mount to go away under us
 /// (`umount`, `fusermount3 -u`).
 fn wait_for_end(mounted: &mount::Mounted) -> Result<()> {
+    wait_for_signal(mounted.mountpoint(), || mounted.is_finished())
+}
+
+/// Waits for SIGINT or SIGTERM, or until `finished` says the mount at
+/// `mp` went away.
+pub(crate) fn wait_for_signal(mp: &Path, finished: impl Fn() -> bool) -> Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     loop {
         if let Some(sig) = signals.pending().next() {
-            tracing::info!(
-                "signal {sig}: unmounting {}",
-                mounted.mountpoint().display()
-            );
+            tracing::info!("signal {sig}: unmounting {}", mp.display());
             return Ok(());
         }
-        if mounted.is_finished() {
-            tracing::info!("{} was unmounted", mounted.mountpoint().display());
+        if finished() {
+            tracing::info!("{} was unmounted", mp.display());
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -192,7 +192,7 @@ impl Drop for Mounted {
 /// unmount only closes the socket `fusermount3` watches, and Debian's
 /// fusermount3 (3.14) then exits without unmounting while the session
 /// still answers — the join would wait for ever.
-fn end_session(mountpoint: &Path, s: &BackgroundSession) {
+pub(crate) fn end_session(mountpoint: &Path, s: &BackgroundSession) {
     if s.guard.is_finished() {
         return;
     }
@@ -203,7 +203,7 @@ fn end_session(mountpoint: &Path, s: &BackgroundSession) {
 
 /// Whether this process may mount with `allow_other` (which auto-unmount
 /// needs).
-fn may_allow_other() -> bool {
+pub(crate) fn may_allow_other() -> bool {
     let root = std::fs::metadata("/proc/self").is_ok_and(|m| {
         use std::os::unix::fs::MetadataExt;
         m.uid() == 0

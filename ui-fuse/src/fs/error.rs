@@ -90,6 +90,26 @@ pub enum FsError {
         /// Why.
         source: Box<ClientError>,
     },
+    /// The overlay's lower directory refused (its errno is the answer).
+    #[error("{path}: {source}")]
+    Lower {
+        /// The path in the lower directory.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The overlay's state journal failed.
+    #[error(transparent)]
+    Journal(#[from] crate::overlay::journal::JournalError),
+    /// Content written through a write-through overlay could not be
+    /// stored; the lower directory has it.
+    #[error("{what} could not be stored ({why}); the lower directory keeps it")]
+    NotMigrated {
+        /// The file.
+        what: String,
+        /// Why.
+        why: String,
+    },
     /// A handler panicked (a bug): answered EIO, logged.
     #[error("internal error in {0} (a bug; see the log)")]
     Panicked(&'static str),
@@ -117,7 +137,10 @@ impl FsError {
             FsError::NoAttribute(_) => libc::ENODATA,
             FsError::Range(_) => libc::ERANGE,
             FsError::NoXattrSupport(_) => libc::ENOTSUP,
-            FsError::Spool { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            FsError::Spool { source, .. } | FsError::Lower { source, .. } => {
+                source.raw_os_error().unwrap_or(libc::EIO)
+            }
+            FsError::Journal(_) | FsError::NotMigrated { .. } => libc::EIO,
             FsError::NotStored { .. } | FsError::Panicked(_) => libc::EIO,
         }
     }

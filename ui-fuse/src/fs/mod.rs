@@ -50,6 +50,7 @@ pub use inodes::{Ino, ROOT};
 pub use names::NameRules;
 pub use ops::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 pub use xattr::XattrReply;
+pub(crate) use xattr::sized;
 
 use draft::Draft;
 use inodes::{Inodes, Kind};

@@ -33,7 +33,7 @@ pub enum XattrReply {
 }
 
 /// `bytes` for a caller whose buffer is `size` bytes.
-fn sized(bytes: Vec<u8>, size: u32) -> FsResult<XattrReply> {
+pub(crate) fn sized(bytes: Vec<u8>, size: u32) -> FsResult<XattrReply> {
     if size == 0 {
         Ok(XattrReply::Size(bytes.len() as u32))
     } else if bytes.len() > size as usize {

@@ -31,8 +31,9 @@ use rusqlite_migration::{M, Migrations};
 pub const JOURNAL_FILE: &str = "overlay.sqlite";
 
 /// Every migration of the journal's schema, in order. Append only.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE files (
     path TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -51,7 +52,11 @@ CREATE TABLE files (
 CREATE INDEX files_state ON files(state);
 CREATE TABLE whiteouts (path TEXT PRIMARY KEY);
 "#,
-)];
+    ),
+    // When a file last migrated or failed (Unix milliseconds): the rate
+    // `status` reports and the backoff of failed files.
+    M::up("ALTER TABLE files ADD COLUMN changed_ms INTEGER NOT NULL DEFAULT 0;"),
+];
 
 /// A file's place in the migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -195,6 +200,26 @@ impl Journal {
         })
     }
 
+    /// Opens the journal in `state_dir` to read it only (what `overlay
+    /// status` does beside a running overlay: nothing is changed).
+    pub fn open_read_only(state_dir: &Path) -> Result<Journal, JournalError> {
+        let path = state_dir.join(JOURNAL_FILE);
+        if !path.exists() {
+            return Err(JournalError::Corrupt(format!(
+                "{} does not exist: no overlay has used this state directory",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Journal {
+            conn: Mutex::new(conn),
+        })
+    }
+
     fn with<R>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, JournalError>,
@@ -208,17 +233,25 @@ impl Journal {
     /// Returns its state now.
     pub fn observe(&self, path: &str, seen: Seen) -> Result<SyncState, JournalError> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO files (path, state, size, mtime_ns) VALUES (?1, 'lower-only', ?2, ?3)
-                 ON CONFLICT(path) DO UPDATE SET
-                   state = CASE WHEN state = 'migrated' AND (size != ?2 OR mtime_ns != ?3)
-                                THEN 'dirty' ELSE state END,
-                   size = CASE WHEN state IN ('lower-only', 'dirty', 'failed') THEN ?2 ELSE size END,
-                   mtime_ns = CASE WHEN state IN ('lower-only', 'dirty', 'failed')
-                                   THEN ?3 ELSE mtime_ns END",
-                params![path, seen.size as i64, seen.mtime_ns],
-            )?;
+            observe_in(c, path, seen)?;
             state_of(c, path)?.ok_or_else(|| JournalError::Corrupt(format!("{path} vanished")))
+        })
+    }
+
+    /// [`Journal::observe`] of many files in one transaction (a scan);
+    /// returns how many of them are dirty now.
+    pub fn observe_all(&self, files: &[(String, Seen)]) -> Result<u64, JournalError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let mut dirty = 0;
+            for (path, seen) in files {
+                observe_in(&tx, path, *seen)?;
+                if state_of(&tx, path)? == Some(SyncState::Dirty) {
+                    dirty += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(dirty)
         })
     }
 
@@ -250,7 +283,8 @@ impl Journal {
                    state = CASE WHEN state = 'migrating' THEN 'migrated' ELSE state END,
                    size = CASE WHEN state = 'migrating' THEN ?2 ELSE size END,
                    mtime_ns = CASE WHEN state = 'migrating' THEN ?3 ELSE mtime_ns END,
-                   hash = ?4, doc = ?5, rev = ?6, before = NULL, error = NULL, attempts = 0
+                   hash = ?4, doc = ?5, rev = ?6, before = NULL, error = NULL, attempts = 0,
+                   changed_ms = ?7
                  WHERE path = ?1",
                 params![
                     path,
@@ -258,7 +292,8 @@ impl Journal {
                     m.seen.mtime_ns,
                     m.hash.to_hex(),
                     m.doc.to_string(),
-                    m.rev as i64
+                    m.rev as i64,
+                    now_ms()
                 ],
             )?;
             state_of(c, path)?.ok_or_else(|| JournalError::Corrupt(format!("{path} vanished")))
@@ -271,9 +306,9 @@ impl Journal {
         self.with(|c| {
             c.execute(
                 "UPDATE files SET state = 'failed', before = NULL, error = ?2,
-                   attempts = attempts + 1
+                   attempts = attempts + 1, changed_ms = ?3
                  WHERE path = ?1",
-                params![path, reason],
+                params![path, reason, now_ms()],
             )?;
             Ok(())
         })
@@ -378,6 +413,49 @@ impl Journal {
         })
     }
 
+    /// Up to `limit` failed files whose backoff is over: a file that
+    /// failed `n` times waits 2^n seconds (at most an hour) after its last
+    /// attempt.
+    pub fn due_failed(&self, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
+        self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
+                 FROM files WHERE state = 'failed'
+                   AND changed_ms + 1000 * MIN(3600, 1 << MIN(attempts, 12)) <= ?1
+                 ORDER BY changed_ms LIMIT ?2",
+            )?;
+            let rows = q.query_map(params![now_ms(), limit as i64], raw_record)?;
+            rows.map(|r| record(r?)).collect()
+        })
+    }
+
+    /// The records of `path` and of everything below it (a directory).
+    pub fn under(&self, path: &str) -> Result<Vec<FileRecord>, JournalError> {
+        self.with(|c| {
+            let mut q = c.prepare(
+                "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
+                 FROM files WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2
+                 ORDER BY path",
+            )?;
+            let below = format!("{}/", path.trim_end_matches('/'));
+            let rows = q.query_map(params![path, below], raw_record)?;
+            rows.map(|r| record(r?)).collect()
+        })
+    }
+
+    /// Bytes migrated in the last `window` (for the rate `status` shows).
+    pub fn migrated_since(&self, window: std::time::Duration) -> Result<u64, JournalError> {
+        self.with(|c| {
+            let since = now_ms() - window.as_millis() as i64;
+            let b: Option<i64> = c.query_row(
+                "SELECT SUM(size) FROM files WHERE state = 'migrated' AND changed_ms >= ?1",
+                params![since],
+                |r| r.get(0),
+            )?;
+            Ok(b.unwrap_or(0) as u64)
+        })
+    }
+
     /// Files and bytes per state, failures and whiteouts.
     pub fn summary(&self) -> Result<Summary, JournalError> {
         self.with(|c| {
@@ -414,6 +492,28 @@ impl Journal {
             })
         })
     }
+}
+
+/// What [`Journal::observe`] does, in `c`.
+fn observe_in(c: &Connection, path: &str, seen: Seen) -> Result<(), JournalError> {
+    c.execute(
+        "INSERT INTO files (path, state, size, mtime_ns) VALUES (?1, 'lower-only', ?2, ?3)
+         ON CONFLICT(path) DO UPDATE SET
+           state = CASE WHEN state = 'migrated' AND (size != ?2 OR mtime_ns != ?3)
+                        THEN 'dirty' ELSE state END,
+           size = CASE WHEN state IN ('lower-only', 'dirty', 'failed') THEN ?2 ELSE size END,
+           mtime_ns = CASE WHEN state IN ('lower-only', 'dirty', 'failed')
+                           THEN ?3 ELSE mtime_ns END",
+        params![path, seen.size as i64, seen.mtime_ns],
+    )?;
+    Ok(())
+}
+
+/// Now, in Unix milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn state_of(c: &Connection, path: &str) -> Result<Option<SyncState>, JournalError> {

@@ -14,8 +14,10 @@
 //!   landed but whose journal entry did not — is adopted when it has the
 //!   same bytes, and given the new bytes otherwise: never a duplicate.
 
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::SystemTime;
 
 use docgrid_client::ClientError;
@@ -66,6 +68,85 @@ pub struct Migrator {
     /// The `/files/` directory the lower directory's top is (`/files/NAME/`).
     prefix: Vec<String>,
     tags: Vec<String>,
+    /// Paths being migrated: one migration of a path at a time.
+    busy: Mutex<HashSet<String>>,
+    freed: Condvar,
+}
+
+/// Bounds the bytes per second read by whoever shares it (the background
+/// migration's `--background RATE`).
+pub struct Throttle {
+    rate: u64,
+    spent: Mutex<(std::time::Instant, u64)>,
+}
+
+impl Throttle {
+    /// At most `rate` bytes per second (at least 1).
+    pub fn new(rate: u64) -> Throttle {
+        Throttle {
+            rate: rate.max(1),
+            spent: Mutex::new((std::time::Instant::now(), 0)),
+        }
+    }
+
+    /// Accounts for `n` bytes, sleeping as long as the rate requires.
+    /// The account restarts after a second of idleness, so a pause is not
+    /// made up for by a burst.
+    pub fn take(&self, n: u64) {
+        let wait = {
+            let mut s = self.spent.lock().expect("poisoned");
+            let now = std::time::Instant::now();
+            let due = s.0 + std::time::Duration::from_secs_f64(s.1 as f64 / self.rate as f64);
+            if now > due + std::time::Duration::from_secs(1) {
+                *s = (now, 0);
+            }
+            s.1 += n;
+            let due = s.0 + std::time::Duration::from_secs_f64(s.1 as f64 / self.rate as f64);
+            due.saturating_duration_since(now)
+        };
+        std::thread::sleep(wait);
+    }
+}
+
+/// A reader whose reads are accounted to a [`Throttle`].
+struct Throttled<R> {
+    inner: R,
+    throttle: Arc<Throttle>,
+}
+
+impl<R: Read> Read for Throttled<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Small steps, so the rate holds within a large file too.
+        let len = buf.len().min(256 << 10);
+        let n = self.inner.read(&mut buf[..len])?;
+        self.throttle.take(n as u64);
+        Ok(n)
+    }
+}
+
+/// Paths held by [`Migrator::hold`]; freed when dropped.
+pub struct Slot<'a> {
+    m: &'a Migrator,
+    paths: Vec<String>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.m.busy.lock().expect("poisoned");
+        for p in &self.paths {
+            busy.remove(p);
+        }
+        drop(busy);
+        self.m.freed.notify_all();
+    }
+}
+
+/// Whether one of `a` and `b` is the other or below it (`""` is the top).
+fn overlaps(a: &str, b: &str) -> bool {
+    let below = |x: &str, y: &str| {
+        y.is_empty() || x == y || (x.starts_with(y) && x.as_bytes()[y.len()] == b'/')
+    };
+    below(a, b) || below(b, a)
 }
 
 impl Migrator {
@@ -88,6 +169,34 @@ impl Migrator {
                 .map(str::to_string)
                 .collect(),
             tags: tags.to_vec(),
+            busy: Mutex::new(HashSet::new()),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// The tree layer it commits through.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    /// The journal it records in.
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+
+    /// Waits until no migration or namespace change touches `paths` (a
+    /// path, one of its ancestors or descendants), then holds them all:
+    /// a migration holds its file, a rename both its ends, a delete its
+    /// path, so none of them sees the others half done.
+    pub fn hold(&self, paths: &[&str]) -> Slot<'_> {
+        let mut busy = self.busy.lock().expect("poisoned");
+        while busy.iter().any(|b| paths.iter().any(|p| overlaps(b, p))) {
+            busy = self.freed.wait(busy).expect("poisoned");
+        }
+        busy.extend(paths.iter().map(|p| p.to_string()));
+        Slot {
+            m: self,
+            paths: paths.iter().map(|p| p.to_string()).collect(),
         }
     }
 
@@ -104,17 +213,18 @@ impl Migrator {
         })?;
         let mut scan = Scan::default();
         let (files, _links_and_unreadable) = walk(std::slice::from_ref(&self.lower), false);
-        for f in files {
-            let Some(rel) = f.file.strip_prefix(&self.lower).ok().and_then(Path::to_str) else {
-                continue;
-            };
-            let seen = seen_at(f.size, f.modified);
-            if self.journal.observe(rel, seen)? == SyncState::Dirty {
-                scan.changed += 1;
-            }
-            scan.files += 1;
-            scan.bytes += seen.size;
+        let seen: Vec<(String, Seen)> = files
+            .iter()
+            .filter_map(|f| {
+                let rel = f.file.strip_prefix(&self.lower).ok()?.to_str()?;
+                Some((rel.to_string(), seen_at(f.size, f.modified)))
+            })
+            .collect();
+        for batch in seen.chunks(1000) {
+            scan.changed += self.journal.observe_all(batch)?;
         }
+        scan.files = seen.len() as u64;
+        scan.bytes = seen.iter().map(|(_, s)| s.size).sum();
         Ok(scan)
     }
 
@@ -123,15 +233,36 @@ impl Migrator {
     /// A store failure is recorded as the file's failure (with the reason)
     /// and returned.
     pub fn migrate(&self, rel: &str) -> Result<SyncState, MigrateError> {
+        self.migrate_with(rel, None)
+    }
+
+    /// [`Migrator::migrate`], reading the lower file no faster than
+    /// `throttle` allows. Waits for a migration of the same file under
+    /// way, then migrates it again if it is still not migrated.
+    pub fn migrate_with(
+        &self,
+        rel: &str,
+        throttle: Option<&Arc<Throttle>>,
+    ) -> Result<SyncState, MigrateError> {
+        let _slot = self.hold(&[rel]);
         let file = self.lower.join(rel);
-        let before = self.stat(&file, rel)?;
+        let before = match self.stat(&file, rel) {
+            Err(MigrateError::Lower { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                // Deleted behind the overlay's back: nothing to migrate.
+                self.journal.removed(rel)?;
+                return Ok(SyncState::LowerOnly);
+            }
+            other => other?,
+        };
         if !self.journal.begin(rel, before)? {
             return Ok(self
                 .journal
                 .get(rel)?
                 .map_or(SyncState::LowerOnly, |r| r.state));
         }
-        match self.upload(rel, &file, before) {
+        match self.upload(rel, &file, before, throttle) {
             Ok(m) => {
                 // Changed while it was read: what was uploaded is not what
                 // the file holds now.
@@ -169,14 +300,33 @@ impl Migrator {
             path: rel.to_string(),
             source,
         })?;
-        Ok(seen_at(meta.len(), meta.modified().ok()))
+        Ok(seen_of(&meta))
     }
 
     /// Uploads `file` and commits it as the document at its path: new,
     /// adopted, or given new content.
-    fn upload(&self, rel: &str, file: &Path, seen: Seen) -> Result<Migrated, MigrateError> {
+    fn upload(
+        &self,
+        rel: &str,
+        file: &Path,
+        seen: Seen,
+        throttle: Option<&Arc<Throttle>>,
+    ) -> Result<Migrated, MigrateError> {
         let (dir, name) = self.place(rel);
-        let manifest = self.tree.upload(Content::File(file.to_path_buf()))?;
+        let content = match throttle {
+            None => Content::File(file.to_path_buf()),
+            Some(t) => {
+                let f = std::fs::File::open(file).map_err(|source| MigrateError::Lower {
+                    path: rel.to_string(),
+                    source,
+                })?;
+                Content::Reader(Box::new(Throttled {
+                    inner: f,
+                    throttle: t.clone(),
+                }))
+            }
+        };
+        let manifest = self.tree.upload(content)?;
         let hash = manifest.hash;
         let known = self.journal.get(rel)?.and_then(|r| r.doc);
         let at = match known {
@@ -233,7 +383,7 @@ impl Migrator {
     }
 
     /// The `/files/` directory and name of the file at `rel`.
-    fn place(&self, rel: &str) -> (Dir, String) {
+    pub fn place(&self, rel: &str) -> (Dir, String) {
         let mut parts = self.prefix.clone();
         let (folders, name) = rel.rsplit_once('/').unwrap_or(("", rel));
         parts.extend(
@@ -253,6 +403,11 @@ impl Migrator {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// How the journal records a lower file with metadata `meta`.
+pub fn seen_of(meta: &std::fs::Metadata) -> Seen {
+    seen_at(meta.len(), meta.modified().ok())
 }
 
 /// A file of `size` bytes last modified at `modified`, as the journal

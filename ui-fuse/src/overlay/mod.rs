@@ -1,9 +1,27 @@
 //! `docgrid-fuse overlay` ([5/8], being built): a mount over a live
 //! directory whose files move into the store as they are used and in the
-//! background. So far: [`journal`], the durable per-file state journal
-//! the overlay resumes from after a crash or restart, and [`migrate`],
-//! moving lower files into the store one at a time under it (the
-//! background migration's and read-through's step).
+//! background.
+//!
+//! - [`journal`]: the durable per-file state journal the overlay resumes
+//!   from after a crash or restart;
+//! - [`migrate`] (and [`moves`]): moving one lower file into the store,
+//!   and the store's side of renames and deletes;
+//! - [`lower`], [`nodes`]: the lower directory through its descriptor, and
+//!   the inode numbers;
+//! - [`ofs`], [`handles`], [`names`]: what each request means;
+//!   [`fuse`]: the FUSE adapter; [`worker`]: uploads and the background
+//!   migration; [`mount`]: putting it together;
+//! - [`status`]: what `overlay status` reports.
 
+pub mod fuse;
+pub mod handles;
 pub mod journal;
+pub mod lower;
 pub mod migrate;
+pub mod mount;
+pub mod moves;
+pub mod names;
+pub mod nodes;
+pub mod ofs;
+pub mod status;
+pub mod worker;

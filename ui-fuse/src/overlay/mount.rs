@@ -1,0 +1,146 @@
+//! Mounting the overlay: the lower directory is opened first (so the
+//! mount may cover it), then the FUSE session and the upload worker
+//! start; unmounting stops the worker after the file it is on.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use docgrid_client::tree::Tree;
+use fuser::{BackgroundSession, Config, MountOption, SessionACL};
+
+use crate::mount::{end_session, may_allow_other};
+
+use super::fuse::OverlayFuse;
+use super::journal::Journal;
+use super::lower::Lower;
+use super::migrate::Migrator;
+use super::ofs::{Mode, Overlay, OverlayOptions};
+use super::worker::{self, Queue};
+
+/// What an overlay mount is made of.
+#[derive(Debug, Clone)]
+pub struct OverlayConfig {
+    /// The directory migrated (may be the mount point itself).
+    pub lower: PathBuf,
+    /// Where the overlay is mounted.
+    pub mountpoint: PathBuf,
+    /// Where writes go.
+    pub mode: Mode,
+    /// The `/files/` folder the lower directory becomes (`archive`, for
+    /// `/files/archive/`).
+    pub prefix: String,
+    /// Tags every migrated document gets.
+    pub tags: Vec<String>,
+    /// Background migration rate (bytes/s); `None`: only what is used.
+    pub background: Option<u64>,
+    /// The state directory (the journal).
+    pub state: PathBuf,
+    /// Threads answering the kernel.
+    pub threads: usize,
+}
+
+/// A mounted overlay; dropping it unmounts.
+pub struct OverlayMount {
+    session: Option<BackgroundSession>,
+    fs: Arc<Overlay>,
+    stop: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
+    mountpoint: PathBuf,
+}
+
+/// Opens the lower directory and the journal, mounts, and starts the
+/// upload worker.
+pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
+    let lower = Arc::new(Lower::open(&cfg.lower)?);
+    std::fs::create_dir_all(&cfg.state)?;
+    let journal = Arc::new(Journal::open(&cfg.state).map_err(io::Error::other)?);
+    let migrator = Arc::new(Migrator::new(
+        tree,
+        journal,
+        &lower.path(""),
+        &cfg.prefix,
+        &cfg.tags,
+    ));
+    let queue = Arc::new(Queue::new());
+    let opts = OverlayOptions {
+        mode: cfg.mode,
+        ttl: Duration::from_secs(1),
+    };
+    let fs = Arc::new(
+        Overlay::new(lower, migrator.clone(), queue.clone(), opts).map_err(io::Error::other)?,
+    );
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::FSName("docgrid-overlay".into()),
+        MountOption::Subtype("docgrid".into()),
+        MountOption::DefaultPermissions,
+    ];
+    if may_allow_other() {
+        // The application using the directory may be another user: the
+        // lower files' own modes decide (default_permissions).
+        config.mount_options.push(MountOption::AutoUnmount);
+        config.acl = SessionACL::All;
+    }
+    config.n_threads = Some(cfg.threads.max(1));
+    let session = fuser::spawn_mount(OverlayFuse::new(fs.clone()), &cfg.mountpoint, &config)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = worker::spawn(migrator, queue, cfg.background, stop.clone());
+    Ok(OverlayMount {
+        session: Some(session),
+        fs,
+        stop,
+        worker: Some(worker),
+        mountpoint: cfg.mountpoint.clone(),
+    })
+}
+
+impl OverlayMount {
+    /// The filesystem.
+    pub fn fs(&self) -> &Arc<Overlay> {
+        &self.fs
+    }
+
+    /// Where it is mounted.
+    pub fn mountpoint(&self) -> &Path {
+        &self.mountpoint
+    }
+
+    /// Whether the kernel ended the session (`umount`, `fusermount3 -u`).
+    pub fn is_finished(&self) -> bool {
+        self.session.as_ref().is_none_or(|s| s.guard.is_finished())
+    }
+
+    /// Stops the worker (after the file it is on) and unmounts.
+    pub fn unmount(mut self) -> io::Result<()> {
+        self.stop_worker();
+        match self.session.take() {
+            Some(s) if s.guard.is_finished() => s.join(),
+            Some(s) => {
+                end_session(&self.mountpoint, &s);
+                s.umount_and_join()
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn stop_worker(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for OverlayMount {
+    fn drop(&mut self) {
+        self.stop_worker();
+        if let Some(s) = self.session.take() {
+            end_session(&self.mountpoint, &s);
+            let _ = s.umount_and_join();
+        }
+    }
+}

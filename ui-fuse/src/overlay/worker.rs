@@ -1,0 +1,180 @@
+//! The overlay's upload worker: one thread, at idle I/O priority, that
+//!
+//! 1. migrates the files the mount hands it (read completely from the
+//!    lower directory, written in read-through mode), at once and at full
+//!    speed: their bytes were just read and are in the page cache;
+//! 2. retries failed files when their backoff is over (2^attempts s, at
+//!    most an hour);
+//! 3. with `--background RATE`, scans the lower directory and migrates
+//!    everything else, reading no more than RATE bytes per second, and
+//!    rescans every [`RESCAN_EVERY`] for files changed behind the
+//!    overlay's back.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::journal::SyncState;
+use super::migrate::{Migrator, Throttle};
+
+/// How often the background migration rescans the lower directory once
+/// everything seen is migrated.
+pub const RESCAN_EVERY: Duration = Duration::from_secs(30);
+
+/// Files waiting to be uploaded, each once.
+#[derive(Debug, Default)]
+pub struct Queue {
+    q: Mutex<(VecDeque<String>, HashSet<String>)>,
+    cv: Condvar,
+}
+
+impl Queue {
+    /// An empty queue.
+    pub fn new() -> Queue {
+        Queue::default()
+    }
+
+    /// Queues `rel` (unless it is queued already).
+    pub fn push(&self, rel: &str) {
+        let mut q = self.q.lock().expect("poisoned");
+        if q.1.insert(rel.to_string()) {
+            q.0.push_back(rel.to_string());
+            self.cv.notify_one();
+        }
+    }
+
+    /// The next file, waiting at most `wait`.
+    pub fn pop(&self, wait: Duration) -> Option<String> {
+        let q = self.q.lock().expect("poisoned");
+        let (mut q, _) = self
+            .cv
+            .wait_timeout_while(q, wait, |q| q.0.is_empty())
+            .expect("poisoned");
+        let rel = q.0.pop_front()?;
+        q.1.remove(&rel);
+        Some(rel)
+    }
+
+    /// Files waiting.
+    pub fn len(&self) -> usize {
+        self.q.lock().expect("poisoned").0.len()
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Starts the worker; it stops when `stop` is set.
+pub fn spawn(
+    migrator: Arc<Migrator>,
+    queue: Arc<Queue>,
+    background: Option<u64>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("docgrid-overlay-upload".into())
+        .spawn(move || {
+            idle_io_priority();
+            let mut w = Worker {
+                migrator,
+                queue,
+                throttle: background.map(|r| Arc::new(Throttle::new(r))),
+                last_scan: None,
+            };
+            while !stop.load(Ordering::Relaxed) {
+                w.step();
+            }
+        })
+        .expect("spawning a thread")
+}
+
+struct Worker {
+    migrator: Arc<Migrator>,
+    queue: Arc<Queue>,
+    throttle: Option<Arc<Throttle>>,
+    last_scan: Option<Instant>,
+}
+
+impl Worker {
+    /// One unit of work, or a short wait when there is none.
+    fn step(&mut self) {
+        if let Some(rel) = self.queue.pop(Duration::ZERO) {
+            self.migrate(&rel, false);
+            return;
+        }
+        if let Some(rel) = self.next_failed() {
+            self.migrate(&rel, true);
+            return;
+        }
+        if self.throttle.is_some() {
+            if self.last_scan.is_none_or(|t| t.elapsed() >= RESCAN_EVERY) {
+                self.scan();
+                return;
+            }
+            if let Some(rel) = self.next_background() {
+                self.migrate(&rel, true);
+                return;
+            }
+        }
+        if let Some(rel) = self.queue.pop(Duration::from_millis(200)) {
+            self.migrate(&rel, false);
+        }
+    }
+
+    fn scan(&mut self) {
+        self.last_scan = Some(Instant::now());
+        match self.migrator.scan() {
+            Ok(s) => tracing::info!(
+                "overlay: scanned {} files ({} bytes), {} changed or dirty",
+                s.files,
+                s.bytes,
+                s.changed
+            ),
+            Err(e) => tracing::error!("overlay: scanning the lower directory: {e}"),
+        }
+    }
+
+    fn next_failed(&self) -> Option<String> {
+        let due = self.migrator.journal().due_failed(1);
+        due.ok()?.into_iter().next().map(|r| r.path)
+    }
+
+    fn next_background(&self) -> Option<String> {
+        let j = self.migrator.journal();
+        [SyncState::Dirty, SyncState::LowerOnly]
+            .into_iter()
+            .find_map(|s| j.in_state(s, 1).ok()?.into_iter().next())
+            .map(|r| r.path)
+    }
+
+    fn migrate(&self, rel: &str, throttled: bool) {
+        let throttle = if throttled {
+            self.throttle.as_ref()
+        } else {
+            None
+        };
+        match self.migrator.migrate_with(rel, throttle) {
+            Ok(state) => tracing::debug!("overlay: {rel}: {}", state.as_str()),
+            Err(e) => tracing::warn!("overlay: migrating {rel}: {e} (retried later)"),
+        }
+    }
+}
+
+/// Puts the calling thread in the idle I/O class (`ionice -c 3` of its
+/// thread id): the background migration's reads yield to the
+/// application's, on the schedulers that keep classes (BFQ; `none` and
+/// `mq-deadline` ignore it).
+fn idle_io_priority() {
+    let tid = rustix::thread::gettid().as_raw_nonzero().get();
+    let done = std::process::Command::new("ionice")
+        .args(["-c", "3", "-p", &tid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !done.is_ok_and(|s| s.success()) {
+        tracing::debug!("overlay: ionice -c 3 refused or missing: normal I/O priority");
+    }
+}
