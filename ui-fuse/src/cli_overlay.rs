@@ -27,8 +27,10 @@ pub struct OverlayArgs {
     #[arg(required = true)]
     mountpoint: Option<PathBuf>,
     /// Where writes go: read-through (to the lower directory; migrated
-    /// files read from the store) or write-through (to both; close and
-    /// fsync wait for the store).
+    /// files read from the store), write-through (to both; close and
+    /// fsync wait for the store) or write-back (to the store only, through
+    /// a spool in the state directory; the lower directory is never
+    /// modified).
     #[arg(long, value_enum, required = true)]
     mode: Option<ModeArg>,
     /// The /files/ folder the lower directory becomes (default: /files/
@@ -41,7 +43,11 @@ pub struct OverlayArgs {
     /// Migrate the rest in the background at this rate (bytes/s: `20M`).
     #[arg(long, value_name = "RATE", value_parser = parse_size)]
     background: Option<u64>,
-    /// The state directory (journal, log); default: one per lower
+    /// Write-back: the most the spool holds before writes fail with
+    /// ENOSPC (until uploads drain it).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4G")]
+    spool_size: u64,
+    /// The state directory (journal, spool, log); default: one per lower
     /// directory under docgrid's state directory.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
@@ -59,6 +65,7 @@ pub struct OverlayArgs {
 enum ModeArg {
     ReadThrough,
     WriteThrough,
+    WriteBack,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -138,11 +145,13 @@ fn overlay_config(args: &OverlayArgs) -> Result<OverlayConfig> {
         mode: match args.mode.expect("required by clap") {
             ModeArg::ReadThrough => Mode::ReadThrough,
             ModeArg::WriteThrough => Mode::WriteThrough,
+            ModeArg::WriteBack => Mode::WriteBack,
         },
         prefix: prefix.to_string(),
         tags: args.tags.clone(),
         background: args.background,
         threads: args.threads,
+        spool_limit: args.spool_size,
     })
 }
 

@@ -4,8 +4,9 @@
 //! docgrid-fuse MOUNTPOINT [--server URL …] [--token T] [--cache DIR
 //!              --cache-size SIZE] [--read-only] [--foreground]
 //! docgrid-fuse --unmount MOUNTPOINT
-//! docgrid-fuse overlay --lower DIR MOUNTPOINT --mode read-through|write-through
+//! docgrid-fuse overlay --lower DIR MOUNTPOINT --mode read-through|write-through|write-back
 //!              [--prefix /files/NAME] [--tag T …] [--background RATE] [--state DIR]
+//!              [--spool-size SIZE]
 //! docgrid-fuse overlay status [--state DIR | --lower DIR] [--json]
 //! ```
 //!

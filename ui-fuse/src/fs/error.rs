@@ -98,6 +98,18 @@ pub enum FsError {
         /// What failed.
         source: std::io::Error,
     },
+    /// Write-back's spool is full: the write fails rather than being
+    /// dropped, until uploads drain it.
+    #[error(
+        "the write-back spool is full ({used} of {limit} bytes in use) until uploads drain it: \
+         is the server reachable?"
+    )]
+    SpoolFull {
+        /// Bytes in use.
+        used: u64,
+        /// The bound (`--spool-size`).
+        limit: u64,
+    },
     /// The overlay's state journal failed.
     #[error(transparent)]
     Journal(#[from] crate::overlay::journal::JournalError),
@@ -141,6 +153,7 @@ impl FsError {
                 source.raw_os_error().unwrap_or(libc::EIO)
             }
             FsError::Journal(_) | FsError::NotMigrated { .. } => libc::EIO,
+            FsError::SpoolFull { .. } => libc::ENOSPC,
             FsError::NotStored { .. } | FsError::Panicked(_) => libc::EIO,
         }
     }

@@ -19,21 +19,23 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use docgrid_core::DocId;
 
 use crate::fs::{FsError, FsResult, Ino};
 
 use super::journal::{Seen, SyncState};
+use super::layers::{Found, Layer};
+use super::lower::Lower;
 use super::migrate::seen_of;
 use super::ofs::{Mode, Overlay, Stat, lower_err};
 
 /// Where an open file's bytes come from.
 #[derive(Debug)]
-enum Source {
-    /// The lower file.
-    Lower(File),
+pub(super) enum Source {
+    /// A file: the lower one, or in write-back the spool's.
+    File(File),
     /// The migrated document.
     Store(DocId),
 }
@@ -41,42 +43,76 @@ enum Source {
 /// An open file.
 #[derive(Debug)]
 pub struct Handle {
-    ino: Ino,
-    source: Source,
+    pub(super) ino: Ino,
+    pub(super) source: Source,
+    /// Open for writing.
+    pub(super) writes: bool,
     /// Written (or truncated) since it was last migrated.
     written: AtomicBool,
     /// What was read of it (the kernel's reads come in any order).
     read: Coverage,
     /// The size when it was opened.
     size: u64,
+    /// Write-back: the size the spool has reserved for it.
+    end: AtomicU64,
 }
 
 impl Overlay {
     /// Opens file `ino` with `flags` (`open(2)`'s); returns the handle.
     pub fn open(&self, ino: Ino, flags: i32) -> FsResult<u64> {
         let rel = self.rel(ino)?;
-        let meta = self.lower.stat(&rel).map_err(lower_err(&rel))?;
-        let seen = seen_of(&meta);
+        let f = self.find(&rel)?;
+        let seen = seen_of(&f.meta);
         let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
-        let source = if writes {
-            Source::Lower(self.open_lower(&rel, flags)?)
-        } else {
-            match self.store_copy(&rel, seen)? {
-                Some(doc) => Source::Store(doc),
-                None => Source::Lower(self.open_lower(&rel, libc::O_RDONLY)?),
-            }
-        };
         let truncated = flags & libc::O_TRUNC != 0;
-        if truncated {
-            self.journal().dirty(&rel)?;
-        }
-        Ok(self.add(Handle {
+        let new = |source| Handle {
             ino,
             source,
+            writes,
             written: AtomicBool::new(truncated),
             read: Coverage::default(),
             size: if truncated { 0 } else { seen.size },
-        }))
+            end: AtomicU64::new(if truncated { 0 } else { seen.size }),
+        };
+        if !writes {
+            return Ok(self.add(new(self.read_source(&rel, &f, seen)?)));
+        }
+        if self.opts.mode != Mode::WriteBack {
+            let file = open_in(&self.lower, &rel, flags)?;
+            if truncated {
+                self.journal().dirty(&rel)?;
+            }
+            return Ok(self.add(new(Source::File(file))));
+        }
+        self.spool_for_write(&rel, &f, truncated)?;
+        let up = self.upper()?;
+        // Opened and registered together: the worker never swaps a file
+        // for its placeholder while a writer has it open.
+        let fh = self.add_with(|| Ok(new(Source::File(open_in(up, &rel, flags)?))))?;
+        if truncated {
+            self.spooled_now(&rel)?;
+        }
+        Ok(fh)
+    }
+
+    /// Where a file opened for reading reads from: the spool's copy, or
+    /// the store for a placeholder or a migrated lower file, or the lower
+    /// file.
+    fn read_source(&self, rel: &str, f: &Found, seen: Seen) -> FsResult<Source> {
+        if f.layer == Layer::Upper {
+            return match self.journal().get(rel)? {
+                Some(r) if r.state == SyncState::Migrated && !r.spooled => {
+                    r.doc.map(Source::Store).ok_or_else(|| {
+                        FsError::Invalid(format!("{rel}: a placeholder without its document"))
+                    })
+                }
+                _ => Ok(Source::File(open_in(self.upper()?, rel, libc::O_RDONLY)?)),
+            };
+        }
+        Ok(match self.store_copy(rel, seen)? {
+            Some(doc) => Source::Store(doc),
+            None => Source::File(open_in(&self.lower, rel, libc::O_RDONLY)?),
+        })
     }
 
     /// Creates `name` in `parent` (`O_CREAT | O_EXCL`) with `mode`, open
@@ -89,22 +125,33 @@ impl Overlay {
         who: (u32, u32),
     ) -> FsResult<(Stat, u64)> {
         let rel = self.child(parent, name)?;
+        if self.find(&rel).is_ok() {
+            return Err(FsError::Exists(rel));
+        }
+        let layer = if self.opts.mode == Mode::WriteBack {
+            self.up_parents(&rel)?;
+            self.upper()?
+        } else {
+            &self.lower
+        };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .mode(mode & 0o7777)
-            .open(self.lower.path(&rel))
+            .open(layer.path(&rel))
             .map_err(lower_err(&rel))?;
         self.own(&rel, who)?;
         let stat = self.stat_at(&rel, true)?;
         let fh = self.add(Handle {
             ino: stat.ino,
-            source: Source::Lower(file),
+            source: Source::File(file),
+            writes: true,
             // A new empty file is content the store must get too.
             written: AtomicBool::new(true),
             read: Coverage::default(),
             size: 0,
+            end: AtomicU64::new(0),
         });
         Ok((stat, fh))
     }
@@ -114,7 +161,7 @@ impl Overlay {
         let h = self.handle(fh)?;
         let data = match &h.source {
             Source::Store(doc) => self.migrator.tree().read_at(doc, offset, size)?,
-            Source::Lower(f) => {
+            Source::File(f) => {
                 let rel = self.rel(h.ino)?;
                 read_full(f, offset, size).map_err(lower_err(&rel))?
             }
@@ -123,40 +170,78 @@ impl Overlay {
         Ok(data)
     }
 
-    /// Writes `data` at `offset` of handle `fh` (to the lower file).
+    /// Writes `data` at `offset` of handle `fh` (to the lower file, or in
+    /// write-back to the spool, within its bound: ENOSPC beyond it).
     pub fn write(&self, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {
         let h = self.handle(fh)?;
         let rel = self.rel(h.ino)?;
-        let Source::Lower(f) = &h.source else {
+        let Source::File(f) = &h.source else {
             return Err(FsError::BadHandle(fh));
         };
+        let wb = self.opts.mode == Mode::WriteBack;
+        if wb {
+            let end = offset + data.len() as u64;
+            let before = h.end.load(Ordering::Acquire);
+            if end > before {
+                self.reserve(end - before)?;
+                h.end.fetch_max(end, Ordering::AcqRel);
+            }
+        }
         if !h.written.swap(true, Ordering::AcqRel) {
-            self.journal().dirty(&rel)?;
+            if wb {
+                self.spooled_now(&rel)?;
+            } else {
+                self.journal().dirty(&rel)?;
+            }
         }
         f.write_all_at(data, offset).map_err(lower_err(&rel))?;
         Ok(data.len() as u32)
     }
 
     /// `close` of a descriptor of handle `fh`: in write-through mode, a
-    /// written file is migrated before it returns.
+    /// written file is migrated before it returns; in write-back mode it
+    /// is synced in the spool (and recorded to upload) before it returns.
     pub fn flush(&self, fh: u64) -> FsResult<()> {
         let h = self.handle(fh)?;
-        if self.opts.mode == Mode::WriteThrough {
-            self.store_written(&h)?;
+        match self.opts.mode {
+            Mode::WriteThrough => self.store_written(&h),
+            Mode::WriteBack => self.spool_written(&h),
+            Mode::ReadThrough => Ok(()),
         }
-        Ok(())
     }
 
-    /// `fsync` of handle `fh`: the lower file is synced; in write-through
-    /// mode a written file is migrated too.
+    /// `fsync` of handle `fh`: the file is synced; in write-through mode
+    /// a written file is migrated too, in write-back recorded to upload.
     pub fn fsync(&self, fh: u64) -> FsResult<()> {
         let h = self.handle(fh)?;
-        if let Source::Lower(f) = &h.source {
+        if let Source::File(f) = &h.source {
             let rel = self.rel(h.ino)?;
             f.sync_all().map_err(lower_err(&rel))?;
         }
-        if self.opts.mode == Mode::WriteThrough {
-            self.store_written(&h)?;
+        match self.opts.mode {
+            Mode::WriteThrough => self.store_written(&h),
+            Mode::WriteBack => self.spool_written(&h),
+            Mode::ReadThrough => Ok(()),
+        }
+    }
+
+    /// Write-back: a written file of `h` is synced in the spool and
+    /// recorded (size, mtime) for its upload: acknowledged.
+    fn spool_written(&self, h: &Handle) -> FsResult<()> {
+        if !h.written.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let rel = self.rel(h.ino)?;
+        let synced = match &h.source {
+            Source::File(f) => f.sync_all(),
+            Source::Store(_) => Ok(()),
+        };
+        if let Err(e) = synced
+            .map_err(lower_err(&rel))
+            .and_then(|()| self.spooled_now(&rel))
+        {
+            h.written.store(true, Ordering::Release);
+            return Err(e);
         }
         Ok(())
     }
@@ -173,8 +258,9 @@ impl Overlay {
         let written = h.written.load(Ordering::Acquire);
         let upload = match self.opts.mode {
             Mode::WriteThrough => written && self.sync_state(&rel)? != SyncState::Failed,
+            Mode::WriteBack => h.writes,
             Mode::ReadThrough => {
-                let read_all = matches!(h.source, Source::Lower(_)) && h.read.covers(h.size);
+                let read_all = matches!(h.source, Source::File(_)) && h.read.covers(h.size);
                 written || (read_all && self.sync_state(&rel)? != SyncState::Migrated)
             }
         };
@@ -206,7 +292,7 @@ impl Overlay {
     /// The store's copy of `rel`, when the journal has it migrated with
     /// the lower file still as `seen`; a migrated file that differs
     /// changed behind the overlay's back and is recorded dirty.
-    fn store_copy(&self, rel: &str, seen: Seen) -> FsResult<Option<DocId>> {
+    pub(super) fn store_copy(&self, rel: &str, seen: Seen) -> FsResult<Option<DocId>> {
         let Some(r) = self.journal().get(rel)? else {
             return Ok(None);
         };
@@ -221,24 +307,18 @@ impl Overlay {
         Ok(r.doc)
     }
 
-    fn open_lower(&self, rel: &str, flags: i32) -> FsResult<File> {
-        let acc = flags & libc::O_ACCMODE;
-        OpenOptions::new()
-            .read(acc != libc::O_WRONLY)
-            .write(acc != libc::O_RDONLY)
-            .append(flags & libc::O_APPEND != 0)
-            .truncate(flags & libc::O_TRUNC != 0 && acc != libc::O_RDONLY)
-            .open(self.lower.path(rel))
-            .map_err(lower_err(rel))
+    fn add(&self, h: Handle) -> u64 {
+        self.add_with(|| Ok(h)).expect("infallible")
     }
 
-    fn add(&self, h: Handle) -> u64 {
+    /// Registers the handle `make` opens, holding the handle table while
+    /// it does.
+    fn add_with(&self, make: impl FnOnce() -> FsResult<Handle>) -> FsResult<u64> {
+        let mut handles = self.handles.lock().expect("poisoned");
+        let h = make()?;
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        self.handles
-            .lock()
-            .expect("poisoned")
-            .insert(fh, Arc::new(h));
-        fh
+        handles.insert(fh, Arc::new(h));
+        Ok(fh)
     }
 
     pub(super) fn handle(&self, fh: u64) -> FsResult<Arc<Handle>> {
@@ -265,7 +345,7 @@ impl Overlay {
     ) -> Option<std::io::Result<R>> {
         let h = self.handle(fh).ok()?;
         match &h.source {
-            Source::Lower(file) => Some(f(file)),
+            Source::File(file) => Some(f(file)),
             Source::Store(_) => None,
         }
     }
@@ -299,6 +379,18 @@ impl Coverage {
         let r = self.0.lock().expect("poisoned");
         size == 0 || r.first().is_some_and(|&(s, e)| s == 0 && e >= size)
     }
+}
+
+/// Opens `rel` in `layer` with `open(2)` flags.
+fn open_in(layer: &Lower, rel: &str, flags: i32) -> FsResult<File> {
+    let acc = flags & libc::O_ACCMODE;
+    OpenOptions::new()
+        .read(acc != libc::O_WRONLY)
+        .write(acc != libc::O_RDONLY)
+        .append(flags & libc::O_APPEND != 0)
+        .truncate(flags & libc::O_TRUNC != 0 && acc != libc::O_RDONLY)
+        .open(layer.path(rel))
+        .map_err(lower_err(rel))
 }
 
 /// Reads up to `size` bytes at `offset`, short only at the end of file.

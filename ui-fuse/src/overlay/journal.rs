@@ -56,7 +56,14 @@ CREATE TABLE whiteouts (path TEXT PRIMARY KEY);
     // When a file last migrated or failed (Unix milliseconds): the rate
     // `status` reports and the backoff of failed files.
     M::up("ALTER TABLE files ADD COLUMN changed_ms INTEGER NOT NULL DEFAULT 0;"),
+    // Write-back: 1 while the file's bytes are in the spool (the upper
+    // directory in the state directory), 0 once the spool holds only a
+    // placeholder and the bytes are in the store alone.
+    M::up("ALTER TABLE files ADD COLUMN spooled INTEGER NOT NULL DEFAULT 0;"),
 ];
+
+/// The columns a [`FileRecord`] is read from.
+const COLUMNS: &str = "path, state, size, mtime_ns, hash, doc, rev, error, attempts, spooled";
 
 /// A file's place in the migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,6 +133,8 @@ pub struct FileRecord {
     pub error: Option<String>,
     /// Uploads failed in a row.
     pub attempts: u32,
+    /// Write-back: its bytes are in the spool.
+    pub spooled: bool,
 }
 
 /// What migrated: the document and the bytes.
@@ -373,6 +382,15 @@ impl Journal {
         })
     }
 
+    /// Every whiteout.
+    pub fn whiteouts(&self) -> Result<Vec<String>, JournalError> {
+        self.with(|c| {
+            let mut q = c.prepare("SELECT path FROM whiteouts")?;
+            let rows = q.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<String>, _>>()?)
+        })
+    }
+
     /// Whether `path` is whited out.
     pub fn is_whiteout(&self, path: &str) -> Result<bool, JournalError> {
         self.with(|c| {
@@ -391,8 +409,7 @@ impl Journal {
         self.with(|c| {
             let row = c
                 .query_row(
-                    "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
-                     FROM files WHERE path = ?1",
+                    &format!("SELECT {COLUMNS} FROM files WHERE path = ?1"),
                     params![path],
                     raw_record,
                 )
@@ -404,10 +421,9 @@ impl Journal {
     /// Up to `limit` files in `state`, in path order.
     pub fn in_state(&self, state: SyncState, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
         self.with(|c| {
-            let mut q = c.prepare(
-                "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
-                 FROM files WHERE state = ?1 ORDER BY path LIMIT ?2",
-            )?;
+            let mut q = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM files WHERE state = ?1 ORDER BY path LIMIT ?2"
+            ))?;
             let rows = q.query_map(params![state.as_str(), limit as i64], raw_record)?;
             rows.map(|r| record(r?)).collect()
         })
@@ -418,12 +434,11 @@ impl Journal {
     /// attempt.
     pub fn due_failed(&self, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
         self.with(|c| {
-            let mut q = c.prepare(
-                "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
-                 FROM files WHERE state = 'failed'
+            let mut q = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM files WHERE state = 'failed'
                    AND changed_ms + 1000 * MIN(3600, 1 << MIN(attempts, 12)) <= ?1
-                 ORDER BY changed_ms LIMIT ?2",
-            )?;
+                 ORDER BY changed_ms LIMIT ?2"
+            ))?;
             let rows = q.query_map(params![now_ms(), limit as i64], raw_record)?;
             rows.map(|r| record(r?)).collect()
         })
@@ -432,11 +447,10 @@ impl Journal {
     /// The records of `path` and of everything below it (a directory).
     pub fn under(&self, path: &str) -> Result<Vec<FileRecord>, JournalError> {
         self.with(|c| {
-            let mut q = c.prepare(
-                "SELECT path, state, size, mtime_ns, hash, doc, rev, error, attempts
-                 FROM files WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2
-                 ORDER BY path",
-            )?;
+            let mut q = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM files
+                 WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2 ORDER BY path"
+            ))?;
             let below = format!("{}/", path.trim_end_matches('/'));
             let rows = q.query_map(params![path, below], raw_record)?;
             rows.map(|r| record(r?)).collect()
@@ -453,6 +467,63 @@ impl Journal {
                 |r| r.get(0),
             )?;
             Ok(b.unwrap_or(0) as u64)
+        })
+    }
+
+    /// Write-back: `path`'s bytes, as `seen`, are in the spool and are to
+    /// be uploaded (it is dirty; an upload under way will not mark it
+    /// migrated).
+    pub fn spooled(&self, path: &str, seen: Seen) -> Result<(), JournalError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO files (path, state, size, mtime_ns, spooled)
+                 VALUES (?1, 'dirty', ?2, ?3, 1)
+                 ON CONFLICT(path) DO UPDATE SET state = 'dirty', size = ?2, mtime_ns = ?3,
+                   spooled = 1, before = NULL",
+                params![path, seen.size as i64, seen.mtime_ns],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Write-back: the spool keeps only a placeholder of `path` now (it
+    /// is migrated; its bytes are in the store).
+    pub fn unspooled(&self, path: &str) -> Result<(), JournalError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE files SET spooled = 0 WHERE path = ?1 AND state = 'migrated'",
+                params![path],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Bytes the spool holds (files whose bytes are there).
+    pub fn spool_bytes(&self) -> Result<u64, JournalError> {
+        self.with(|c| {
+            let b: Option<i64> =
+                c.query_row("SELECT SUM(size) FROM files WHERE spooled = 1", [], |r| {
+                    r.get(0)
+                })?;
+            Ok(b.unwrap_or(0) as u64)
+        })
+    }
+
+    /// Up to `limit` spooled files: to upload (`migrated` false: dirty
+    /// or lower-only), or uploaded and ready to leave the spool (true).
+    pub fn in_spool(&self, migrated: bool, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
+        self.with(|c| {
+            let states = if migrated {
+                "('migrated')"
+            } else {
+                "('dirty', 'lower-only')"
+            };
+            let mut q = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM files WHERE spooled = 1 AND state IN {states}
+                 ORDER BY changed_ms, path LIMIT ?1"
+            ))?;
+            let rows = q.query_map(params![limit as i64], raw_record)?;
+            rows.map(|r| record(r?)).collect()
         })
     }
 
@@ -538,6 +609,7 @@ type RawRecord = (
     Option<i64>,
     Option<String>,
     i64,
+    i64,
 );
 
 fn raw_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
@@ -551,11 +623,12 @@ fn raw_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
     ))
 }
 
 fn record(raw: RawRecord) -> Result<FileRecord, JournalError> {
-    let (path, state, size, mtime_ns, hash, doc, rev, error, attempts) = raw;
+    let (path, state, size, mtime_ns, hash, doc, rev, error, attempts, spooled) = raw;
     let corrupt = |what: &str| JournalError::Corrupt(format!("{what} of {path}"));
     Ok(FileRecord {
         state: SyncState::parse(&state)?,
@@ -572,143 +645,11 @@ fn record(raw: RawRecord) -> Result<FileRecord, JournalError> {
         rev: rev.map(|r| r as u64),
         error,
         attempts: attempts as u32,
+        spooled: spooled != 0,
         path,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn seen(size: u64, mtime_ns: i64) -> Seen {
-        Seen { size, mtime_ns }
-    }
-
-    fn done(j: &Journal, path: &str, s: Seen) -> SyncState {
-        let m = Migrated {
-            seen: s,
-            hash: Digest::of(path.as_bytes()),
-            doc: DocId::random(),
-            rev: 7,
-        };
-        j.migrated(path, &m).unwrap()
-    }
-
-    #[test]
-    fn a_file_moves_from_lower_only_to_migrated_and_a_change_behind_the_back_makes_it_dirty() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        assert_eq!(
-            j.observe("a.txt", seen(5, 100)).unwrap(),
-            SyncState::LowerOnly
-        );
-        assert!(j.begin("a.txt", seen(5, 100)).unwrap());
-        assert!(
-            !j.begin("a.txt", seen(5, 100)).unwrap(),
-            "one upload at a time"
-        );
-        assert_eq!(done(&j, "a.txt", seen(5, 100)), SyncState::Migrated);
-        let r = j.get("a.txt").unwrap().unwrap();
-        assert_eq!(
-            (r.state, r.rev, r.seen),
-            (SyncState::Migrated, Some(7), seen(5, 100))
-        );
-        assert_eq!(r.hash, Some(Digest::of(b"a.txt")));
-        // Seen again unchanged: still migrated; touched behind the
-        // overlay's back (mtime, or size): dirty, never served stale.
-        assert_eq!(
-            j.observe("a.txt", seen(5, 100)).unwrap(),
-            SyncState::Migrated
-        );
-        assert_eq!(j.observe("a.txt", seen(5, 101)).unwrap(), SyncState::Dirty);
-        assert!(j.begin("a.txt", seen(5, 101)).unwrap(), "migrated again");
-    }
-
-    #[test]
-    fn a_write_during_an_upload_keeps_the_file_dirty() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        assert!(j.begin("b", seen(1, 1)).unwrap());
-        j.dirty("b").unwrap();
-        assert_eq!(done(&j, "b", seen(1, 1)), SyncState::Dirty);
-        let r = j.get("b").unwrap().unwrap();
-        assert!(
-            r.doc.is_some(),
-            "the document is known: the next upload updates it"
-        );
-    }
-
-    #[test]
-    fn a_restart_puts_back_what_an_interrupted_upload_left_and_keeps_what_migrated() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let j = Journal::open(dir.path()).unwrap();
-            j.observe("new", seen(1, 1)).unwrap();
-            j.begin("new", seen(1, 1)).unwrap();
-            j.begin("kept", seen(2, 2)).unwrap();
-            done(&j, "kept", seen(2, 2));
-            j.begin("kept", seen(2, 2)).unwrap_or_default();
-            j.observe("changed", seen(3, 3)).unwrap();
-            j.begin("changed", seen(3, 3)).unwrap();
-            done(&j, "changed", seen(3, 3));
-            j.observe("changed", seen(4, 4)).unwrap();
-            j.begin("changed", seen(4, 4)).unwrap();
-            // The process dies here: no `migrated` for `new` or `changed`.
-        }
-        let j = Journal::open(dir.path()).unwrap();
-        let state = |p: &str| j.get(p).unwrap().unwrap().state;
-        assert_eq!(state("new"), SyncState::LowerOnly);
-        assert_eq!(state("changed"), SyncState::Dirty);
-        assert_eq!(state("kept"), SyncState::Migrated, "not uploaded twice");
-        let s = j.summary().unwrap();
-        assert_eq!(s.of(SyncState::Migrated), (1, 2));
-        assert_eq!(s.of(SyncState::Migrating), (0, 0));
-    }
-
-    #[test]
-    fn failures_are_counted_with_their_reason_and_retried() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        for _ in 0..2 {
-            assert!(j.begin("x", seen(9, 9)).unwrap());
-            j.failed("x", "503: node 2 lost").unwrap();
-        }
-        let s = j.summary().unwrap();
-        assert_eq!(s.failures, vec![("x".into(), "503: node 2 lost".into(), 2)]);
-        assert!(j.begin("x", seen(9, 9)).unwrap());
-        assert_eq!(done(&j, "x", seen(9, 9)), SyncState::Migrated);
-        let r = j.get("x").unwrap().unwrap();
-        assert_eq!((r.attempts, r.error), (0, None));
-    }
-
-    #[test]
-    fn renames_move_whole_subtrees_and_whiteouts_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        for p in ["d/a", "d/sub/b", "dd/c", "e"] {
-            j.observe(p, seen(1, 1)).unwrap();
-        }
-        j.renamed("d", "e").unwrap();
-        assert!(j.get("e/a").unwrap().is_some() && j.get("e/sub/b").unwrap().is_some());
-        assert!(j.get("d/a").unwrap().is_none());
-        assert!(
-            j.get("dd/c").unwrap().is_some(),
-            "a sibling with the prefix stays"
-        );
-        j.removed("dd/c").unwrap();
-        j.whiteout("dd/c", true).unwrap();
-        assert!(j.is_whiteout("dd/c").unwrap());
-        drop(j);
-        let j = Journal::open(dir.path()).unwrap();
-        assert!(j.is_whiteout("dd/c").unwrap(), "durable");
-        j.whiteout("dd/c", false).unwrap();
-        assert!(!j.is_whiteout("dd/c").unwrap());
-        let lower: Vec<String> = j
-            .in_state(SyncState::LowerOnly, 10)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.path)
-            .collect();
-        assert_eq!(lower, ["e/a", "e/sub/b"]);
-    }
-}
+#[path = "journal_tests.rs"]
+mod tests;

@@ -68,6 +68,8 @@ pub struct Migrator {
     /// The `/files/` directory the lower directory's top is (`/files/NAME/`).
     prefix: Vec<String>,
     tags: Vec<String>,
+    /// Write-back's spool: where a spooled file's bytes are.
+    upper: Option<PathBuf>,
     /// Paths being migrated: one migration of a path at a time.
     busy: Mutex<HashSet<String>>,
     freed: Condvar,
@@ -169,9 +171,16 @@ impl Migrator {
                 .map(str::to_string)
                 .collect(),
             tags: tags.to_vec(),
+            upper: None,
             busy: Mutex::new(HashSet::new()),
             freed: Condvar::new(),
         }
+    }
+
+    /// Reads spooled files from the spool at `upper` (write-back).
+    pub fn with_upper(mut self, upper: &Path) -> Migrator {
+        self.upper = Some(upper.to_path_buf());
+        self
     }
 
     /// The tree layer it commits through.
@@ -245,7 +254,11 @@ impl Migrator {
         throttle: Option<&Arc<Throttle>>,
     ) -> Result<SyncState, MigrateError> {
         let _slot = self.hold(&[rel]);
-        let file = self.lower.join(rel);
+        let spooled = self.journal.get(rel)?.is_some_and(|r| r.spooled);
+        let file = match (&self.upper, spooled) {
+            (Some(up), true) => up.join(rel),
+            _ => self.lower.join(rel),
+        };
         let before = match self.stat(&file, rel) {
             Err(MigrateError::Lower { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound =>

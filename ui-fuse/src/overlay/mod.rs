@@ -9,6 +9,7 @@
 //! - [`lower`], [`nodes`]: the lower directory through its descriptor, and
 //!   the inode numbers;
 //! - [`ofs`], [`handles`], [`names`]: what each request means;
+//!   [`layers`], [`spool`]: write-back's spool over the lower directory;
 //!   [`fuse`]: the FUSE adapter; [`worker`]: uploads and the background
 //!   migration; [`mount`]: putting it together;
 //! - [`status`]: what `overlay status` reports.
@@ -16,6 +17,7 @@
 pub mod fuse;
 pub mod handles;
 pub mod journal;
+pub mod layers;
 pub mod lower;
 pub mod migrate;
 pub mod mount;
@@ -23,5 +25,6 @@ pub mod moves;
 pub mod names;
 pub mod nodes;
 pub mod ofs;
+pub mod spool;
 pub mod status;
 pub mod worker;

@@ -41,7 +41,15 @@ pub struct OverlayConfig {
     pub state: PathBuf,
     /// Threads answering the kernel.
     pub threads: usize,
+    /// Write-back: the most bytes the spool holds (ENOSPC beyond).
+    pub spool_limit: u64,
 }
+
+/// The spool's directory in the state directory (write-back).
+pub const UPPER_DIR: &str = "upper";
+
+/// The spool's default bound: 4 GiB.
+pub const DEFAULT_SPOOL_LIMIT: u64 = 4 << 30;
 
 /// A mounted overlay; dropping it unmounts.
 pub struct OverlayMount {
@@ -58,21 +66,31 @@ pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
     let lower = Arc::new(Lower::open(&cfg.lower)?);
     std::fs::create_dir_all(&cfg.state)?;
     let journal = Arc::new(Journal::open(&cfg.state).map_err(io::Error::other)?);
-    let migrator = Arc::new(Migrator::new(
-        tree,
-        journal,
-        &lower.path(""),
-        &cfg.prefix,
-        &cfg.tags,
-    ));
-    let queue = Arc::new(Queue::new());
+    let mut migrator = Migrator::new(tree, journal, &lower.path(""), &cfg.prefix, &cfg.tags);
+    let upper = match cfg.mode {
+        Mode::WriteBack => {
+            let dir = cfg.state.join(UPPER_DIR);
+            std::fs::create_dir_all(&dir)?;
+            let upper = Lower::open(&dir)?;
+            migrator = migrator.with_upper(&upper.path(""));
+            Some(upper)
+        }
+        _ => None,
+    };
     let opts = OverlayOptions {
         mode: cfg.mode,
         ttl: Duration::from_secs(1),
+        spool_limit: cfg.spool_limit,
     };
-    let fs = Arc::new(
-        Overlay::new(lower, migrator.clone(), queue.clone(), opts).map_err(io::Error::other)?,
-    );
+    let fs = Overlay::new(
+        lower,
+        upper,
+        Arc::new(migrator),
+        Arc::new(Queue::new()),
+        opts,
+    )
+    .map_err(io::Error::other)?;
+    let fs = Arc::new(fs);
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName("docgrid-overlay".into()),
@@ -88,7 +106,7 @@ pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
     config.n_threads = Some(cfg.threads.max(1));
     let session = fuser::spawn_mount(OverlayFuse::new(fs.clone()), &cfg.mountpoint, &config)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let worker = worker::spawn(migrator, queue, cfg.background, stop.clone());
+    let worker = worker::spawn(fs.clone(), cfg.background, stop.clone());
     Ok(OverlayMount {
         session: Some(session),
         fs,

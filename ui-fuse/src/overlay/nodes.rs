@@ -1,8 +1,12 @@
-//! The overlay's inode numbers: one per lower inode (device and inode
+//! The overlay's inode numbers. Over the lower directory alone
+//! (read-through, write-through) one per lower inode (device and inode
 //! number), so two hard links to one lower file are one inode in the
 //! mount too (`ls -i`, `find -samefile`, `tar`'s and `rsync -H`'s link
-//! detection see the truth), and each remembers the path it was last
-//! reached by. Numbers are never reused within a mount.
+//! detection see the truth), each remembering the path it was last
+//! reached by. In write-back one per path: a file's layer changes under
+//! it (copied up into the spool, swapped for a placeholder) and its inode
+//! must not, and a copy up leaves the lower file's other links behind, as
+//! overlayfs does. Numbers are never reused within a mount.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,6 +28,8 @@ struct Node {
 struct Table {
     nodes: HashMap<Ino, Node>,
     by_key: HashMap<(u64, u64), Ino>,
+    /// Write-back: inodes by path instead.
+    by_path: Option<HashMap<String, Ino>>,
     next: Ino,
 }
 
@@ -35,10 +41,11 @@ pub struct Nodes {
 
 impl Nodes {
     /// A table whose root is the lower directory (device `dev`, inode
-    /// `ino`).
-    pub fn new(dev: u64, ino: u64) -> Nodes {
+    /// `ino`), with an inode per lower inode, or per path when `by_path`.
+    pub fn new(dev: u64, ino: u64, by_path: bool) -> Nodes {
         let mut t = Table {
             next: ROOT + 1,
+            by_path: by_path.then(|| HashMap::from([(String::new(), ROOT)])),
             ..Table::default()
         };
         t.nodes.insert(
@@ -69,8 +76,13 @@ impl Nodes {
     pub fn at(&self, key: (u64, u64), rel: &str, lookup: bool) -> Ino {
         let mut t = self.table.lock().expect("poisoned");
         let n = u64::from(lookup);
-        if let Some(&ino) = t.by_key.get(&key) {
-            let node = t.nodes.get_mut(&ino).expect("indexed");
+        let known = match &t.by_path {
+            Some(paths) => paths.get(rel).copied(),
+            None => t.by_key.get(&key).copied(),
+        };
+        if let Some(ino) = known
+            && let Some(node) = t.nodes.get_mut(&ino)
+        {
             node.lookups += n;
             if node.rel != rel {
                 node.rel = rel.to_string();
@@ -87,7 +99,14 @@ impl Nodes {
                 lookups: n,
             },
         );
-        t.by_key.insert(key, ino);
+        match &mut t.by_path {
+            Some(paths) => {
+                paths.insert(rel.to_string(), ino);
+            }
+            None => {
+                t.by_key.insert(key, ino);
+            }
+        }
         ino
     }
 
@@ -103,9 +122,20 @@ impl Nodes {
         };
         node.lookups = node.lookups.saturating_sub(n);
         if node.lookups == 0 {
-            let key = node.key;
+            let (key, rel) = (node.key, node.rel.clone());
             t.nodes.remove(&ino);
-            t.by_key.remove(&key);
+            match &mut t.by_path {
+                Some(paths) => {
+                    if paths.get(&rel) == Some(&ino) {
+                        paths.remove(&rel);
+                    }
+                }
+                None => {
+                    if t.by_key.get(&key) == Some(&ino) {
+                        t.by_key.remove(&key);
+                    }
+                }
+            }
         }
     }
 
@@ -113,11 +143,29 @@ impl Nodes {
     pub fn renamed(&self, from: &str, to: &str) {
         let mut t = self.table.lock().expect("poisoned");
         let below = format!("{from}/");
+        let moved = |p: &str| {
+            if p == from {
+                Some(to.to_string())
+            } else {
+                p.strip_prefix(&below).map(|rest| format!("{to}/{rest}"))
+            }
+        };
         for node in t.nodes.values_mut() {
-            if node.rel == from {
-                node.rel = to.to_string();
-            } else if let Some(rest) = node.rel.strip_prefix(&below) {
-                node.rel = format!("{to}/{rest}");
+            if let Some(new) = moved(&node.rel) {
+                node.rel = new;
+            }
+        }
+        if let Some(paths) = &mut t.by_path {
+            let to_below = format!("{to}/");
+            paths.retain(|p, _| p != to && !p.starts_with(&to_below));
+            let old: Vec<(String, Ino)> = paths
+                .iter()
+                .filter(|(p, _)| moved(p).is_some())
+                .map(|(p, i)| (p.clone(), *i))
+                .collect();
+            for (p, ino) in old {
+                paths.remove(&p);
+                paths.insert(moved(&p).expect("filtered"), ino);
             }
         }
     }
@@ -139,7 +187,7 @@ mod tests {
 
     #[test]
     fn hard_links_share_an_inode_and_renames_move_subtrees() {
-        let n = Nodes::new(1, 2);
+        let n = Nodes::new(1, 2, false);
         let a = n.at((1, 10), "a", true);
         let b = n.at((1, 10), "dir/b", true);
         assert_eq!(a, b, "one lower inode, one inode");
@@ -152,5 +200,20 @@ mod tests {
         assert!(n.rel(c).is_err(), "dropped when forgotten");
         let c2 = n.at((1, 11), "new/c", true);
         assert_ne!(c, c2, "numbers are not reused");
+    }
+
+    #[test]
+    fn by_path_an_inode_stays_whatever_file_is_under_it() {
+        let n = Nodes::new(1, 2, true);
+        let a = n.at((1, 10), "dir/a", true);
+        assert_eq!(n.at((9, 99), "dir/a", true), a, "copied up: the same inode");
+        assert_ne!(
+            n.at((1, 10), "b", true),
+            a,
+            "a second link: an inode of its own"
+        );
+        n.renamed("dir", "new");
+        assert_eq!(n.at((5, 5), "new/a", true), a, "renamed with its path");
+        assert_ne!(n.at((1, 10), "dir/a", true), a);
     }
 }

@@ -11,7 +11,7 @@
 //! ([`super::names`]); opening, reading and writing are in
 //! [`super::handles`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,7 @@ use crate::fs::{FsError, FsResult, Ino, XattrReply};
 
 use super::handles::Handle;
 use super::journal::{Journal, SyncState};
+use super::layers::{Found, Layer};
 use super::lower::{Lower, join};
 use super::migrate::Migrator;
 use super::nodes::Nodes;
@@ -40,6 +41,10 @@ pub enum Mode {
     /// Writes go to both: `close` and `fsync` return once the store has
     /// the file too (EIO when it cannot be stored; the lower copy has it).
     WriteThrough,
+    /// Writes go to the store only, through the spool: acknowledged once
+    /// they are synced there, uploaded in the background; the lower
+    /// directory is never modified ([`super::layers`]).
+    WriteBack,
 }
 
 impl Mode {
@@ -48,6 +53,7 @@ impl Mode {
         match self {
             Mode::ReadThrough => "read-through",
             Mode::WriteThrough => "write-through",
+            Mode::WriteBack => "write-back",
         }
     }
 }
@@ -129,11 +135,18 @@ pub struct OverlayOptions {
     /// How long the kernel may cache names and attributes (short: the
     /// lower directory may change behind the overlay's back).
     pub ttl: Duration,
+    /// Write-back: the most bytes the spool holds before writes fail with
+    /// ENOSPC (until uploads drain it).
+    pub spool_limit: u64,
 }
 
 /// The overlay filesystem.
 pub struct Overlay {
     pub(super) lower: Arc<Lower>,
+    /// Write-back's spool, the upper layer.
+    pub(super) upper: Option<Lower>,
+    pub(super) whiteouts: Mutex<HashSet<String>>,
+    pub(super) spool_used: AtomicU64,
     pub(super) nodes: Nodes,
     pub(super) migrator: Arc<Migrator>,
     pub(super) queue: Arc<Queue>,
@@ -148,14 +161,21 @@ impl Overlay {
     /// files to upload to `queue`.
     pub fn new(
         lower: Arc<Lower>,
+        upper: Option<Lower>,
         migrator: Arc<Migrator>,
         queue: Arc<Queue>,
         opts: OverlayOptions,
     ) -> FsResult<Overlay> {
         let root = lower.stat("").map_err(lower_err(""))?;
+        let journal = migrator.journal();
+        let whiteouts = journal.whiteouts()?.into_iter().collect();
+        let spool_used = AtomicU64::new(journal.spool_bytes()?);
         Ok(Overlay {
-            nodes: Nodes::new(root.dev(), root.ino()),
+            nodes: Nodes::new(root.dev(), root.ino(), opts.mode == Mode::WriteBack),
             lower,
+            upper,
+            whiteouts: Mutex::new(whiteouts),
+            spool_used,
             migrator,
             queue,
             opts,
@@ -187,9 +207,9 @@ impl Overlay {
 
     /// `lstat` of `rel` as an inode (a kernel lookup when `lookup`).
     pub(super) fn stat_at(&self, rel: &str, lookup: bool) -> FsResult<Stat> {
-        let meta = self.lower.stat(rel).map_err(lower_err(rel))?;
-        let ino = self.nodes.at((meta.dev(), meta.ino()), rel, lookup);
-        Ok(Stat::of(ino, &meta))
+        let f = self.find(rel)?;
+        let ino = self.nodes.at((f.meta.dev(), f.meta.ino()), rel, lookup);
+        Ok(stat_of(ino, &f))
     }
 
     /// Gives what a request made at `rel` to the caller `who` (uid, gid),
@@ -198,7 +218,8 @@ impl Overlay {
         if !rustix::process::geteuid().is_root() || who == (0, 0) {
             return Ok(());
         }
-        self.lower
+        let f = self.find(rel)?;
+        self.layer(f.layer)
             .chown(rel, Some(who.0), Some(who.1))
             .map_err(lower_err(rel))
     }
@@ -217,20 +238,21 @@ impl Overlay {
     /// `stat` of `ino`.
     pub fn getattr(&self, ino: Ino) -> FsResult<Stat> {
         let rel = self.rel(ino)?;
-        let meta = self.lower.stat(&rel).map_err(lower_err(&rel))?;
-        Ok(Stat::of(ino, &meta))
+        let f = self.find(&rel)?;
+        Ok(stat_of(ino, &f))
     }
 
     /// The target of symbolic link `ino`.
     pub fn readlink(&self, ino: Ino) -> FsResult<std::path::PathBuf> {
         let rel = self.rel(ino)?;
-        std::fs::read_link(self.lower.path(&rel)).map_err(lower_err(&rel))
+        let f = self.find(&rel)?;
+        std::fs::read_link(self.path_of(&f, &rel)).map_err(lower_err(&rel))
     }
 
     /// Opens directory `ino`: its entries as they are now.
     pub fn opendir(&self, ino: Ino) -> FsResult<u64> {
         let rel = self.rel(ino)?;
-        let read = std::fs::read_dir(self.lower.path(&rel)).map_err(lower_err(&rel))?;
+        let listed = self.entries(&rel)?;
         let mut entries = vec![
             Entry {
                 ino,
@@ -243,18 +265,8 @@ impl Overlay {
                 mode: libc::S_IFDIR,
             },
         ];
-        for e in read {
-            let e = e.map_err(lower_err(&rel))?;
-            let Some(name) = e.file_name().to_str().map(str::to_string) else {
-                tracing::warn!(
-                    "{rel}: skipping a name that is not UTF-8: {:?}",
-                    e.file_name()
-                );
-                continue;
-            };
+        for (name, meta) in listed {
             let child = join(&rel, &name);
-            // Gone since it was listed: not shown.
-            let Ok(meta) = e.metadata() else { continue };
             let ino = self.nodes.at((meta.dev(), meta.ino()), &child, false);
             entries.push(Entry {
                 ino,
@@ -318,14 +330,22 @@ impl Overlay {
             let state = self.sync_state(&rel)?;
             return sized(state.as_str().as_bytes().to_vec(), size);
         }
-        let v = self.lower.getxattr(&rel, name).map_err(lower_err(&rel))?;
+        let f = self.find(&rel)?;
+        let v = self
+            .layer(f.layer)
+            .getxattr(&rel, name)
+            .map_err(lower_err(&rel))?;
         sized(v, size)
     }
 
     /// `listxattr`.
     pub fn listxattr(&self, ino: Ino, size: u32) -> FsResult<XattrReply> {
         let rel = self.rel(ino)?;
-        let mut names = self.lower.listxattr(&rel).map_err(lower_err(&rel))?;
+        let f = self.find(&rel)?;
+        let mut names = self
+            .layer(f.layer)
+            .listxattr(&rel)
+            .map_err(lower_err(&rel))?;
         if self.getattr(ino)?.is_file() {
             names.extend_from_slice(SYNC_STATE_XATTR.as_bytes());
             names.push(0);
@@ -342,7 +362,8 @@ impl Overlay {
                 why: "the overlay sets it as the file migrates",
             });
         }
-        self.lower
+        let l = self.writable(&rel)?;
+        self.layer(l)
             .setxattr(&rel, name, value, flags)
             .map_err(lower_err(&rel))
     }
@@ -356,7 +377,25 @@ impl Overlay {
                 why: "the overlay sets it as the file migrates",
             });
         }
-        self.lower.removexattr(&rel, name).map_err(lower_err(&rel))
+        let l = self.writable(&rel)?;
+        self.layer(l)
+            .removexattr(&rel, name)
+            .map_err(lower_err(&rel))
+    }
+}
+
+impl Overlay {
+    /// The layer where `rel`'s attributes may be changed: the lower
+    /// directory, or in write-back the spool (copied up first, a file as
+    /// a placeholder where it is migrated).
+    pub(super) fn writable(&self, rel: &str) -> FsResult<Layer> {
+        if self.opts.mode != Mode::WriteBack {
+            return Ok(Layer::Lower);
+        }
+        if self.find(rel)?.layer == Layer::Lower {
+            self.copy_up(rel, true)?;
+        }
+        Ok(Layer::Upper)
     }
 }
 
@@ -365,6 +404,16 @@ impl Stat {
     pub fn is_file(&self) -> bool {
         self.mode & libc::S_IFMT == libc::S_IFREG
     }
+}
+
+/// `stat` of the entry `f` as inode `ino`: a placeholder in the spool
+/// (sparse, no blocks) counts the blocks its bytes take.
+fn stat_of(ino: Ino, f: &Found) -> Stat {
+    let mut s = Stat::of(ino, &f.meta);
+    if f.layer == Layer::Upper && s.is_file() && s.blocks == 0 && s.size > 0 {
+        s.blocks = s.size.div_ceil(512);
+    }
+    s
 }
 
 /// Maps a lower-directory failure at `rel` to its error (and errno).

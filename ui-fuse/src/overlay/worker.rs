@@ -5,7 +5,10 @@
 //!    speed: their bytes were just read and are in the page cache;
 //! 2. retries failed files when their backoff is over (2^attempts s, at
 //!    most an hour);
-//! 3. with `--background RATE`, scans the lower directory and migrates
+//! 3. in write-back mode, uploads what the spool holds (found in the
+//!    journal, so a restart picks up where the last run stopped) and lets
+//!    uploaded bytes leave the spool;
+//! 4. with `--background RATE`, scans the lower directory and migrates
 //!    everything else, reading no more than RATE bytes per second, and
 //!    rescans every [`RESCAN_EVERY`] for files changed behind the
 //!    overlay's back.
@@ -18,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::journal::SyncState;
 use super::migrate::{Migrator, Throttle};
+use super::ofs::{Mode, Overlay};
 
 /// How often the background migration rescans the lower directory once
 /// everything seen is migrated.
@@ -68,20 +72,16 @@ impl Queue {
     }
 }
 
-/// Starts the worker; it stops when `stop` is set.
-pub fn spawn(
-    migrator: Arc<Migrator>,
-    queue: Arc<Queue>,
-    background: Option<u64>,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<()> {
+/// Starts the worker of `fs`; it stops when `stop` is set.
+pub fn spawn(fs: Arc<Overlay>, background: Option<u64>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name("docgrid-overlay-upload".into())
         .spawn(move || {
             idle_io_priority();
             let mut w = Worker {
-                migrator,
-                queue,
+                migrator: fs.migrator.clone(),
+                queue: fs.queue.clone(),
+                fs,
                 throttle: background.map(|r| Arc::new(Throttle::new(r))),
                 last_scan: None,
             };
@@ -93,6 +93,7 @@ pub fn spawn(
 }
 
 struct Worker {
+    fs: Arc<Overlay>,
     migrator: Arc<Migrator>,
     queue: Arc<Queue>,
     throttle: Option<Arc<Throttle>>,
@@ -104,6 +105,9 @@ impl Worker {
     fn step(&mut self) {
         if let Some(rel) = self.queue.pop(Duration::ZERO) {
             self.migrate(&rel, false);
+            return;
+        }
+        if self.fs.options().mode == Mode::WriteBack && self.drain_spool() {
             return;
         }
         if let Some(rel) = self.next_failed() {
@@ -123,6 +127,24 @@ impl Worker {
         if let Some(rel) = self.queue.pop(Duration::from_millis(200)) {
             self.migrate(&rel, false);
         }
+    }
+
+    /// Write-back: uploads one spooled file, or lets uploaded ones leave
+    /// the spool; whether there was anything to do.
+    fn drain_spool(&self) -> bool {
+        let j = self.migrator.journal();
+        if let Some(r) = j.in_spool(false, 1).ok().and_then(|v| v.into_iter().next()) {
+            self.migrate(&r.path, false);
+            return true;
+        }
+        let mut any = false;
+        for r in j.in_spool(true, 64).unwrap_or_default() {
+            match self.fs.unspool(&r.path) {
+                Ok(left) => any |= left,
+                Err(e) => tracing::warn!("overlay: {}: leaving the spool: {e}", r.path),
+            }
+        }
+        any
     }
 
     fn scan(&mut self) {

@@ -29,6 +29,12 @@ impl Ov {
         if !system::available() {
             return None;
         }
+        // The overlay's warnings (every refused request) in the test's
+        // output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("DOCGRID_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let server = Server::create(&dir.path().join("server"));
         let (lower, mp) = (dir.path().join("lower"), dir.path().join("mnt"));
@@ -44,6 +50,7 @@ impl Ov {
             background: None,
             state: dir.path().join("state"),
             threads: 4,
+            spool_limit: 1 << 30,
         };
         Some(Ov {
             dir,
