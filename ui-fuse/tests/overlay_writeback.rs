@@ -146,12 +146,17 @@ fn sigkill_mid_workload_loses_nothing_acknowledged_and_uploads_nothing_twice() {
     };
     let mut d = daemon(&ov);
     // A writer copies files in until the daemon dies, noting each one
-    // whose close returned.
+    // whose close returned while the overlay was still mounted (once the
+    // daemon is gone, the kernel unmounts it and a copy would land in the
+    // bare directory).
     let writer = Command::new("bash")
         .args([
             "-c",
-            "for i in $(seq 1 400); do head -c $((i * 997)) /dev/urandom > \"$S/f$i\"; \
-             cp \"$S/f$i\" \"$M/f$i\" 2>/dev/null || break; echo \"f$i\" >> \"$S/done\"; done",
+            "local_fs=$(stat -f -c %t \"$S\"); \
+             for i in $(seq 1 400); do head -c $((i * 997)) /dev/urandom > \"$S/f$i\"; \
+             cp \"$S/f$i\" \"$M/f$i\" 2>/dev/null || break; \
+             [ \"$(stat -f -c %t \"$M\")\" != \"$local_fs\" ] || break; \
+             echo \"f$i\" >> \"$S/done\"; done",
         ])
         .envs(ov.env().iter().map(|(k, v)| (*k, v.as_os_str())))
         .spawn()

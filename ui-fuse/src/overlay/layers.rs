@@ -20,10 +20,12 @@
 //! In read-through and write-through modes there is no upper directory
 //! and every path is the lower directory's.
 
+use std::collections::HashSet;
 use std::fs::Metadata;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
 use crate::fs::{FsError, FsResult};
@@ -31,6 +33,57 @@ use crate::fs::{FsError, FsResult};
 use super::lower::{Lower, join};
 use super::migrate::seen_of;
 use super::ofs::{Overlay, lower_err};
+
+/// What hides lower paths in write-back: the whiteouts, and the spool's
+/// own entries (a path in the spool is the spool's, whatever the lower
+/// directory has there). Shared with the migrator, whose scan and
+/// background migration leave hidden lower files alone.
+#[derive(Debug)]
+pub struct Hidden {
+    whiteouts: Mutex<HashSet<String>>,
+    upper: PathBuf,
+}
+
+impl Hidden {
+    /// The whiteouts `w` over the spool at `upper`.
+    pub fn new(w: impl IntoIterator<Item = String>, upper: &std::path::Path) -> Hidden {
+        Hidden {
+            whiteouts: Mutex::new(w.into_iter().collect()),
+            upper: upper.to_path_buf(),
+        }
+    }
+
+    /// Whether a whiteout hides the lower `rel` (at it or an ancestor).
+    pub fn whited_out(&self, rel: &str) -> bool {
+        let w = self.whiteouts.lock().expect("poisoned");
+        if w.is_empty() {
+            return false;
+        }
+        let mut at = rel;
+        loop {
+            if w.contains(at) {
+                return true;
+            }
+            match at.rsplit_once('/') {
+                Some((parent, _)) => at = parent,
+                None => return false,
+            }
+        }
+    }
+
+    /// Whether the lower `rel` is not what the view shows there: whited
+    /// out, or the spool has an entry of that path.
+    pub fn shadows(&self, rel: &str) -> bool {
+        self.whited_out(rel) || std::fs::symlink_metadata(self.upper.join(rel)).is_ok()
+    }
+
+    fn add(&self, rel: &str) {
+        self.whiteouts
+            .lock()
+            .expect("poisoned")
+            .insert(rel.to_string());
+    }
+}
 
 /// Which layer an entry is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,32 +143,19 @@ impl Overlay {
 
     /// Whether a whiteout hides the lower `rel` (at it or an ancestor).
     pub(super) fn hidden(&self, rel: &str) -> bool {
-        let w = self.whiteouts.lock().expect("poisoned");
-        if w.is_empty() {
-            return false;
-        }
-        let mut at = rel;
-        loop {
-            if w.contains(at) {
-                return true;
-            }
-            match at.rsplit_once('/') {
-                Some((parent, _)) => at = parent,
-                None => return false,
-            }
-        }
+        self.hidden.as_ref().is_some_and(|h| h.whited_out(rel))
     }
 
     /// Hides the lower `rel` from now on, if there is one to hide.
     pub(super) fn white_out(&self, rel: &str) -> FsResult<()> {
-        if self.hidden(rel) || self.lower.stat(rel).is_err() {
+        let Some(h) = &self.hidden else {
+            return Ok(());
+        };
+        if h.whited_out(rel) || self.lower.stat(rel).is_err() {
             return Ok(());
         }
         self.journal().whiteout(rel, true)?;
-        self.whiteouts
-            .lock()
-            .expect("poisoned")
-            .insert(rel.to_string());
+        h.add(rel);
         Ok(())
     }
 

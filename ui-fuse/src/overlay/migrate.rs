@@ -28,6 +28,7 @@ use docgrid_core::model::Op;
 use docgrid_core::tree::{self as rules, Dir};
 
 use super::journal::{Journal, JournalError, Migrated, Seen, SyncState};
+use super::layers::Hidden;
 
 /// Why a file could not be migrated.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,8 @@ pub struct Migrator {
     tags: Vec<String>,
     /// Write-back's spool: where a spooled file's bytes are.
     upper: Option<PathBuf>,
+    /// Write-back: the lower paths the view does not show.
+    hidden: Option<Arc<Hidden>>,
     /// Paths being migrated: one migration of a path at a time.
     busy: Mutex<HashSet<String>>,
     freed: Condvar,
@@ -172,15 +175,25 @@ impl Migrator {
                 .collect(),
             tags: tags.to_vec(),
             upper: None,
+            hidden: None,
             busy: Mutex::new(HashSet::new()),
             freed: Condvar::new(),
         }
     }
 
-    /// Reads spooled files from the spool at `upper` (write-back).
-    pub fn with_upper(mut self, upper: &Path) -> Migrator {
+    /// Write-back: reads spooled files from the spool at `upper`, and
+    /// leaves the lower files `hidden` hides alone (a deleted or renamed
+    /// lower file is never migrated, a copied-up one migrates from the
+    /// spool).
+    pub fn with_upper(mut self, upper: &Path, hidden: Arc<Hidden>) -> Migrator {
         self.upper = Some(upper.to_path_buf());
+        self.hidden = Some(hidden);
         self
+    }
+
+    /// What hides lower files (write-back).
+    pub fn hidden(&self) -> Option<&Arc<Hidden>> {
+        self.hidden.as_ref()
     }
 
     /// The tree layer it commits through.
@@ -226,6 +239,9 @@ impl Migrator {
             .iter()
             .filter_map(|f| {
                 let rel = f.file.strip_prefix(&self.lower).ok()?.to_str()?;
+                if self.hidden.as_ref().is_some_and(|h| h.shadows(rel)) {
+                    return None;
+                }
                 Some((rel.to_string(), seen_at(f.size, f.modified)))
             })
             .collect();
@@ -255,6 +271,11 @@ impl Migrator {
     ) -> Result<SyncState, MigrateError> {
         let _slot = self.hold(&[rel]);
         let spooled = self.journal.get(rel)?.is_some_and(|r| r.spooled);
+        if !spooled && self.hidden.as_ref().is_some_and(|h| h.whited_out(rel)) {
+            // Deleted or renamed away in the view: not to be migrated.
+            self.journal.removed(rel)?;
+            return Ok(SyncState::LowerOnly);
+        }
         let file = match (&self.upper, spooled) {
             (Some(up), true) => up.join(rel),
             _ => self.lower.join(rel),

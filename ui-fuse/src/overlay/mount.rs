@@ -16,6 +16,7 @@ use crate::mount::{end_session, may_allow_other};
 
 use super::fuse::OverlayFuse;
 use super::journal::Journal;
+use super::layers::Hidden;
 use super::lower::Lower;
 use super::migrate::Migrator;
 use super::ofs::{Mode, Overlay, OverlayOptions};
@@ -72,7 +73,9 @@ pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
             let dir = cfg.state.join(UPPER_DIR);
             std::fs::create_dir_all(&dir)?;
             let upper = Lower::open(&dir)?;
-            migrator = migrator.with_upper(&upper.path(""));
+            let whiteouts = migrator.journal().whiteouts().map_err(io::Error::other)?;
+            let hidden = Arc::new(Hidden::new(whiteouts, &upper.path("")));
+            migrator = migrator.with_upper(&upper.path(""), hidden);
             Some(upper)
         }
         _ => None,

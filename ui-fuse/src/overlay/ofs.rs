@@ -11,7 +11,7 @@
 //! ([`super::names`]); opening, reading and writing are in
 //! [`super::handles`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use crate::fs::{FsError, FsResult, Ino, XattrReply};
 
 use super::handles::Handle;
 use super::journal::{Journal, SyncState};
-use super::layers::{Found, Layer};
+use super::layers::{Found, Hidden, Layer};
 use super::lower::{Lower, join};
 use super::migrate::Migrator;
 use super::nodes::Nodes;
@@ -145,7 +145,8 @@ pub struct Overlay {
     pub(super) lower: Arc<Lower>,
     /// Write-back's spool, the upper layer.
     pub(super) upper: Option<Lower>,
-    pub(super) whiteouts: Mutex<HashSet<String>>,
+    /// Write-back: what hides lower entries (shared with the migrator).
+    pub(super) hidden: Option<Arc<Hidden>>,
     pub(super) spool_used: AtomicU64,
     pub(super) nodes: Nodes,
     pub(super) migrator: Arc<Migrator>,
@@ -168,13 +169,12 @@ impl Overlay {
     ) -> FsResult<Overlay> {
         let root = lower.stat("").map_err(lower_err(""))?;
         let journal = migrator.journal();
-        let whiteouts = journal.whiteouts()?.into_iter().collect();
         let spool_used = AtomicU64::new(journal.spool_bytes()?);
         Ok(Overlay {
             nodes: Nodes::new(root.dev(), root.ino(), opts.mode == Mode::WriteBack),
             lower,
             upper,
-            whiteouts: Mutex::new(whiteouts),
+            hidden: migrator.hidden().cloned(),
             spool_used,
             migrator,
             queue,
@@ -301,6 +301,11 @@ impl Overlay {
     /// `statfs`: the lower directory's filesystem.
     pub fn statfs(&self) -> FsResult<rustix::fs::StatVfs> {
         self.lower.statvfs().map_err(lower_err(""))
+    }
+
+    /// Files waiting in the upload queue.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
     }
 
     /// Inodes known.

@@ -80,6 +80,11 @@ impl Ov {
         self.mounted.as_ref().expect("mounted").fs().journal()
     }
 
+    /// Whether the mounted overlay's upload queue is empty.
+    pub fn mounted_queue_empty(&self) -> bool {
+        self.mounted.as_ref().expect("mounted").fs().queued() == 0
+    }
+
     /// The state of `rel` in the journal.
     pub fn state(&self, rel: &str) -> Option<SyncState> {
         self.journal().get(rel).unwrap().map(|r| r.state)
