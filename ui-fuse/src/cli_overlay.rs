@@ -7,9 +7,10 @@ use anyhow::{Context, Result, bail};
 use docgrid_client::config::{client_for, parse_size};
 use docgrid_client::tree::Tree;
 use docgrid_fuse::mount::is_mounted;
+use docgrid_fuse::overlay::journal::Journal;
 use docgrid_fuse::overlay::mount::{self, OverlayConfig};
 use docgrid_fuse::overlay::ofs::Mode;
-use docgrid_fuse::overlay::status;
+use docgrid_fuse::overlay::{finish, status};
 
 use crate::Conn;
 
@@ -83,6 +84,47 @@ enum OverlayCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Read every migrated file back from the store and compare it with
+    /// its local copy (exit status 1 when one differs).
+    Verify {
+        #[command(flatten)]
+        at: StateAt,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Say whether the lower directory is still needed; when everything
+    /// is migrated and verified, make the state directory stand for it
+    /// (from the next mount on, the overlay serves everything without it).
+    Finish {
+        #[command(flatten)]
+        at: StateAt,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+/// Which overlay: its state directory, or its lower directory.
+#[derive(Debug, clap::Args)]
+struct StateAt {
+    /// The overlay's state directory.
+    #[arg(long, value_name = "DIR", required_unless_present = "lower")]
+    state: Option<PathBuf>,
+    /// Or the lower directory, for the default state directory.
+    #[arg(long, value_name = "DIR")]
+    lower: Option<PathBuf>,
+}
+
+impl StateAt {
+    fn dir(&self) -> Result<PathBuf> {
+        match (&self.state, &self.lower) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Some(l)) => default_state(l),
+            (None, None) => bail!("pass --state DIR or --lower DIR"),
+        }
+    }
 }
 
 /// Runs `docgrid-fuse overlay …`.
@@ -101,6 +143,11 @@ pub fn run(args: OverlayArgs) -> Result<()> {
         }
         return Ok(());
     }
+    match &args.cmd {
+        Some(OverlayCmd::Verify { at, json, conn }) => return verify(&at.dir()?, *json, conn),
+        Some(OverlayCmd::Finish { at, conn }) => return finish(&at.dir()?, conn),
+        _ => {}
+    }
     let cfg = overlay_config(&args)?;
     if !args.foreground {
         return crate::daemonize(&cfg.mountpoint, &cfg.state.join("overlay.log"));
@@ -114,10 +161,16 @@ fn overlay_config(args: &OverlayArgs) -> Result<OverlayConfig> {
         args.lower.clone().expect("required by clap"),
         args.mountpoint.clone().expect("required by clap"),
     );
-    for d in [&lower, &mp] {
-        if !d.is_dir() {
-            bail!("{} is not a directory", d.display());
-        }
+    let state = match &args.state {
+        Some(s) => s.clone(),
+        None => default_state(&lower)?,
+    };
+    // After `finish`, the lower directory may be gone.
+    if !lower.is_dir() && !finish::is_finished(&state) {
+        bail!("{} is not a directory", lower.display());
+    }
+    if !mp.is_dir() {
+        bail!("{} is not a directory", mp.display());
     }
     if is_mounted(&mp) {
         bail!(
@@ -136,10 +189,7 @@ fn overlay_config(args: &OverlayArgs) -> Result<OverlayConfig> {
         bail!("--prefix must be a folder under /files/ (/files/NAME)");
     }
     Ok(OverlayConfig {
-        state: match &args.state {
-            Some(s) => s.clone(),
-            None => default_state(&lower)?,
-        },
+        state,
         lower,
         mountpoint: mp,
         mode: match args.mode.expect("required by clap") {
@@ -186,4 +236,92 @@ fn serve(conn: &Conn, cfg: &OverlayConfig) -> Result<()> {
     crate::wait_for_signal(mounted.mountpoint(), || mounted.is_finished())?;
     mounted.unmount().context("unmounting")?;
     Ok(())
+}
+
+/// `overlay verify`.
+fn verify(state: &Path, json: bool, conn: &Conn) -> Result<()> {
+    let info = finish::Info::read(state)
+        .with_context(|| format!("{}: no overlay has been mounted with it", state.display()))?;
+    let journal = Journal::open_shared(state)?;
+    let tree = tree_of(conn)?;
+    let upper = state.join(mount::UPPER_DIR);
+    let upper = upper.is_dir().then_some(upper);
+    let lower = info.lower_root();
+    let v = finish::verify(&tree, &journal, &lower, upper.as_deref());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("verified {} files ({} bytes)", v.files, v.bytes);
+        for p in &v.different {
+            println!("different: {p} (marked dirty: it migrates again)");
+        }
+        for (p, why) in &v.unreadable {
+            println!("unreadable: {p}: {why}");
+        }
+    }
+    if !v.different.is_empty() || !v.unreadable.is_empty() {
+        bail!(
+            "{} files differ from the store, {} could not be read",
+            v.different.len(),
+            v.unreadable.len()
+        );
+    }
+    Ok(())
+}
+
+/// `overlay finish`.
+fn finish(state: &Path, conn: &Conn) -> Result<()> {
+    let info = finish::Info::read(state)
+        .with_context(|| format!("{}: no overlay has been mounted with it", state.display()))?;
+    if finish::is_finished(state) {
+        println!(
+            "finished already: {} is no longer needed",
+            info.lower.display()
+        );
+        return Ok(());
+    }
+    let journal = Journal::open_shared(state)?;
+    if let Err(n) = finish::ready(&journal) {
+        bail!(
+            "{} is still needed: {} files not migrated yet, {} migrated but not verified since \
+             (run `docgrid-fuse overlay verify`){}",
+            info.lower.display(),
+            n.remaining,
+            n.unverified,
+            if n.examples.is_empty() {
+                String::new()
+            } else {
+                format!("; for example {}", n.examples.join(", "))
+            }
+        );
+    }
+    drop(journal);
+    let cfg = OverlayConfig {
+        lower: info.lower_root(),
+        mountpoint: info.mountpoint.clone(),
+        mode: Mode::WriteBack,
+        prefix: info.prefix.clone(),
+        tags: Vec::new(),
+        background: None,
+        state: state.to_path_buf(),
+        threads: 1,
+        spool_limit: u64::MAX,
+    };
+    let fs = mount::overlay(tree_of(conn)?, &cfg, true)?;
+    let n = fs
+        .materialize("")
+        .map_err(|e| anyhow::anyhow!("putting the tree in {}: {e}", state.display()))?;
+    std::fs::write(state.join(finish::FINISHED_FILE), format!("{n} entries\n"))?;
+    println!(
+        "{} is no longer needed: every file is in the store and verified, and {} stands for \
+         the rest of the tree; mount the overlay again to serve everything without it",
+        info.lower.display(),
+        state.display()
+    );
+    Ok(())
+}
+
+fn tree_of(conn: &Conn) -> Result<Tree> {
+    let (client_cfg, cache_dir) = conn.resolve()?;
+    Ok(Tree::new(client_for(&client_cfg, Some(&cache_dir))?))
 }

@@ -60,6 +60,9 @@ CREATE TABLE whiteouts (path TEXT PRIMARY KEY);
     // directory in the state directory), 0 once the spool holds only a
     // placeholder and the bytes are in the store alone.
     M::up("ALTER TABLE files ADD COLUMN spooled INTEGER NOT NULL DEFAULT 0;"),
+    // When `verify` last found the store's copy equal to the file (Unix
+    // milliseconds; older than `changed_ms`: not verified since).
+    M::up("ALTER TABLE files ADD COLUMN verified_ms INTEGER NOT NULL DEFAULT 0;"),
 ];
 
 /// The columns a [`FileRecord`] is read from.
@@ -204,6 +207,18 @@ impl Journal {
              WHERE state = 'migrating'",
             [],
         )?;
+        Ok(Journal {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens the journal in `state_dir` beside a running overlay (what
+    /// `verify` and `finish` do): uploads under way are left as they are.
+    pub fn open_shared(state_dir: &Path) -> Result<Journal, JournalError> {
+        let mut conn = Connection::open(state_dir.join(JOURNAL_FILE))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
         Ok(Journal {
             conn: Mutex::new(conn),
         })
@@ -524,6 +539,44 @@ impl Journal {
             ))?;
             let rows = q.query_map(params![limit as i64], raw_record)?;
             rows.map(|r| record(r?)).collect()
+        })
+    }
+
+    /// Records what `verify` found of the migrated `path`: equal (verified
+    /// now), or different (dirty: migrated again).
+    pub fn verified(&self, path: &str, equal: bool) -> Result<(), JournalError> {
+        self.with(|c| {
+            if equal {
+                c.execute(
+                    "UPDATE files SET verified_ms = ?2 WHERE path = ?1 AND state = 'migrated'",
+                    params![path, now_ms()],
+                )?;
+            } else {
+                c.execute(
+                    "UPDATE files SET state = 'dirty', verified_ms = 0
+                     WHERE path = ?1 AND state = 'migrated'",
+                    params![path],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Migrated files not verified since they last migrated (up to
+    /// `limit`), and how many there are.
+    pub fn unverified(&self, limit: u64) -> Result<(Vec<String>, u64), JournalError> {
+        self.with(|c| {
+            let cond = "state = 'migrated' AND verified_ms < changed_ms";
+            let n: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM files WHERE {cond}"),
+                [],
+                |r| r.get(0),
+            )?;
+            let mut q = c.prepare(&format!(
+                "SELECT path FROM files WHERE {cond} ORDER BY path LIMIT ?1"
+            ))?;
+            let rows = q.query_map(params![limit as i64], |r| r.get(0))?;
+            Ok((rows.collect::<Result<Vec<String>, _>>()?, n as u64))
         })
     }
 

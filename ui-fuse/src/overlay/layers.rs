@@ -221,14 +221,16 @@ impl Overlay {
                 continue;
             }
             let f = self.find(&at)?;
-            std::fs::DirBuilder::new()
-                .mode(f.meta.mode() & 0o7777)
-                .create(up.path(&at))
-                .or_else(|e| match e.kind() {
-                    io::ErrorKind::AlreadyExists => Ok(()),
-                    _ => Err(e),
-                })
-                .map_err(lower_err(&at))?;
+            quietly(up, &at, || {
+                std::fs::DirBuilder::new()
+                    .mode(f.meta.mode() & 0o7777)
+                    .create(up.path(&at))
+                    .or_else(|e| match e.kind() {
+                        io::ErrorKind::AlreadyExists => Ok(()),
+                        _ => Err(e),
+                    })
+                    .map_err(lower_err(&at))
+            })?;
             copy_attrs(up, &at, &f.meta)?;
         }
         Ok(())
@@ -247,16 +249,20 @@ impl Overlay {
         let up = self.upper()?;
         let kind = f.meta.file_type();
         if kind.is_dir() {
-            std::fs::DirBuilder::new()
-                .mode(f.meta.mode() & 0o7777)
-                .create(up.path(rel))
-                .map_err(lower_err(rel))?;
+            quietly(up, rel, || {
+                std::fs::DirBuilder::new()
+                    .mode(f.meta.mode() & 0o7777)
+                    .create(up.path(rel))
+                    .map_err(lower_err(rel))
+            })?;
             for (name, _) in self.entries(rel)? {
                 self.copy_up(&join(rel, &name), placeholder_ok)?;
             }
         } else if kind.is_symlink() {
             let to = std::fs::read_link(self.lower.path(rel)).map_err(lower_err(rel))?;
-            std::os::unix::fs::symlink(to, up.path(rel)).map_err(lower_err(rel))?;
+            quietly(up, rel, || {
+                std::os::unix::fs::symlink(to, up.path(rel)).map_err(lower_err(rel))
+            })?;
         } else if placeholder_ok && self.store_copy(rel, seen_of(&f.meta))?.is_some() {
             self.placeholder(rel, &f.meta)?;
         } else {
@@ -271,13 +277,16 @@ impl Overlay {
         let up = self.upper()?;
         self.reserve(meta.len())?;
         let (_, tmp) = spool_temp(up, rel);
-        let copied = std::fs::copy(self.lower.path(rel), &tmp)
-            .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, up.path(rel)));
+        let copied = quietly(up, rel, || {
+            std::fs::copy(self.lower.path(rel), &tmp)
+                .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+                .and_then(|()| std::fs::rename(&tmp, up.path(rel)))
+                .map_err(lower_err(rel))
+        });
         if let Err(e) = copied {
             let _ = std::fs::remove_file(&tmp);
             self.release_spool(meta.len());
-            return Err(lower_err(rel)(e));
+            return Err(e);
         }
         self.journal().spooled(rel, seen_of(meta))?;
         Ok(())
@@ -287,6 +296,10 @@ impl Overlay {
     /// are in the store), atomically: readers of what was there keep it.
     pub(super) fn placeholder(&self, rel: &str, meta: &Metadata) -> FsResult<()> {
         let up = self.upper()?;
+        quietly(up, rel, || self.placeholder_swap(up, rel, meta))
+    }
+
+    fn placeholder_swap(&self, up: &Lower, rel: &str, meta: &Metadata) -> FsResult<()> {
         let (tmp_rel, tmp) = spool_temp(up, rel);
         let made = std::fs::OpenOptions::new()
             .write(true)
@@ -334,6 +347,19 @@ impl Overlay {
 
 /// The prefix of the spool's temporary files (never shown).
 pub const SPOOL_TEMP: &str = ".docgrid-spool-";
+
+/// Runs `f`, then gives the spool's directory holding `rel` back the
+/// times it had: the spool's own copies, temporary files and swaps are
+/// not changes of the view.
+pub(super) fn quietly<R>(up: &Lower, rel: &str, f: impl FnOnce() -> FsResult<R>) -> FsResult<R> {
+    let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+    let before = up.stat(parent).ok();
+    let r = f();
+    if let Some(m) = before {
+        let _ = up.set_times(parent, m.accessed().ok(), m.modified().ok());
+    }
+    r
+}
 
 /// A temporary name beside the upper `rel`: relative, and its path.
 pub(super) fn spool_temp(up: &Lower, rel: &str) -> (String, PathBuf) {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct Lower {
     /// Held open for [`Lower::root`] to stay valid.
-    _dir: File,
+    dir: File,
     root: PathBuf,
     shown: PathBuf,
     dev: u64,
@@ -35,7 +35,7 @@ impl Lower {
         }
         let root = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
         Ok(Lower {
-            _dir: file,
+            dir: file,
             root,
             shown: std::path::absolute(dir)?,
             dev: meta.dev(),
@@ -51,6 +51,12 @@ impl Lower {
     /// The directory as the user named it (for messages).
     pub fn shown(&self) -> &Path {
         &self.shown
+    }
+
+    /// The descriptor it is held by.
+    pub fn fd(&self) -> i32 {
+        use std::os::unix::io::AsRawFd;
+        self.dir.as_raw_fd()
     }
 
     /// The device the lower directory is on.

@@ -12,8 +12,10 @@
 //!   [`layers`], [`spool`]: write-back's spool over the lower directory;
 //!   [`fuse`]: the FUSE adapter; [`worker`]: uploads and the background
 //!   migration; [`mount`]: putting it together;
-//! - [`status`]: what `overlay status` reports.
+//! - [`status`]: what `overlay status` reports; [`finish`]: `verify`
+//!   and `finish`.
 
+pub mod finish;
 pub mod fuse;
 pub mod handles;
 pub mod journal;

@@ -14,6 +14,7 @@ use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 
 use crate::mount::{end_session, may_allow_other};
 
+use super::finish::{Info, is_finished};
 use super::fuse::OverlayFuse;
 use super::journal::Journal;
 use super::layers::Hidden;
@@ -49,6 +50,9 @@ pub struct OverlayConfig {
 /// The spool's directory in the state directory (write-back).
 pub const UPPER_DIR: &str = "upper";
 
+/// After `finish`: the empty directory the overlay is mounted over.
+pub const FINISHED_LOWER: &str = "finished-lower";
+
 /// The spool's default bound: 4 GiB.
 pub const DEFAULT_SPOOL_LIMIT: u64 = 4 << 30;
 
@@ -61,14 +65,27 @@ pub struct OverlayMount {
     mountpoint: PathBuf,
 }
 
-/// Opens the lower directory and the journal, mounts, and starts the
-/// upload worker.
-pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
-    let lower = Arc::new(Lower::open(&cfg.lower)?);
+/// The overlay `cfg` describes, not mounted: the lower directory (after
+/// `finish`, an empty one in the state directory, in write-back mode),
+/// the journal (opened `shared` beside a running overlay, else as its
+/// owner) and, in write-back mode, the spool.
+pub fn overlay(tree: Tree, cfg: &OverlayConfig, shared: bool) -> io::Result<Overlay> {
     std::fs::create_dir_all(&cfg.state)?;
-    let journal = Arc::new(Journal::open(&cfg.state).map_err(io::Error::other)?);
+    let (lower_dir, mode) = if is_finished(&cfg.state) {
+        let empty = cfg.state.join(FINISHED_LOWER);
+        std::fs::create_dir_all(&empty)?;
+        (empty, Mode::WriteBack)
+    } else {
+        (cfg.lower.clone(), cfg.mode)
+    };
+    let lower = Arc::new(Lower::open(&lower_dir)?);
+    let journal = match shared {
+        true => Journal::open_shared(&cfg.state),
+        false => Journal::open(&cfg.state),
+    };
+    let journal = Arc::new(journal.map_err(io::Error::other)?);
     let mut migrator = Migrator::new(tree, journal, &lower.path(""), &cfg.prefix, &cfg.tags);
-    let upper = match cfg.mode {
+    let upper = match mode {
         Mode::WriteBack => {
             let dir = cfg.state.join(UPPER_DIR);
             std::fs::create_dir_all(&dir)?;
@@ -81,19 +98,32 @@ pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
         _ => None,
     };
     let opts = OverlayOptions {
-        mode: cfg.mode,
+        mode,
         ttl: Duration::from_secs(1),
         spool_limit: cfg.spool_limit,
     };
-    let fs = Overlay::new(
+    Overlay::new(
         lower,
         upper,
         Arc::new(migrator),
         Arc::new(Queue::new()),
         opts,
     )
-    .map_err(io::Error::other)?;
-    let fs = Arc::new(fs);
+    .map_err(io::Error::other)
+}
+
+/// Opens the overlay ([`overlay`]), mounts it, records where it is
+/// ([`Info`]) and starts the upload worker.
+pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
+    let fs = Arc::new(overlay(tree, cfg, false)?);
+    Info {
+        lower: std::path::absolute(&cfg.lower)?,
+        mountpoint: std::path::absolute(&cfg.mountpoint)?,
+        pid: std::process::id(),
+        fd: fs.lower_fd(),
+        prefix: cfg.prefix.clone(),
+    }
+    .write(&cfg.state)?;
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName("docgrid-overlay".into()),

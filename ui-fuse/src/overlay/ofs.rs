@@ -303,6 +303,11 @@ impl Overlay {
         self.lower.statvfs().map_err(lower_err(""))
     }
 
+    /// The descriptor the lower directory is held by.
+    pub fn lower_fd(&self) -> i32 {
+        self.lower.fd()
+    }
+
     /// Files waiting in the upload queue.
     pub fn queued(&self) -> usize {
         self.queue.len()

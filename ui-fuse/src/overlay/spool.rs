@@ -10,7 +10,7 @@ use crate::fs::{FsError, FsResult};
 
 use super::handles::Source;
 use super::journal::SyncState;
-use super::layers::{Found, Layer, copy_attrs, spool_temp};
+use super::layers::{Found, Layer, copy_attrs, quietly, spool_temp};
 use super::migrate::seen_of;
 use super::ofs::{Overlay, lower_err};
 
@@ -65,7 +65,9 @@ impl Overlay {
             }
             out.sync_all().map_err(lower_err(rel))?;
             copy_attrs(up, &tmp_rel, &meta)?;
-            std::fs::rename(&tmp, up.path(rel)).map_err(lower_err(rel))
+            quietly(up, rel, || {
+                std::fs::rename(&tmp, up.path(rel)).map_err(lower_err(rel))
+            })
         })();
         if let Err(e) = fetched {
             let _ = std::fs::remove_file(&tmp);
