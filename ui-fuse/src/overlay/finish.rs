@@ -47,6 +47,11 @@ pub struct Info {
     pub fd: i32,
     /// The `/files/` folder.
     pub prefix: String,
+    /// The lower directory's device and inode, which tell the daemon's
+    /// descriptor from whatever has its number now.
+    pub dev: u64,
+    /// See `dev`.
+    pub ino: u64,
 }
 
 impl Info {
@@ -63,32 +68,19 @@ impl Info {
     }
 
     /// A path that reaches the lower directory now: through the daemon's
-    /// descriptor while it lives, else the directory itself.
+    /// descriptor while it lives (the overlay may cover the directory),
+    /// else the directory itself.
     pub fn lower_root(&self) -> PathBuf {
+        use std::os::unix::fs::MetadataExt;
         let via_daemon = PathBuf::from(format!("/proc/{}/fd/{}/.", self.pid, self.fd));
-        let same = |a: &Path, b: &Path| {
-            use std::os::unix::fs::MetadataExt;
-            match (std::fs::metadata(a), std::fs::metadata(b)) {
-                (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-                _ => false,
-            }
-        };
-        if std::fs::metadata(&via_daemon).is_ok_and(|m| m.is_dir())
-            && (!self.lower.exists()
-                || is_overlay_over(&self.lower, &self.mountpoint)
-                || same(&via_daemon, &self.lower))
-        {
+        let is_lower = std::fs::metadata(&via_daemon)
+            .is_ok_and(|m| m.is_dir() && m.dev() == self.dev && m.ino() == self.ino);
+        if is_lower {
             via_daemon
         } else {
             self.lower.clone()
         }
     }
-}
-
-/// Whether the overlay is mounted over the lower directory itself.
-fn is_overlay_over(lower: &Path, mountpoint: &Path) -> bool {
-    std::path::absolute(lower).ok() == std::path::absolute(mountpoint).ok()
-        && crate::mount::is_mounted(mountpoint)
 }
 
 /// Whether `finish` was run on `state`.

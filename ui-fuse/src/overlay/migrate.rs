@@ -369,44 +369,8 @@ impl Migrator {
         };
         let mtime = mtime_of(seen);
         let (doc, rev) = match at {
-            Some(id) => {
-                let current = self.tree.doc(&id)?;
-                if current.hash == hash {
-                    (id, current.rev)
-                } else {
-                    let ops = vec![
-                        Op::SetContent {
-                            id,
-                            base: current.rev,
-                            content: manifest,
-                        },
-                        Op::SetMeta {
-                            id,
-                            base: current.rev,
-                            key: MTIME_KEY.into(),
-                            values: vec![mtime],
-                        },
-                    ];
-                    (
-                        id,
-                        self.tree.commit(&format!("overlay: update {rel}"), ops)?,
-                    )
-                }
-            }
-            None => {
-                let id = DocId::random();
-                let mut new = rules::plan_create(&dir, &name).map_err(ClientError::from)?;
-                new.meta.insert(MTIME_KEY.into(), vec![mtime]);
-                if !self.tags.is_empty() {
-                    new.meta.insert("tag".into(), self.tags.clone());
-                }
-                let op = new.op(id, manifest);
-                (
-                    id,
-                    self.tree
-                        .commit(&format!("overlay: migrate {rel}"), vec![op])?,
-                )
-            }
+            Some(id) => (id, self.update(id, rel, manifest, mtime)?),
+            None => self.create(rel, &dir, &name, manifest, mtime)?,
         };
         Ok(Migrated {
             seen,
@@ -414,6 +378,58 @@ impl Migrator {
             doc,
             rev,
         })
+    }
+
+    /// Gives document `id` the uploaded `manifest` and `mtime` (unless
+    /// it has those bytes already: adopted as it is); its revision.
+    fn update(
+        &self,
+        id: DocId,
+        rel: &str,
+        manifest: docgrid_core::model::Manifest,
+        mtime: String,
+    ) -> Result<u64, MigrateError> {
+        let current = self.tree.doc(&id)?;
+        if current.hash == manifest.hash {
+            return Ok(current.rev);
+        }
+        let base = current.rev;
+        let ops = vec![
+            Op::SetContent {
+                id,
+                base,
+                content: manifest,
+            },
+            Op::SetMeta {
+                id,
+                base,
+                key: MTIME_KEY.into(),
+                values: vec![mtime],
+            },
+        ];
+        Ok(self.tree.commit(&format!("overlay: update {rel}"), ops)?)
+    }
+
+    /// A new document `name` in `dir` for `rel`: its id and revision.
+    fn create(
+        &self,
+        rel: &str,
+        dir: &Dir,
+        name: &str,
+        manifest: docgrid_core::model::Manifest,
+        mtime: String,
+    ) -> Result<(DocId, u64), MigrateError> {
+        let id = DocId::random();
+        let mut new = rules::plan_create(dir, name).map_err(ClientError::from)?;
+        new.meta.insert(MTIME_KEY.into(), vec![mtime]);
+        if !self.tags.is_empty() {
+            new.meta.insert("tag".into(), self.tags.clone());
+        }
+        let op = new.op(id, manifest);
+        let rev = self
+            .tree
+            .commit(&format!("overlay: migrate {rel}"), vec![op])?;
+        Ok((id, rev))
     }
 
     /// The `/files/` directory and name of the file at `rel`.

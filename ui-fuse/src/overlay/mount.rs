@@ -116,12 +116,15 @@ pub fn overlay(tree: Tree, cfg: &OverlayConfig, shared: bool) -> io::Result<Over
 /// ([`Info`]) and starts the upload worker.
 pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
     let fs = Arc::new(overlay(tree, cfg, false)?);
+    let (dev, ino) = fs.lower_id();
     Info {
         lower: std::path::absolute(&cfg.lower)?,
         mountpoint: std::path::absolute(&cfg.mountpoint)?,
         pid: std::process::id(),
         fd: fs.lower_fd(),
         prefix: cfg.prefix.clone(),
+        dev,
+        ino,
     }
     .write(&cfg.state)?;
     let mut config = Config::default();

@@ -303,6 +303,11 @@ impl Overlay {
         self.lower.statvfs().map_err(lower_err(""))
     }
 
+    /// The lower directory's device and inode.
+    pub fn lower_id(&self) -> (u64, u64) {
+        self.lower.stat("").map_or((0, 0), |m| (m.dev(), m.ino()))
+    }
+
     /// The descriptor the lower directory is held by.
     pub fn lower_fd(&self) -> i32 {
         self.lower.fd()
