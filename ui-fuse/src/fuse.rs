@@ -90,18 +90,28 @@ impl FuseFs {
     }
 
     fn empty(&self, op: &'static str, r: FsResult<()>, reply: ReplyEmpty) {
-        match r {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(errno(op, &e)),
-        }
+        reply_empty(op, r, reply);
     }
 
     fn xattr(&self, op: &'static str, r: FsResult<XattrReply>, reply: ReplyXattr) {
-        match r {
-            Ok(XattrReply::Size(n)) => reply.size(n),
-            Ok(XattrReply::Data(d)) => reply.data(&d),
-            Err(e) => reply.error(errno(op, &e)),
-        }
+        reply_xattr(op, r, reply);
+    }
+}
+
+/// Answers an empty reply: ok, or the error's errno.
+pub(crate) fn reply_empty(op: &'static str, r: FsResult<()>, reply: ReplyEmpty) {
+    match r {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(errno(op, &e)),
+    }
+}
+
+/// Answers an attribute reply: the size probe, the value, or the errno.
+pub(crate) fn reply_xattr(op: &'static str, r: FsResult<XattrReply>, reply: ReplyXattr) {
+    match r {
+        Ok(XattrReply::Size(n)) => reply.size(n),
+        Ok(XattrReply::Data(d)) => reply.data(&d),
+        Err(e) => reply.error(errno(op, &e)),
     }
 }
 

@@ -160,14 +160,7 @@ impl Mounted {
             tracing::error!("before unmounting: {e}");
         }
         self.stop_threads();
-        match self.session.take() {
-            Some(s) if s.guard.is_finished() => s.join(),
-            Some(s) => {
-                end_session(&self.mountpoint, &s);
-                s.umount_and_join()
-            }
-            None => Ok(()),
-        }
+        end(&self.mountpoint, self.session.take())
     }
 
     fn stop_threads(&mut self) {
@@ -181,10 +174,20 @@ impl Mounted {
 impl Drop for Mounted {
     fn drop(&mut self) {
         self.stop_threads();
-        if let Some(s) = self.session.take() {
-            end_session(&self.mountpoint, &s);
-            let _ = s.umount_and_join();
+        let _ = end(&self.mountpoint, self.session.take());
+    }
+}
+
+/// Ends `session` (if there is one): joined when the kernel ended it
+/// already, else unmounted ([`end_session`]) and joined.
+pub(crate) fn end(mountpoint: &Path, session: Option<BackgroundSession>) -> io::Result<()> {
+    match session {
+        Some(s) if s.guard.is_finished() => s.join(),
+        Some(s) => {
+            end_session(mountpoint, &s);
+            s.umount_and_join()
         }
+        None => Ok(()),
     }
 }
 
@@ -192,7 +195,7 @@ impl Drop for Mounted {
 /// unmount only closes the socket `fusermount3` watches, and Debian's
 /// fusermount3 (3.14) then exits without unmounting while the session
 /// still answers — the join would wait for ever.
-pub(crate) fn end_session(mountpoint: &Path, s: &BackgroundSession) {
+fn end_session(mountpoint: &Path, s: &BackgroundSession) {
     if s.guard.is_finished() {
         return;
     }

@@ -15,7 +15,7 @@ use fuser::{
 };
 
 use crate::fs::{FsError, FsResult, XattrReply, utf8};
-use crate::fuse::{errno, guard, time_of};
+use crate::fuse::{errno, guard, reply_empty, reply_xattr, time_of};
 
 use super::ofs::{Overlay, Stat};
 
@@ -50,18 +50,11 @@ impl OverlayFuse {
     }
 
     fn empty(&self, op: &'static str, r: FsResult<()>, reply: ReplyEmpty) {
-        match r {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(errno(op, &e)),
-        }
+        reply_empty(op, r, reply);
     }
 
     fn xattr(&self, op: &'static str, r: FsResult<XattrReply>, reply: ReplyXattr) {
-        match r {
-            Ok(XattrReply::Size(n)) => reply.size(n),
-            Ok(XattrReply::Data(d)) => reply.data(&d),
-            Err(e) => reply.error(errno(op, &e)),
-        }
+        reply_xattr(op, r, reply);
     }
 }
 

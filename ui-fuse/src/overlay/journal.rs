@@ -188,9 +188,12 @@ pub enum JournalError {
     Corrupt(String),
 }
 
-/// The journal.
+/// The journal: a connection that writes, and one that only reads, so
+/// that the mount's lookups never wait behind a transaction's sync (WAL
+/// lets readers run beside the writer).
 pub struct Journal {
     conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
 }
 
 impl Journal {
@@ -207,8 +210,20 @@ impl Journal {
              WHERE state = 'migrating'",
             [],
         )?;
+        Journal::with_reader(state_dir, conn)
+    }
+
+    /// The journal writing through `conn`, reading through a connection
+    /// of its own.
+    fn with_reader(state_dir: &Path, conn: Connection) -> Result<Journal, JournalError> {
+        let reader = Connection::open_with_flags(
+            state_dir.join(JOURNAL_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Journal {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
         })
     }
 
@@ -219,9 +234,7 @@ impl Journal {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
-        Ok(Journal {
-            conn: Mutex::new(conn),
-        })
+        Journal::with_reader(state_dir, conn)
     }
 
     /// Opens the journal in `state_dir` to read it only (what `overlay
@@ -234,14 +247,26 @@ impl Journal {
                 path.display()
             )));
         }
-        let conn = Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let open = || -> Result<Connection, JournalError> {
+            let c = Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            Ok(c)
+        };
         Ok(Journal {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(open()?),
+            reader: Mutex::new(open()?),
         })
+    }
+
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, JournalError>,
+    ) -> Result<R, JournalError> {
+        f(&self.reader.lock().expect("poisoned"))
     }
 
     fn with<R>(
@@ -283,17 +308,19 @@ impl Journal {
     /// failed file becomes migrating (true); a file already migrating or
     /// migrated is left alone (false).
     pub fn begin(&self, path: &str, seen: Seen) -> Result<bool, JournalError> {
+        self.with(|c| begin_in(c, path, seen))
+    }
+
+    /// [`Journal::begin`] of many files in one transaction.
+    pub fn begin_all(&self, files: &[(String, Seen)]) -> Result<Vec<bool>, JournalError> {
         self.with(|c| {
-            let n = c.execute(
-                "INSERT INTO files (path, state, size, mtime_ns, before)
-                 VALUES (?1, 'migrating', ?2, ?3, 'lower-only')
-                 ON CONFLICT(path) DO UPDATE SET
-                   before = CASE WHEN state = 'failed' THEN 'dirty' ELSE state END,
-                   state = 'migrating', size = ?2, mtime_ns = ?3
-                 WHERE state IN ('lower-only', 'dirty', 'failed')",
-                params![path, seen.size as i64, seen.mtime_ns],
-            )?;
-            Ok(n == 1)
+            let tx = c.unchecked_transaction()?;
+            let began = files
+                .iter()
+                .map(|(p, s)| begin_in(&tx, p, *s))
+                .collect::<Result<Vec<bool>, _>>()?;
+            tx.commit()?;
+            Ok(began)
         })
     }
 
@@ -301,26 +328,22 @@ impl Journal {
     /// uploaded (it was marked dirty meanwhile): then it stays dirty, with
     /// the document recorded, and is migrated again. Returns its state.
     pub fn migrated(&self, path: &str, m: &Migrated) -> Result<SyncState, JournalError> {
+        self.with(|c| migrated_in(c, path, m))
+    }
+
+    /// [`Journal::migrated`] of many files in one transaction.
+    pub fn migrated_all(
+        &self,
+        files: &[(String, Migrated)],
+    ) -> Result<Vec<SyncState>, JournalError> {
         self.with(|c| {
-            c.execute(
-                "UPDATE files SET
-                   state = CASE WHEN state = 'migrating' THEN 'migrated' ELSE state END,
-                   size = CASE WHEN state = 'migrating' THEN ?2 ELSE size END,
-                   mtime_ns = CASE WHEN state = 'migrating' THEN ?3 ELSE mtime_ns END,
-                   hash = ?4, doc = ?5, rev = ?6, before = NULL, error = NULL, attempts = 0,
-                   changed_ms = ?7
-                 WHERE path = ?1",
-                params![
-                    path,
-                    m.seen.size as i64,
-                    m.seen.mtime_ns,
-                    m.hash.to_hex(),
-                    m.doc.to_string(),
-                    m.rev as i64,
-                    now_ms()
-                ],
-            )?;
-            state_of(c, path)?.ok_or_else(|| JournalError::Corrupt(format!("{path} vanished")))
+            let tx = c.unchecked_transaction()?;
+            let states = files
+                .iter()
+                .map(|(p, m)| migrated_in(&tx, p, m))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.commit()?;
+            Ok(states)
         })
     }
 
@@ -399,7 +422,7 @@ impl Journal {
 
     /// Every whiteout.
     pub fn whiteouts(&self) -> Result<Vec<String>, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut q = c.prepare("SELECT path FROM whiteouts")?;
             let rows = q.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<Vec<String>, _>>()?)
@@ -408,7 +431,7 @@ impl Journal {
 
     /// Whether `path` is whited out.
     pub fn is_whiteout(&self, path: &str) -> Result<bool, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             Ok(c.query_row(
                 "SELECT 1 FROM whiteouts WHERE path = ?1",
                 params![path],
@@ -421,7 +444,7 @@ impl Journal {
 
     /// The record of `path`.
     pub fn get(&self, path: &str) -> Result<Option<FileRecord>, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let row = c
                 .query_row(
                     &format!("SELECT {COLUMNS} FROM files WHERE path = ?1"),
@@ -435,7 +458,7 @@ impl Journal {
 
     /// Up to `limit` files in `state`, in path order.
     pub fn in_state(&self, state: SyncState, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut q = c.prepare(&format!(
                 "SELECT {COLUMNS} FROM files WHERE state = ?1 ORDER BY path LIMIT ?2"
             ))?;
@@ -448,7 +471,7 @@ impl Journal {
     /// failed `n` times waits 2^n seconds (at most an hour) after its last
     /// attempt.
     pub fn due_failed(&self, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut q = c.prepare(&format!(
                 "SELECT {COLUMNS} FROM files WHERE state = 'failed'
                    AND changed_ms + 1000 * MIN(3600, 1 << MIN(attempts, 12)) <= ?1
@@ -461,7 +484,7 @@ impl Journal {
 
     /// The records of `path` and of everything below it (a directory).
     pub fn under(&self, path: &str) -> Result<Vec<FileRecord>, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut q = c.prepare(&format!(
                 "SELECT {COLUMNS} FROM files
                  WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2 ORDER BY path"
@@ -474,7 +497,7 @@ impl Journal {
 
     /// Bytes migrated in the last `window` (for the rate `status` shows).
     pub fn migrated_since(&self, window: std::time::Duration) -> Result<u64, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let since = now_ms() - window.as_millis() as i64;
             let b: Option<i64> = c.query_row(
                 "SELECT SUM(size) FROM files WHERE state = 'migrated' AND changed_ms >= ?1",
@@ -515,7 +538,7 @@ impl Journal {
 
     /// Bytes the spool holds (files whose bytes are there).
     pub fn spool_bytes(&self) -> Result<u64, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let b: Option<i64> =
                 c.query_row("SELECT SUM(size) FROM files WHERE spooled = 1", [], |r| {
                     r.get(0)
@@ -527,7 +550,7 @@ impl Journal {
     /// Up to `limit` spooled files: to upload (`migrated` false: dirty
     /// or lower-only), or uploaded and ready to leave the spool (true).
     pub fn in_spool(&self, migrated: bool, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let states = if migrated {
                 "('migrated')"
             } else {
@@ -565,7 +588,7 @@ impl Journal {
     /// Migrated files not verified since they last migrated (up to
     /// `limit`), and how many there are.
     pub fn unverified(&self, limit: u64) -> Result<(Vec<String>, u64), JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let cond = "state = 'migrated' AND verified_ms < changed_ms";
             let n: i64 = c.query_row(
                 &format!("SELECT COUNT(*) FROM files WHERE {cond}"),
@@ -582,7 +605,7 @@ impl Journal {
 
     /// Files and bytes per state, failures and whiteouts.
     pub fn summary(&self) -> Result<Summary, JournalError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut q = c.prepare(
                 "SELECT state, COUNT(*), SUM(size) FROM files GROUP BY state ORDER BY state",
             )?;
@@ -616,6 +639,43 @@ impl Journal {
             })
         })
     }
+}
+
+/// What [`Journal::begin`] does, in `c`.
+fn begin_in(c: &Connection, path: &str, seen: Seen) -> Result<bool, JournalError> {
+    let n = c.execute(
+        "INSERT INTO files (path, state, size, mtime_ns, before)
+         VALUES (?1, 'migrating', ?2, ?3, 'lower-only')
+         ON CONFLICT(path) DO UPDATE SET
+           before = CASE WHEN state = 'failed' THEN 'dirty' ELSE state END,
+           state = 'migrating', size = ?2, mtime_ns = ?3
+         WHERE state IN ('lower-only', 'dirty', 'failed')",
+        params![path, seen.size as i64, seen.mtime_ns],
+    )?;
+    Ok(n == 1)
+}
+
+/// What [`Journal::migrated`] does, in `c`.
+fn migrated_in(c: &Connection, path: &str, m: &Migrated) -> Result<SyncState, JournalError> {
+    c.execute(
+        "UPDATE files SET
+           state = CASE WHEN state = 'migrating' THEN 'migrated' ELSE state END,
+           size = CASE WHEN state = 'migrating' THEN ?2 ELSE size END,
+           mtime_ns = CASE WHEN state = 'migrating' THEN ?3 ELSE mtime_ns END,
+           hash = ?4, doc = ?5, rev = ?6, before = NULL, error = NULL, attempts = 0,
+           changed_ms = ?7
+         WHERE path = ?1",
+        params![
+            path,
+            m.seen.size as i64,
+            m.seen.mtime_ns,
+            m.hash.to_hex(),
+            m.doc.to_string(),
+            m.rev as i64,
+            now_ms()
+        ],
+    )?;
+    state_of(c, path)?.ok_or_else(|| JournalError::Corrupt(format!("{path} vanished")))
 }
 
 /// What [`Journal::observe`] does, in `c`.

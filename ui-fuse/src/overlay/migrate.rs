@@ -63,16 +63,16 @@ pub struct Scan {
 
 /// Moves files of one lower directory into the store.
 pub struct Migrator {
-    tree: Tree,
-    journal: Arc<Journal>,
-    lower: PathBuf,
+    pub(super) tree: Tree,
+    pub(super) journal: Arc<Journal>,
+    pub(super) lower: PathBuf,
     /// The `/files/` directory the lower directory's top is (`/files/NAME/`).
-    prefix: Vec<String>,
-    tags: Vec<String>,
+    pub(super) prefix: Vec<String>,
+    pub(super) tags: Vec<String>,
     /// Write-back's spool: where a spooled file's bytes are.
-    upper: Option<PathBuf>,
+    pub(super) upper: Option<PathBuf>,
     /// Write-back: the lower paths the view does not show.
-    hidden: Option<Arc<Hidden>>,
+    pub(super) hidden: Option<Arc<Hidden>>,
     /// Paths being migrated: one migration of a path at a time.
     busy: Mutex<HashSet<String>>,
     freed: Condvar,
@@ -206,6 +206,12 @@ impl Migrator {
         &self.journal
     }
 
+    /// Whether a migration or change holds `rel` now (another worker's
+    /// batch: not to be taken twice).
+    pub fn is_held(&self, rel: &str) -> bool {
+        self.busy.lock().expect("poisoned").contains(rel)
+    }
+
     /// Waits until no migration or namespace change touches `paths` (a
     /// path, one of its ancestors or descendants), then holds them all:
     /// a migration holds its file, a rename both its ends, a delete its
@@ -329,7 +335,7 @@ impl Migrator {
         Ok((done, failed))
     }
 
-    fn stat(&self, file: &Path, rel: &str) -> Result<Seen, MigrateError> {
+    pub(super) fn stat(&self, file: &Path, rel: &str) -> Result<Seen, MigrateError> {
         let meta = std::fs::metadata(file).map_err(|source| MigrateError::Lower {
             path: rel.to_string(),
             source,
@@ -389,12 +395,27 @@ impl Migrator {
         manifest: docgrid_core::model::Manifest,
         mtime: String,
     ) -> Result<u64, MigrateError> {
+        match self.update_ops(id, manifest, mtime)? {
+            Ok(rev) => Ok(rev),
+            Err(ops) => Ok(self.tree.commit(&format!("overlay: update {rel}"), ops)?),
+        }
+    }
+
+    /// What giving document `id` the bytes of `manifest` takes: nothing
+    /// when it has them (`Ok`: its revision), else the ops (new content
+    /// and `mtime`).
+    pub(super) fn update_ops(
+        &self,
+        id: DocId,
+        manifest: docgrid_core::model::Manifest,
+        mtime: String,
+    ) -> Result<Result<u64, Vec<Op>>, MigrateError> {
         let current = self.tree.doc(&id)?;
         if current.hash == manifest.hash {
-            return Ok(current.rev);
+            return Ok(Ok(current.rev));
         }
         let base = current.rev;
-        let ops = vec![
+        Ok(Err(vec![
             Op::SetContent {
                 id,
                 base,
@@ -406,8 +427,7 @@ impl Migrator {
                 key: MTIME_KEY.into(),
                 values: vec![mtime],
             },
-        ];
-        Ok(self.tree.commit(&format!("overlay: update {rel}"), ops)?)
+        ]))
     }
 
     /// A new document `name` in `dir` for `rel`: its id and revision.
@@ -419,17 +439,29 @@ impl Migrator {
         manifest: docgrid_core::model::Manifest,
         mtime: String,
     ) -> Result<(DocId, u64), MigrateError> {
+        let (id, op) = self.create_op(dir, name, manifest, mtime)?;
+        let rev = self
+            .tree
+            .commit(&format!("overlay: migrate {rel}"), vec![op])?;
+        Ok((id, rev))
+    }
+
+    /// The op creating document `name` in `dir` with `manifest`, its
+    /// `mtime` and the overlay's tags, and the new document's id.
+    pub(super) fn create_op(
+        &self,
+        dir: &Dir,
+        name: &str,
+        manifest: docgrid_core::model::Manifest,
+        mtime: String,
+    ) -> Result<(DocId, Op), MigrateError> {
         let id = DocId::random();
         let mut new = rules::plan_create(dir, name).map_err(ClientError::from)?;
         new.meta.insert(MTIME_KEY.into(), vec![mtime]);
         if !self.tags.is_empty() {
             new.meta.insert("tag".into(), self.tags.clone());
         }
-        let op = new.op(id, manifest);
-        let rev = self
-            .tree
-            .commit(&format!("overlay: migrate {rel}"), vec![op])?;
-        Ok((id, rev))
+        Ok((id, new.op(id, manifest)))
     }
 
     /// The `/files/` directory and name of the file at `rel`.
@@ -446,7 +478,7 @@ impl Migrator {
     }
 
     /// The document `dir` lists as `name`, if any.
-    fn doc_at(&self, dir: &Dir, name: &str) -> Result<Option<DocId>, MigrateError> {
+    pub(super) fn doc_at(&self, dir: &Dir, name: &str) -> Result<Option<DocId>, MigrateError> {
         match self.tree.list(&dir.to_path()) {
             Ok(l) => Ok(l.get(name).and_then(|e| e.id)),
             Err(e) if e.kind() == docgrid_client::ErrorKind::NotFound => Ok(None),
@@ -470,7 +502,7 @@ fn seen_at(size: u64, modified: Option<SystemTime>) -> Seen {
 }
 
 /// The `mtime` key's value for `seen`.
-fn mtime_of(seen: Seen) -> String {
+pub(super) fn mtime_of(seen: Seen) -> String {
     let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(seen.mtime_ns.max(0) as u64);
     crate::fs::rfc3339(t)
 }

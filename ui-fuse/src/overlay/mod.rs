@@ -4,8 +4,9 @@
 //!
 //! - [`journal`]: the durable per-file state journal the overlay resumes
 //!   from after a crash or restart;
-//! - [`migrate`] (and [`moves`]): moving one lower file into the store,
-//!   and the store's side of renames and deletes;
+//! - [`migrate`] (and [`batch`], [`moves`]): moving one lower file, or
+//!   many at once, into the store, and the store's side of renames and
+//!   deletes;
 //! - [`lower`], [`nodes`]: the lower directory through its descriptor, and
 //!   the inode numbers;
 //! - [`ofs`], [`handles`], [`names`]: what each request means;
@@ -15,6 +16,7 @@
 //! - [`status`]: what `overlay status` reports; [`finish`]: `verify`
 //!   and `finish`.
 
+pub mod batch;
 pub mod finish;
 pub mod fuse;
 pub mod handles;

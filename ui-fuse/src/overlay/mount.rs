@@ -12,7 +12,7 @@ use std::time::Duration;
 use docgrid_client::tree::Tree;
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 
-use crate::mount::{end_session, may_allow_other};
+use crate::mount::{end, may_allow_other};
 
 use super::finish::{Info, is_finished};
 use super::fuse::OverlayFuse;
@@ -61,7 +61,7 @@ pub struct OverlayMount {
     session: Option<BackgroundSession>,
     fs: Arc<Overlay>,
     stop: Arc<AtomicBool>,
-    worker: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
     mountpoint: PathBuf,
 }
 
@@ -142,12 +142,12 @@ pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
     config.n_threads = Some(cfg.threads.max(1));
     let session = fuser::spawn_mount(OverlayFuse::new(fs.clone()), &cfg.mountpoint, &config)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let worker = worker::spawn(fs.clone(), cfg.background, stop.clone());
+    let workers = worker::spawn(fs.clone(), cfg.background, stop.clone());
     Ok(OverlayMount {
         session: Some(session),
         fs,
         stop,
-        worker: Some(worker),
+        workers,
         mountpoint: cfg.mountpoint.clone(),
     })
 }
@@ -171,19 +171,12 @@ impl OverlayMount {
     /// Stops the worker (after the file it is on) and unmounts.
     pub fn unmount(mut self) -> io::Result<()> {
         self.stop_worker();
-        match self.session.take() {
-            Some(s) if s.guard.is_finished() => s.join(),
-            Some(s) => {
-                end_session(&self.mountpoint, &s);
-                s.umount_and_join()
-            }
-            None => Ok(()),
-        }
+        end(&self.mountpoint, self.session.take())
     }
 
     fn stop_worker(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(w) = self.worker.take() {
+        for w in self.workers.drain(..) {
             let _ = w.join();
         }
     }
@@ -192,9 +185,6 @@ impl OverlayMount {
 impl Drop for OverlayMount {
     fn drop(&mut self) {
         self.stop_worker();
-        if let Some(s) = self.session.take() {
-            end_session(&self.mountpoint, &s);
-            let _ = s.umount_and_join();
-        }
+        let _ = end(&self.mountpoint, self.session.take());
     }
 }

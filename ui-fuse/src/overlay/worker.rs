@@ -27,6 +27,12 @@ use super::ofs::{Mode, Overlay};
 /// everything seen is migrated.
 pub const RESCAN_EVERY: Duration = Duration::from_secs(30);
 
+/// Files migrated together at most.
+pub const BATCH_FILES: usize = 256;
+
+/// Files larger than this migrate one at a time in the background (1 MiB).
+pub const BATCH_FILE_MAX: u64 = 1 << 20;
+
 /// Files waiting to be uploaded, each once.
 #[derive(Debug, Default)]
 pub struct Queue {
@@ -49,16 +55,19 @@ impl Queue {
         }
     }
 
-    /// The next file, waiting at most `wait`.
-    pub fn pop(&self, wait: Duration) -> Option<String> {
+    /// Up to `max` files, waiting at most `wait` for the first.
+    pub fn pop_many(&self, max: usize, wait: Duration) -> Vec<String> {
         let q = self.q.lock().expect("poisoned");
         let (mut q, _) = self
             .cv
             .wait_timeout_while(q, wait, |q| q.0.is_empty())
             .expect("poisoned");
-        let rel = q.0.pop_front()?;
-        q.1.remove(&rel);
-        Some(rel)
+        let n = q.0.len().min(max);
+        let taken: Vec<String> = q.0.drain(..n).collect();
+        for rel in &taken {
+            q.1.remove(rel);
+        }
+        taken
     }
 
     /// Files waiting.
@@ -72,24 +81,40 @@ impl Queue {
     }
 }
 
-/// Starts the worker of `fs`; it stops when `stop` is set.
-pub fn spawn(fs: Arc<Overlay>, background: Option<u64>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("docgrid-overlay-upload".into())
-        .spawn(move || {
-            idle_io_priority();
-            let mut w = Worker {
-                migrator: fs.migrator.clone(),
-                queue: fs.queue.clone(),
-                fs,
-                throttle: background.map(|r| Arc::new(Throttle::new(r))),
-                last_scan: None,
-            };
-            while !stop.load(Ordering::Relaxed) {
-                w.step();
-            }
+/// Upload threads: two, so that one batch's bytes go up while the
+/// other's commit is made.
+pub const WORKERS: usize = 2;
+
+/// Starts the workers of `fs` (sharing one rate); they stop when `stop`
+/// is set. Only the first scans.
+pub fn spawn(
+    fs: Arc<Overlay>,
+    background: Option<u64>,
+    stop: Arc<AtomicBool>,
+) -> Vec<JoinHandle<()>> {
+    let throttle = background.map(|r| Arc::new(Throttle::new(r)));
+    (0..WORKERS)
+        .map(|n| {
+            let (fs, throttle, stop) = (fs.clone(), throttle.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name(format!("docgrid-overlay-upload-{n}"))
+                .spawn(move || {
+                    idle_io_priority();
+                    let mut w = Worker {
+                        migrator: fs.migrator.clone(),
+                        queue: fs.queue.clone(),
+                        fs,
+                        throttle,
+                        scans: n == 0,
+                        last_scan: None,
+                    };
+                    while !stop.load(Ordering::Relaxed) {
+                        w.step();
+                    }
+                })
+                .expect("spawning a thread")
         })
-        .expect("spawning a thread")
+        .collect()
 }
 
 struct Worker {
@@ -97,44 +122,49 @@ struct Worker {
     migrator: Arc<Migrator>,
     queue: Arc<Queue>,
     throttle: Option<Arc<Throttle>>,
+    /// Whether this one scans the lower directory.
+    scans: bool,
     last_scan: Option<Instant>,
 }
 
 impl Worker {
     /// One unit of work, or a short wait when there is none.
     fn step(&mut self) {
-        if let Some(rel) = self.queue.pop(Duration::ZERO) {
-            self.migrate(&rel, false);
-            return;
+        let queued = self.queue.pop_many(BATCH_FILES, Duration::ZERO);
+        if !queued.is_empty() {
+            return self.batch(&queued, false);
         }
         if self.fs.options().mode == Mode::WriteBack && self.drain_spool() {
             return;
         }
         if let Some(rel) = self.next_failed() {
-            self.migrate(&rel, true);
-            return;
+            return self.migrate(&rel, true);
         }
         if self.throttle.is_some() {
-            if self.last_scan.is_none_or(|t| t.elapsed() >= RESCAN_EVERY) {
-                self.scan();
-                return;
+            if self.scans && self.last_scan.is_none_or(|t| t.elapsed() >= RESCAN_EVERY) {
+                return self.scan();
             }
-            if let Some(rel) = self.next_background() {
-                self.migrate(&rel, true);
-                return;
+            let next = self.next_background();
+            if !next.is_empty() {
+                return self.background(next);
             }
         }
-        if let Some(rel) = self.queue.pop(Duration::from_millis(200)) {
-            self.migrate(&rel, false);
+        let queued = self.queue.pop_many(BATCH_FILES, Duration::from_millis(200));
+        if !queued.is_empty() {
+            self.batch(&queued, false);
         }
     }
 
-    /// Write-back: uploads one spooled file, or lets uploaded ones leave
+    /// Write-back: uploads spooled files, or lets uploaded ones leave
     /// the spool; whether there was anything to do.
     fn drain_spool(&self) -> bool {
         let j = self.migrator.journal();
-        if let Some(r) = j.in_spool(false, 1).ok().and_then(|v| v.into_iter().next()) {
-            self.migrate(&r.path, false);
+        let spooled = j
+            .in_spool(false, 4 * BATCH_FILES as u64)
+            .unwrap_or_default();
+        let rels = self.unheld(spooled);
+        if !rels.is_empty() {
+            self.batch(&rels, false);
             return true;
         }
         let mut any = false;
@@ -145,6 +175,21 @@ impl Worker {
             }
         }
         any
+    }
+
+    /// Background files: the small ones in one batch, the large one at a
+    /// time, all within the rate.
+    fn background(&self, records: Vec<super::journal::FileRecord>) {
+        let (small, large): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .partition(|r| r.seen.size <= BATCH_FILE_MAX);
+        if !small.is_empty() {
+            let rels: Vec<String> = small.into_iter().map(|r| r.path).collect();
+            self.batch(&rels, true);
+        }
+        for r in large {
+            self.migrate(&r.path, true);
+        }
     }
 
     fn scan(&mut self) {
@@ -165,12 +210,43 @@ impl Worker {
         due.ok()?.into_iter().next().map(|r| r.path)
     }
 
-    fn next_background(&self) -> Option<String> {
+    fn next_background(&self) -> Vec<super::journal::FileRecord> {
         let j = self.migrator.journal();
         [SyncState::Dirty, SyncState::LowerOnly]
             .into_iter()
-            .find_map(|s| j.in_state(s, 1).ok()?.into_iter().next())
+            .map(|s| {
+                let mut v = j.in_state(s, 4 * BATCH_FILES as u64).unwrap_or_default();
+                v.retain(|r| !self.migrator.is_held(&r.path));
+                v.truncate(BATCH_FILES);
+                v
+            })
+            .find(|v| !v.is_empty())
+            .unwrap_or_default()
+    }
+
+    /// The paths of `records` no other worker holds, at most a batch.
+    fn unheld(&self, records: Vec<super::journal::FileRecord>) -> Vec<String> {
+        records
+            .into_iter()
             .map(|r| r.path)
+            .filter(|p| !self.migrator.is_held(p))
+            .take(BATCH_FILES)
+            .collect()
+    }
+
+    fn batch(&self, rels: &[String], throttled: bool) {
+        let throttle = if throttled {
+            self.throttle.as_ref()
+        } else {
+            None
+        };
+        match self.migrator.migrate_batch(rels, throttle) {
+            Ok(n) => tracing::debug!("overlay: migrated {n} of {} files", rels.len()),
+            Err(e) => tracing::warn!(
+                "overlay: migrating {} files: {e} (each retried later)",
+                rels.len()
+            ),
+        }
     }
 
     fn migrate(&self, rel: &str, throttled: bool) {
