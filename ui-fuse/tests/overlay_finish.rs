@@ -131,7 +131,6 @@ fn verify_finds_a_store_copy_that_differs() {
     let out = cli(&ov, "verify");
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("different: café.txt"), "{}", text(&out));
-    assert_eq!(ov.state("café.txt"), Some(SyncState::Dirty));
     eventually("it is migrated again", || {
         ov.stored("café.txt").as_deref() == Some("CRÈME brûlée\n".as_bytes())
     });

@@ -114,8 +114,20 @@ fn with_the_server_down_writes_are_spooled_up_to_the_bound_then_enospc() {
     });
 }
 
+/// A daemon process, killed and its mount cleared when dropped (also when
+/// the test fails half way).
+struct Daemon(Child, std::path::PathBuf);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = force_unmount(&self.1);
+    }
+}
+
 /// The overlay daemon as its own process, in the foreground.
-fn daemon(ov: &Ov) -> Child {
+fn daemon(ov: &Ov) -> Daemon {
     let child = Command::new(env!("CARGO_BIN_EXE_docgrid-fuse"))
         .args(["overlay", "--mode", "write-back", "--foreground", "--lower"])
         .arg(&ov.cfg.lower)
@@ -136,7 +148,7 @@ fn daemon(ov: &Ov) -> Child {
         .spawn()
         .unwrap();
     eventually("the daemon mounts", || is_mounted(&ov.cfg.mountpoint));
-    child
+    Daemon(child, ov.cfg.mountpoint.clone())
 }
 
 #[test]
@@ -162,14 +174,14 @@ fn sigkill_mid_workload_loses_nothing_acknowledged_and_uploads_nothing_twice() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    d.kill().unwrap();
-    d.wait().unwrap();
+    d.0.kill().unwrap();
+    d.0.wait().unwrap();
     let _ = writer.wait_with_output();
     force_unmount(&ov.cfg.mountpoint).unwrap();
     let done = std::fs::read_to_string(ov.env()[2].1.join("done")).unwrap_or_default();
     let acked: Vec<&str> = done.lines().collect();
     assert!(acked.len() > 5, "the writer got going: {}", acked.len());
-    let mut d = daemon(&ov);
+    let d = daemon(&ov);
     for name in &acked {
         ov.sh(&format!("cmp \"$S/{name}\" \"$M/{name}\""));
     }
@@ -197,7 +209,6 @@ fn sigkill_mid_workload_loses_nothing_acknowledged_and_uploads_nothing_twice() {
         let want = std::fs::read(ov.env()[2].1.join(name)).unwrap();
         assert!(ov.stored(name) == Some(want), "{name} is stored as written");
     }
-    d.kill().unwrap();
-    d.wait().unwrap();
-    force_unmount(&ov.cfg.mountpoint).unwrap();
+    drop(d);
+    assert!(!is_mounted(&ov.cfg.mountpoint));
 }

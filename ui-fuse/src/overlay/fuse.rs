@@ -2,16 +2,18 @@
 //! [`Overlay`] and its result one reply (errno from [`FsError::errno`],
 //! panics answered EIO, as in the tree mount's adapter).
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use fuser::{
-    FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, KernelConfig,
-    LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
-    ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow,
-    WriteFlags,
+    BackingId, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
+    InitFlags, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
+    Request, TimeOrNow, WriteFlags,
 };
 
 use crate::fs::{FsError, FsResult, XattrReply, utf8};
@@ -27,12 +29,42 @@ const MAX_READAHEAD: u32 = 1 << 20;
 /// The overlay as FUSE sees it.
 pub struct OverlayFuse {
     fs: Arc<Overlay>,
+    /// Whether the kernel reads files opened for reading by itself (FUSE
+    /// passthrough: Linux 6.9 and later, as root).
+    passthrough: AtomicBool,
+    /// The backing files registered for open handles, closed at release.
+    backing: Mutex<HashMap<u64, BackingId>>,
 }
 
 impl OverlayFuse {
     /// The adapter over `fs`.
     pub fn new(fs: Arc<Overlay>) -> OverlayFuse {
-        OverlayFuse { fs }
+        OverlayFuse {
+            fs,
+            passthrough: AtomicBool::new(false),
+            backing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Answers an open of `fh`: through passthrough where the core allows
+    /// it and the kernel takes it, else as a plain handle.
+    fn opened(&self, fh: u64, reply: ReplyOpen) {
+        if self.passthrough.load(Ordering::Relaxed)
+            && let Some(file) = self.fs.passthrough_file(fh)
+        {
+            match reply.open_backing(&file) {
+                Ok(id) => {
+                    reply.opened_passthrough(FileHandle(fh), FopenFlags::empty(), &id);
+                    self.backing.lock().expect("poisoned").insert(fh, id);
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!("FUSE passthrough refused ({e}): reads go through the daemon");
+                    self.passthrough.store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        reply.opened(FileHandle(fh), FopenFlags::empty());
     }
 
     fn entry(&self, op: &'static str, r: FsResult<Stat>, reply: ReplyEntry) {
@@ -94,6 +126,12 @@ fn file_type(mode: u32) -> FileType {
 impl Filesystem for OverlayFuse {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         let _ = config.set_max_readahead(MAX_READAHEAD);
+        let passthrough = config.add_capabilities(InitFlags::FUSE_PASSTHROUGH).is_ok()
+            && config.set_max_stack_depth(1).is_ok();
+        if !passthrough {
+            tracing::info!("the kernel lacks FUSE passthrough: reads go through the daemon");
+        }
+        self.passthrough.store(passthrough, Ordering::Relaxed);
         Ok(())
     }
 
@@ -226,7 +264,7 @@ impl Filesystem for OverlayFuse {
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         match guard("open", || self.fs.open(ino.0, flags.0)) {
-            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+            Ok(fh) => self.opened(fh, reply),
             Err(e) => reply.error(errno("open", &e)),
         }
     }
@@ -289,6 +327,7 @@ impl Filesystem for OverlayFuse {
         reply: ReplyEmpty,
     ) {
         let r = guard("release", || self.fs.release(fh.0));
+        self.backing.lock().expect("poisoned").remove(&fh.0);
         self.empty("release", r, reply);
     }
 

@@ -58,6 +58,23 @@ pub struct Handle {
 }
 
 impl Overlay {
+    /// The file the kernel may read handle `fh` from by itself (FUSE
+    /// passthrough): a file opened for reading only, from the lower
+    /// directory or the spool — except in read-through mode, which must
+    /// see the reads to know that a file was read completely.
+    pub fn passthrough_file(&self, fh: u64) -> Option<File> {
+        if self.opts.mode == Mode::ReadThrough {
+            return None;
+        }
+        let h = self.handle(fh).ok()?;
+        match &h.source {
+            Source::File(f) if !h.writes => f.try_clone().ok(),
+            _ => None,
+        }
+    }
+}
+
+impl Overlay {
     /// Opens file `ino` with `flags` (`open(2)`'s); returns the handle.
     pub fn open(&self, ino: Ino, flags: i32) -> FsResult<u64> {
         let rel = self.rel(ino)?;

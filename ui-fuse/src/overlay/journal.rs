@@ -445,12 +445,10 @@ impl Journal {
     /// The record of `path`.
     pub fn get(&self, path: &str) -> Result<Option<FileRecord>, JournalError> {
         self.read(|c| {
+            // Every open asks: the statement is parsed once.
             let row = c
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM files WHERE path = ?1"),
-                    params![path],
-                    raw_record,
-                )
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM files WHERE path = ?1"))?
+                .query_row(params![path], raw_record)
                 .optional()?;
             row.map(record).transpose()
         })

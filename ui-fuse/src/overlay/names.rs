@@ -158,6 +158,23 @@ impl Overlay {
         }
         self.journal().renamed(&src, &dst)?;
         self.nodes.renamed(&src, &dst);
+        self.record_unknown(&dst)?;
+        Ok(())
+    }
+
+    /// A file renamed into `dst` that the journal never saw (not scanned
+    /// yet) is recorded lower-only, so that it is not left for the next
+    /// scan to find.
+    fn record_unknown(&self, dst: &str) -> FsResult<()> {
+        if self.opts.mode == Mode::WriteBack || self.journal().get(dst)?.is_some() {
+            return Ok(());
+        }
+        if let Ok(meta) = self.lower.stat(dst)
+            && meta.is_file()
+        {
+            self.journal()
+                .observe(dst, super::migrate::seen_of(&meta))?;
+        }
         Ok(())
     }
 
