@@ -74,12 +74,8 @@ enum OverlayCmd {
     /// Files and bytes migrated, remaining, dirty and failed (with
     /// reasons), the rate and the time left.
     Status {
-        /// The overlay's state directory.
-        #[arg(long, value_name = "DIR", required_unless_present = "lower")]
-        state: Option<PathBuf>,
-        /// Or the lower directory, for the default state directory.
-        #[arg(long, value_name = "DIR")]
-        lower: Option<PathBuf>,
+        #[command(flatten)]
+        at: StateAt,
         /// As JSON.
         #[arg(long)]
         json: bool,
@@ -129,24 +125,11 @@ impl StateAt {
 
 /// Runs `docgrid-fuse overlay …`.
 pub fn run(args: OverlayArgs) -> Result<()> {
-    if let Some(OverlayCmd::Status { state, lower, json }) = &args.cmd {
-        let dir = match (state, lower) {
-            (Some(s), _) => s.clone(),
-            (None, Some(l)) => default_state(l)?,
-            (None, None) => unreachable!("required by clap"),
-        };
-        let r = status::report(&dir).with_context(|| format!("reading {}", dir.display()))?;
-        if *json {
-            println!("{}", serde_json::to_string_pretty(&r)?);
-        } else {
-            print!("{}", r.text());
-        }
-        return Ok(());
-    }
     match &args.cmd {
+        Some(OverlayCmd::Status { at, json }) => return status(&at.dir()?, *json),
         Some(OverlayCmd::Verify { at, json, conn }) => return verify(&at.dir()?, *json, conn),
         Some(OverlayCmd::Finish { at, conn }) => return finish(&at.dir()?, conn),
-        _ => {}
+        None => {}
     }
     let cfg = overlay_config(&args)?;
     if !args.foreground {
@@ -238,10 +221,26 @@ fn serve(conn: &Conn, cfg: &OverlayConfig) -> Result<()> {
     Ok(())
 }
 
+/// `overlay status`.
+fn status(state: &Path, json: bool) -> Result<()> {
+    let r = status::report(state).with_context(|| format!("reading {}", state.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", r.text());
+    }
+    Ok(())
+}
+
+/// What the mount recorded in `state`.
+fn info(state: &Path) -> Result<finish::Info> {
+    finish::Info::read(state)
+        .with_context(|| format!("{}: no overlay has been mounted with it", state.display()))
+}
+
 /// `overlay verify`.
 fn verify(state: &Path, json: bool, conn: &Conn) -> Result<()> {
-    let info = finish::Info::read(state)
-        .with_context(|| format!("{}: no overlay has been mounted with it", state.display()))?;
+    let info = info(state)?;
     let journal = Journal::open_shared(state)?;
     let tree = tree_of(conn)?;
     let upper = state.join(mount::UPPER_DIR);
@@ -271,8 +270,7 @@ fn verify(state: &Path, json: bool, conn: &Conn) -> Result<()> {
 
 /// `overlay finish`.
 fn finish(state: &Path, conn: &Conn) -> Result<()> {
-    let info = finish::Info::read(state)
-        .with_context(|| format!("{}: no overlay has been mounted with it", state.display()))?;
+    let info = info(state)?;
     if finish::is_finished(state) {
         println!(
             "finished already: {} is no longer needed",

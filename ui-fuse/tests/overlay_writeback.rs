@@ -135,14 +135,7 @@ fn daemon(ov: &Ov) -> Daemon {
         .arg("--state")
         .arg(&ov.cfg.state)
         .args(["--prefix", "office", "--tag", "archive"])
-        .args([
-            "--server",
-            &ov.server.url,
-            "--token",
-            &ov.server.token,
-            "--cache",
-        ])
-        .arg(ov.dir.path().join("cache"))
+        .args(ov.conn_args("cache"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -56,26 +56,14 @@ impl Migrator {
     fn begin_batch(&self, rels: &[String]) -> Result<Vec<Item>, MigrateError> {
         let mut items = Vec::new();
         for rel in rels {
-            let spooled = self.journal.get(rel)?.is_some_and(|r| r.spooled);
-            if !spooled && self.hidden.as_ref().is_some_and(|h| h.whited_out(rel)) {
-                self.journal.removed(rel)?;
-                continue;
-            }
-            let file = match (&self.upper, spooled) {
-                (Some(up), true) => up.join(rel),
-                _ => self.lower.join(rel),
-            };
-            match self.stat(&file, rel) {
-                Ok(seen) => items.push(Item {
+            match self.source(rel) {
+                Ok(Some((file, seen))) => items.push(Item {
                     rel: rel.clone(),
                     file,
                     seen,
                 }),
-                Err(MigrateError::Lower { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    self.journal.removed(rel)?;
-                }
+                Ok(None) => {}
+                Err(MigrateError::Journal(e)) => return Err(e.into()),
                 Err(e) => self.journal.failed(rel, &e.to_string())?,
             }
         }
@@ -101,12 +89,8 @@ impl Migrator {
         for (i, manifest) in items.iter().zip(manifests) {
             let (dir, name) = self.place(&i.rel);
             let hash = manifest.hash;
-            let known = match self.journal.get(&i.rel)?.and_then(|r| r.doc) {
-                Some(id) => Some(id),
-                None => self.doc_at(&dir, &name)?,
-            };
             let mtime = mtime_of(i.seen);
-            match known {
+            match self.doc_of(&i.rel, &dir, &name)? {
                 Some(id) => match self.update_ops(id, manifest, mtime)? {
                     Ok(rev) => docs.push((id, Some(rev), hash)),
                     Err(more) => {

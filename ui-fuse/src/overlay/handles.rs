@@ -72,9 +72,7 @@ impl Overlay {
             _ => None,
         }
     }
-}
 
-impl Overlay {
     /// Opens file `ino` with `flags` (`open(2)`'s); returns the handle.
     pub fn open(&self, ino: Ino, flags: i32) -> FsResult<u64> {
         let rel = self.rel(ino)?;
@@ -219,12 +217,7 @@ impl Overlay {
     /// written file is migrated before it returns; in write-back mode it
     /// is synced in the spool (and recorded to upload) before it returns.
     pub fn flush(&self, fh: u64) -> FsResult<()> {
-        let h = self.handle(fh)?;
-        match self.opts.mode {
-            Mode::WriteThrough => self.store_written(&h),
-            Mode::WriteBack => self.spool_written(&h),
-            Mode::ReadThrough => Ok(()),
-        }
+        self.acknowledge(&*self.handle(fh)?)
     }
 
     /// `fsync` of handle `fh`: the file is synced; in write-through mode
@@ -235,9 +228,15 @@ impl Overlay {
             let rel = self.rel(h.ino)?;
             f.sync_all().map_err(lower_err(&rel))?;
         }
+        self.acknowledge(&h)
+    }
+
+    /// What `close` and `fsync` wait for, by mode: nothing (read-through),
+    /// the store (write-through), the spool (write-back).
+    fn acknowledge(&self, h: &Handle) -> FsResult<()> {
         match self.opts.mode {
-            Mode::WriteThrough => self.store_written(&h),
-            Mode::WriteBack => self.spool_written(&h),
+            Mode::WriteThrough => self.store_written(h),
+            Mode::WriteBack => self.spool_written(h),
             Mode::ReadThrough => Ok(()),
         }
     }

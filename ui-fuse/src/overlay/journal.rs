@@ -444,24 +444,18 @@ impl Journal {
 
     /// The record of `path`.
     pub fn get(&self, path: &str) -> Result<Option<FileRecord>, JournalError> {
-        self.read(|c| {
-            // Every open asks: the statement is parsed once.
-            let row = c
-                .prepare_cached(&format!("SELECT {COLUMNS} FROM files WHERE path = ?1"))?
-                .query_row(params![path], raw_record)
-                .optional()?;
-            row.map(record).transpose()
-        })
+        // Every open asks: `records` parses the statement once.
+        self.read(|c| Ok(records(c, "WHERE path = ?1", params![path])?.pop()))
     }
 
     /// Up to `limit` files in `state`, in path order.
     pub fn in_state(&self, state: SyncState, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
         self.read(|c| {
-            let mut q = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM files WHERE state = ?1 ORDER BY path LIMIT ?2"
-            ))?;
-            let rows = q.query_map(params![state.as_str(), limit as i64], raw_record)?;
-            rows.map(|r| record(r?)).collect()
+            records(
+                c,
+                "WHERE state = ?1 ORDER BY path LIMIT ?2",
+                params![state.as_str(), limit as i64],
+            )
         })
     }
 
@@ -470,26 +464,25 @@ impl Journal {
     /// attempt.
     pub fn due_failed(&self, limit: u64) -> Result<Vec<FileRecord>, JournalError> {
         self.read(|c| {
-            let mut q = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM files WHERE state = 'failed'
+            records(
+                c,
+                "WHERE state = 'failed'
                    AND changed_ms + 1000 * MIN(3600, 1 << MIN(attempts, 12)) <= ?1
-                 ORDER BY changed_ms LIMIT ?2"
-            ))?;
-            let rows = q.query_map(params![now_ms(), limit as i64], raw_record)?;
-            rows.map(|r| record(r?)).collect()
+                 ORDER BY changed_ms LIMIT ?2",
+                params![now_ms(), limit as i64],
+            )
         })
     }
 
     /// The records of `path` and of everything below it (a directory).
     pub fn under(&self, path: &str) -> Result<Vec<FileRecord>, JournalError> {
         self.read(|c| {
-            let mut q = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM files
-                 WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2 ORDER BY path"
-            ))?;
             let below = format!("{}/", path.trim_end_matches('/'));
-            let rows = q.query_map(params![path, below], raw_record)?;
-            rows.map(|r| record(r?)).collect()
+            records(
+                c,
+                "WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2 ORDER BY path",
+                params![path, below],
+            )
         })
     }
 
@@ -554,12 +547,13 @@ impl Journal {
             } else {
                 "('dirty', 'lower-only')"
             };
-            let mut q = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM files WHERE spooled = 1 AND state IN {states}
-                 ORDER BY changed_ms, path LIMIT ?1"
-            ))?;
-            let rows = q.query_map(params![limit as i64], raw_record)?;
-            rows.map(|r| record(r?)).collect()
+            records(
+                c,
+                &format!(
+                    "WHERE spooled = 1 AND state IN {states} ORDER BY changed_ms, path LIMIT ?1"
+                ),
+                params![limit as i64],
+            )
         })
     }
 
@@ -707,6 +701,18 @@ fn state_of(c: &Connection, path: &str) -> Result<Option<SyncState>, JournalErro
         )
         .optional()?;
     s.map(|s| SyncState::parse(&s)).transpose()
+}
+
+/// The records `rest` (`WHERE …`) selects, the statement parsed once per
+/// connection.
+fn records(
+    c: &Connection,
+    rest: &str,
+    p: impl rusqlite::Params,
+) -> Result<Vec<FileRecord>, JournalError> {
+    let mut q = c.prepare_cached(&format!("SELECT {COLUMNS} FROM files {rest}"))?;
+    let rows = q.query_map(p, raw_record)?;
+    rows.map(|r| record(r?)).collect()
 }
 
 /// A row as SQLite has it.

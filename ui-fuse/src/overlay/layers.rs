@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use std::fs::Metadata;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
@@ -170,7 +170,7 @@ impl Overlay {
         };
         let mut any = false;
         for &l in layers {
-            if l == Layer::Lower && self.upper.is_some() && self.hidden(rel) {
+            if l == Layer::Lower && self.hidden(rel) {
                 continue;
             }
             let read = match std::fs::read_dir(self.layer(l).path(rel)) {
@@ -276,15 +276,12 @@ impl Overlay {
     fn copy_bytes_up(&self, rel: &str, meta: &Metadata) -> FsResult<()> {
         let up = self.upper()?;
         self.reserve(meta.len())?;
-        let (_, tmp) = spool_temp(up, rel);
-        let copied = quietly(up, rel, || {
-            std::fs::copy(self.lower.path(rel), &tmp)
-                .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-                .and_then(|()| std::fs::rename(&tmp, up.path(rel)))
+        let copied = swap_in(up, rel, |_, tmp| {
+            std::fs::copy(self.lower.path(rel), tmp)
+                .and_then(|_| std::fs::File::open(tmp)?.sync_all())
                 .map_err(lower_err(rel))
         });
         if let Err(e) = copied {
-            let _ = std::fs::remove_file(&tmp);
             self.release_spool(meta.len());
             return Err(e);
         }
@@ -296,23 +293,16 @@ impl Overlay {
     /// are in the store), atomically: readers of what was there keep it.
     pub(super) fn placeholder(&self, rel: &str, meta: &Metadata) -> FsResult<()> {
         let up = self.upper()?;
-        quietly(up, rel, || self.placeholder_swap(up, rel, meta))
-    }
-
-    fn placeholder_swap(&self, up: &Lower, rel: &str, meta: &Metadata) -> FsResult<()> {
-        let (tmp_rel, tmp) = spool_temp(up, rel);
-        let made = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(meta.mode() & 0o7777)
-            .open(&tmp)
-            .and_then(|f| f.set_len(meta.len()));
-        if let Err(e) = made {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(lower_err(rel)(e));
-        }
-        copy_attrs(up, &tmp_rel, meta)?;
-        std::fs::rename(&tmp, up.path(rel)).map_err(lower_err(rel))
+        swap_in(up, rel, |tmp_rel, tmp| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(meta.mode() & 0o7777)
+                .open(tmp)
+                .and_then(|f| f.set_len(meta.len()))
+                .map_err(lower_err(rel))?;
+            copy_attrs(up, tmp_rel, meta)
+        })
     }
 
     /// The upper directory (write-back only).
@@ -361,8 +351,28 @@ pub(super) fn quietly<R>(up: &Lower, rel: &str, f: impl FnOnce() -> FsResult<R>)
     r
 }
 
+/// Replaces the spool's `rel` by the file `fill` writes at a temporary
+/// name beside it (given as relative name and path), atomically — readers
+/// of what was there keep it — and leaving the directory's times alone;
+/// on failure the temporary file goes.
+pub(super) fn swap_in(
+    up: &Lower,
+    rel: &str,
+    fill: impl FnOnce(&str, &Path) -> FsResult<()>,
+) -> FsResult<()> {
+    let (tmp_rel, tmp) = spool_temp(up, rel);
+    let r = quietly(up, rel, || {
+        fill(&tmp_rel, &tmp)?;
+        std::fs::rename(&tmp, up.path(rel)).map_err(lower_err(rel))
+    });
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
 /// A temporary name beside the upper `rel`: relative, and its path.
-pub(super) fn spool_temp(up: &Lower, rel: &str) -> (String, PathBuf) {
+fn spool_temp(up: &Lower, rel: &str) -> (String, PathBuf) {
     let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
     let tmp = join(parent, &format!("{SPOOL_TEMP}{:016x}", rand_u64()));
     let path = up.path(&tmp);

@@ -276,25 +276,8 @@ impl Migrator {
         throttle: Option<&Arc<Throttle>>,
     ) -> Result<SyncState, MigrateError> {
         let _slot = self.hold(&[rel]);
-        let spooled = self.journal.get(rel)?.is_some_and(|r| r.spooled);
-        if !spooled && self.hidden.as_ref().is_some_and(|h| h.whited_out(rel)) {
-            // Deleted or renamed away in the view: not to be migrated.
-            self.journal.removed(rel)?;
+        let Some((file, before)) = self.source(rel)? else {
             return Ok(SyncState::LowerOnly);
-        }
-        let file = match (&self.upper, spooled) {
-            (Some(up), true) => up.join(rel),
-            _ => self.lower.join(rel),
-        };
-        let before = match self.stat(&file, rel) {
-            Err(MigrateError::Lower { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                // Deleted behind the overlay's back: nothing to migrate.
-                self.journal.removed(rel)?;
-                return Ok(SyncState::LowerOnly);
-            }
-            other => other?,
         };
         if !self.journal.begin(rel, before)? {
             return Ok(self
@@ -315,6 +298,48 @@ impl Migrator {
                 self.journal.failed(rel, &e.to_string())?;
                 Err(e)
             }
+        }
+    }
+
+    /// Where the bytes of `rel` are to be migrated from (the spool for a
+    /// spooled file, else the lower directory) and how the file looks
+    /// there. `None`, and the record forgotten, when there is nothing to
+    /// migrate: deleted or renamed away in the view (whited out), or
+    /// deleted behind the overlay's back. Must be called holding `rel`.
+    pub(super) fn source(&self, rel: &str) -> Result<Option<(PathBuf, Seen)>, MigrateError> {
+        let spooled = self.journal.get(rel)?.is_some_and(|r| r.spooled);
+        if !spooled && self.hidden.as_ref().is_some_and(|h| h.whited_out(rel)) {
+            self.journal.removed(rel)?;
+            return Ok(None);
+        }
+        let file = match (&self.upper, spooled) {
+            (Some(up), true) => up.join(rel),
+            _ => self.lower.join(rel),
+        };
+        match self.stat(&file, rel) {
+            Ok(seen) => Ok(Some((file, seen))),
+            Err(MigrateError::Lower { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                self.journal.removed(rel)?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The document `rel` is migrated into: the one the journal records,
+    /// else one already at its place (a commit whose journal entry was
+    /// lost), else none (a new one).
+    pub(super) fn doc_of(
+        &self,
+        rel: &str,
+        dir: &Dir,
+        name: &str,
+    ) -> Result<Option<DocId>, MigrateError> {
+        match self.journal.get(rel)?.and_then(|r| r.doc) {
+            Some(id) => Ok(Some(id)),
+            None => self.doc_at(dir, name),
         }
     }
 
@@ -368,13 +393,8 @@ impl Migrator {
         };
         let manifest = self.tree.upload(content)?;
         let hash = manifest.hash;
-        let known = self.journal.get(rel)?.and_then(|r| r.doc);
-        let at = match known {
-            Some(id) => Some(id),
-            None => self.doc_at(&dir, &name)?,
-        };
         let mtime = mtime_of(seen);
-        let (doc, rev) = match at {
+        let (doc, rev) = match self.doc_of(rel, &dir, &name)? {
             Some(id) => (id, self.update(id, rel, manifest, mtime)?),
             None => self.create(rel, &dir, &name, manifest, mtime)?,
         };
@@ -478,7 +498,7 @@ impl Migrator {
     }
 
     /// The document `dir` lists as `name`, if any.
-    pub(super) fn doc_at(&self, dir: &Dir, name: &str) -> Result<Option<DocId>, MigrateError> {
+    fn doc_at(&self, dir: &Dir, name: &str) -> Result<Option<DocId>, MigrateError> {
         match self.tree.list(&dir.to_path()) {
             Ok(l) => Ok(l.get(name).and_then(|e| e.id)),
             Err(e) if e.kind() == docgrid_client::ErrorKind::NotFound => Ok(None),

@@ -361,7 +361,7 @@ impl Overlay {
             .layer(f.layer)
             .listxattr(&rel)
             .map_err(lower_err(&rel))?;
-        if self.getattr(ino)?.is_file() {
+        if f.meta.is_file() {
             names.extend_from_slice(SYNC_STATE_XATTR.as_bytes());
             names.push(0);
         }
@@ -371,12 +371,7 @@ impl Overlay {
     /// `setxattr` (of the lower file; the sync state cannot be set).
     pub fn setxattr(&self, ino: Ino, name: &str, value: &[u8], flags: i32) -> FsResult<()> {
         let rel = self.rel(ino)?;
-        if name == SYNC_STATE_XATTR {
-            return Err(FsError::NotPermitted {
-                what: format!("setting {name} of {rel}"),
-                why: "the overlay sets it as the file migrates",
-            });
-        }
+        refuse_sync_state(name, "setting", &rel)?;
         let l = self.writable(&rel)?;
         self.layer(l)
             .setxattr(&rel, name, value, flags)
@@ -386,12 +381,7 @@ impl Overlay {
     /// `removexattr`.
     pub fn removexattr(&self, ino: Ino, name: &str) -> FsResult<()> {
         let rel = self.rel(ino)?;
-        if name == SYNC_STATE_XATTR {
-            return Err(FsError::NotPermitted {
-                what: format!("removing {name} of {rel}"),
-                why: "the overlay sets it as the file migrates",
-            });
-        }
+        refuse_sync_state(name, "removing", &rel)?;
         let l = self.writable(&rel)?;
         self.layer(l)
             .removexattr(&rel, name)
@@ -419,6 +409,17 @@ impl Stat {
     pub fn is_file(&self) -> bool {
         self.mode & libc::S_IFMT == libc::S_IFREG
     }
+}
+
+/// [`SYNC_STATE_XATTR`] is the overlay's to set: `verb`ing it is refused.
+fn refuse_sync_state(name: &str, verb: &str, rel: &str) -> FsResult<()> {
+    if name != SYNC_STATE_XATTR {
+        return Ok(());
+    }
+    Err(FsError::NotPermitted {
+        what: format!("{verb} {name} of {rel}"),
+        why: "the overlay sets it as the file migrates",
+    })
 }
 
 /// `stat` of the entry `f` as inode `ino`: a placeholder in the spool

@@ -10,7 +10,7 @@ use crate::fs::{FsError, FsResult};
 
 use super::handles::Source;
 use super::journal::SyncState;
-use super::layers::{Found, Layer, copy_attrs, quietly, spool_temp};
+use super::layers::{Found, Layer, copy_attrs, swap_in};
 use super::migrate::seen_of;
 use super::ofs::{Overlay, lower_err};
 
@@ -51,9 +51,8 @@ impl Overlay {
             })?;
         let meta = up.stat(rel).map_err(lower_err(rel))?;
         self.reserve(meta.len())?;
-        let (tmp_rel, tmp) = spool_temp(up, rel);
-        let fetched = (|| -> FsResult<()> {
-            let mut out = std::fs::File::create(&tmp).map_err(lower_err(rel))?;
+        let fetched = swap_in(up, rel, |tmp_rel, tmp| {
+            let mut out = std::fs::File::create(tmp).map_err(lower_err(rel))?;
             let mut at = 0u64;
             while at < meta.len() {
                 let chunk = self.migrator.tree().read_at(&doc, at, FETCH)?;
@@ -64,13 +63,9 @@ impl Overlay {
                 at += chunk.len() as u64;
             }
             out.sync_all().map_err(lower_err(rel))?;
-            copy_attrs(up, &tmp_rel, &meta)?;
-            quietly(up, rel, || {
-                std::fs::rename(&tmp, up.path(rel)).map_err(lower_err(rel))
-            })
-        })();
+            copy_attrs(up, tmp_rel, &meta)
+        });
         if let Err(e) = fetched {
-            let _ = std::fs::remove_file(&tmp);
             self.release_spool(meta.len());
             return Err(e);
         }

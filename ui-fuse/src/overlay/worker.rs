@@ -235,11 +235,7 @@ impl Worker {
     }
 
     fn batch(&self, rels: &[String], throttled: bool) {
-        let throttle = if throttled {
-            self.throttle.as_ref()
-        } else {
-            None
-        };
+        let throttle = self.throttle.as_ref().filter(|_| throttled);
         match self.migrator.migrate_batch(rels, throttle) {
             Ok(n) => tracing::debug!("overlay: migrated {n} of {} files", rels.len()),
             Err(e) => tracing::warn!(
@@ -250,11 +246,7 @@ impl Worker {
     }
 
     fn migrate(&self, rel: &str, throttled: bool) {
-        let throttle = if throttled {
-            self.throttle.as_ref()
-        } else {
-            None
-        };
+        let throttle = self.throttle.as_ref().filter(|_| throttled);
         match self.migrator.migrate_with(rel, throttle) {
             Ok(state) => tracing::debug!("overlay: {rel}: {}", state.as_str()),
             Err(e) => tracing::warn!("overlay: migrating {rel}: {e} (retried later)"),

@@ -114,6 +114,19 @@ impl Ov {
         Some(t.read_at(&id, 0, node.size() as usize + 1).unwrap())
     }
 
+    /// `--server URL --token T --cache DIR` for a `docgrid-fuse overlay`
+    /// process of its own, with a cache called `cache`.
+    pub fn conn_args(&self, cache: &str) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = ["--server", &self.server.url, "--token"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        args.push(self.server.token.clone().into());
+        args.push("--cache".into());
+        args.push(self.dir.path().join(cache).into());
+        args
+    }
+
     /// `$L` the lower directory, `$M` the mount, `$S` scratch space.
     pub fn env(&self) -> [(&'static str, PathBuf); 3] {
         let scratch = self.dir.path().join("scratch");
