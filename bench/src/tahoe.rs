@@ -67,6 +67,7 @@ impl Setup {
                 min_servers: Some(4),
                 parallel_uploads,
             },
+            extract: Default::default(),
         };
         let token = init_store(&data, &cfg)?;
         let server = Background::start(App::open(data, &cfg)?)?;

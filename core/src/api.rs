@@ -183,6 +183,39 @@ pub struct Stats {
     /// and chunk PUTs): what a client's dedup saves shows here.
     #[serde(default)]
     pub bytes_received: u64,
+    /// Text and metadata extraction: its queue and its failures.
+    #[serde(default)]
+    pub extraction: ExtractionStats,
+}
+
+/// Extraction runs after the commit, from a persistent queue: how far it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractionStats {
+    /// Documents whose current content waits to be extracted (search lacks
+    /// their text, `/by/` their extracted keys, until then).
+    pub queued: u64,
+    /// Documents whose current content was extracted.
+    pub extracted: u64,
+    /// Documents whose extraction failed for good (not retried until their
+    /// content changes or a reindex).
+    pub failed: u64,
+    /// The newest failures (at most 100), newest first.
+    #[serde(default)]
+    pub failures: Vec<ExtractionFailure>,
+}
+
+/// One document whose extraction failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractionFailure {
+    /// The document.
+    pub id: DocId,
+    /// Its name.
+    pub name: String,
+    /// The revision of the content that failed.
+    pub rev: u64,
+    /// Why: the parser's error, "timed out after 30 s", "the extractor
+    /// crashed (killed by signal 11)", "over the memory limit", ...
+    pub reason: String,
 }
 
 /// The storage backend's state.

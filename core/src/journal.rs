@@ -225,6 +225,7 @@ mod tests {
             time: "2026-11-22T00:00:00Z".into(),
             message: msg.into(),
             ops: vec![],
+            extracted: false,
         }
     }
 

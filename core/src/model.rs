@@ -357,6 +357,12 @@ pub struct Changeset {
     pub message: String,
     /// The operations, applied together or not at all.
     pub ops: Vec<Op>,
+    /// Made by the server's extraction from the documents' content, not by
+    /// a user: the keys its `SetMeta` ops set belong to extraction (the
+    /// next extraction may change or remove them), while a key a user sets
+    /// is the user's for good and never overwritten by extraction.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub extracted: bool,
 }
 
 impl Changeset {
@@ -483,6 +489,7 @@ mod tests {
                 },
                 Op::CreateTag { tag: "jazz".into() },
             ],
+            extracted: false,
         };
         assert_eq!(Changeset::from_bytes(&cs.to_bytes()).unwrap(), cs);
         let mut newer = cs.clone();

@@ -11,8 +11,9 @@ use docgrid_core::store::native::NativeStore;
 use docgrid_core::store::{BlobStore, Locator};
 
 use crate::auth::Tokens;
-use crate::config::{Backend, DataDir, ServerConfig};
+use crate::config::{Backend, DataDir, ExtractConfig, ServerConfig};
 use crate::error::ServerError;
+use crate::extract;
 use crate::fulltext::{FtDoc, FullText};
 use crate::index::Index;
 use crate::index::apply::{self, ContentSource, FtUpdate};
@@ -80,6 +81,23 @@ pub struct App {
     /// Why the store cannot take writes now (disks or nodes missing), when
     /// it cannot: the index is served, writes answer 503 with this.
     degraded: Mutex<Option<String>>,
+    /// Extraction after the commit: its limits, and what it shares with
+    /// the full-text commits and the commits that wake it.
+    extraction: Extraction,
+}
+
+/// What the background extraction shares with the rest of the server.
+struct Extraction {
+    config: ExtractConfig,
+    /// Held while extraction records text (SQLite, then tantivy) and while
+    /// the full-text index commits, so a row is marked indexed only once
+    /// tantivy has its text.
+    indexing: Mutex<()>,
+    /// Rows were marked `indexing` since the last full-text commit.
+    unsynced: std::sync::atomic::AtomicBool,
+    /// Set by commits (and at stop): there may be work.
+    work: Mutex<bool>,
+    wake: std::sync::Condvar,
 }
 
 /// What a server has answered and received since it started.
@@ -158,6 +176,13 @@ impl App {
             stopping: tokio::sync::watch::channel(false).0,
             listings: crate::treeexec::Snapshots::default(),
             degraded: Mutex::new(None),
+            extraction: Extraction {
+                config: cfg.extract.clone(),
+                indexing: Mutex::new(()),
+                unsynced: std::sync::atomic::AtomicBool::new(false),
+                work: Mutex::new(true),
+                wake: std::sync::Condvar::new(),
+            },
         });
         if app.fulltext.created() && rev > 0 {
             tracing::warn!(
@@ -177,6 +202,7 @@ impl App {
             Err(e) => return Err(e.into()),
         };
         app.refresh_fulltext()?;
+        app.reindex_extracted()?;
         if replayed > 0 {
             tracing::info!(replayed, "index caught up with the journal");
         }
@@ -248,12 +274,17 @@ impl App {
     /// is pending (re-indexing from SQLite after a failed update). Called
     /// before reading the full-text index and once a second in the background.
     pub fn sync_fulltext(&self) -> Result<(), ServerError> {
+        let _indexing = self.extraction.indexing.lock().expect("poisoned");
         let gap = *self.ft_gap.lock().expect("poisoned");
         if let Some(after) = gap {
             self.reindex_fulltext_after(after)?;
             *self.ft_gap.lock().expect("poisoned") = None;
         }
-        Ok(self.fulltext.sync()?)
+        self.fulltext.sync()?;
+        if self.extraction.unsynced.swap(false, Ordering::SeqCst) {
+            self.index.write(|tx| extract::queue::mark_indexed(tx))?;
+        }
+        Ok(())
     }
 
     fn write_fulltext(&self, updates: &[FtUpdate]) -> Result<(), ServerError> {
@@ -333,7 +364,8 @@ impl App {
         let _serial = self.writer();
         self.index.write(|tx| {
             tx.execute_batch(
-                "DELETE FROM meta; DELETE FROM history; DELETE FROM bodies; DELETE FROM docs;
+                "DELETE FROM meta; DELETE FROM history; DELETE FROM bodies;
+                 DELETE FROM extraction; DELETE FROM extracted_keys; DELETE FROM docs;
                  DELETE FROM changesets; DELETE FROM chunks; DELETE FROM tags; DELETE FROM dirs;
                  DELETE FROM state;",
             )
@@ -437,9 +469,10 @@ impl App {
         *self.changes.borrow()
     }
 
-    /// Notes that `rev` was applied, waking long polls.
+    /// Notes that `rev` was applied, waking long polls and extraction.
     pub fn announce(&self, rev: u64) {
         self.changes.send_replace(rev);
+        self.wake_extraction();
     }
 
     /// Counts `n` content bytes received.
@@ -471,5 +504,76 @@ impl App {
     /// Records a scrub's problem count for `/v1/stats`.
     pub fn note_scrub(&self, problems: u64) {
         self.last_scrub_problems.store(problems, Ordering::Relaxed);
+    }
+}
+
+/// Extraction's side of the server ([`crate::extract::runner`]).
+impl App {
+    /// Extraction's limits (`[extract]` in `server.toml`).
+    pub fn extract_config(&self) -> &ExtractConfig {
+        &self.extraction.config
+    }
+
+    /// Tells the extraction there may be work.
+    pub fn wake_extraction(&self) {
+        *self.extraction.work.lock().expect("poisoned") = true;
+        self.extraction.wake.notify_all();
+    }
+
+    /// Waits until woken or `timeout` passed (extraction's idle wait).
+    pub fn wait_for_extraction(&self, timeout: std::time::Duration) {
+        let work = self.extraction.work.lock().expect("poisoned");
+        let (mut work, _) = self
+            .extraction
+            .wake
+            .wait_timeout_while(work, timeout, |w| !*w)
+            .expect("poisoned");
+        *work = false;
+    }
+
+    /// Records how each job ended: text into SQLite and tantivy (searchable
+    /// at the next full-text commit, within a second), failures with their
+    /// reason. Returns how many documents got text.
+    pub fn record_extraction(
+        &self,
+        done: &[(extract::queue::Job, extract::queue::Outcome)],
+    ) -> Result<usize, ServerError> {
+        let _indexing = self.extraction.indexing.lock().expect("poisoned");
+        let now = crate::unix_now();
+        let updates = self.index.write(|tx| {
+            let mut updates = Vec::new();
+            for (job, outcome) in done {
+                let current = extract::queue::record(tx, job, outcome, now)?;
+                if current && matches!(outcome, extract::queue::Outcome::Extracted(_)) {
+                    updates.extend(apply::ft_upsert(tx, job.key)?);
+                }
+            }
+            Ok::<_, rusqlite::Error>(updates)
+        })?;
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        self.extraction.unsynced.store(true, Ordering::SeqCst);
+        self.write_fulltext(&updates)?;
+        self.fulltext.mark_pending(self.index.applied_rev()?);
+        Ok(updates.len())
+    }
+
+    /// At start: text that was extracted but perhaps not committed to
+    /// tantivy before a crash is indexed again from SQLite.
+    fn reindex_extracted(&self) -> Result<(), ServerError> {
+        let updates = self.index.read(|c| {
+            let mut out = Vec::new();
+            for key in extract::queue::indexing(c)? {
+                out.extend(apply::ft_upsert(c, key)?);
+            }
+            Ok(out)
+        })?;
+        self.extraction.unsynced.store(true, Ordering::SeqCst);
+        if !updates.is_empty() {
+            self.write_fulltext(&updates)?;
+            self.fulltext.mark_pending(self.index.applied_rev()?);
+        }
+        self.sync_fulltext()
     }
 }

@@ -28,6 +28,21 @@ pub fn commit(
     commit_ops(app, author, message, ops, Content::FromClient)
 }
 
+/// [`commit`] of the metadata extraction read from documents' content
+/// (`SetMeta` ops only, against the revisions it saw): a changeset marked
+/// [`Changeset::extracted`], so the keys it sets stay extraction's.
+pub fn commit_extracted(app: &App, ops: Vec<Op>) -> Result<CommitResponse, ApiError> {
+    let message = format!("extracted metadata of {} document(s)", count_docs(&ops));
+    commit_ops(app, EXTRACTION_AUTHOR, &message, ops, Content::Extracted)
+}
+
+/// The author of the changesets extraction commits.
+pub const EXTRACTION_AUTHOR: &str = "docgrid-extract";
+
+fn count_docs(ops: &[Op]) -> usize {
+    ops.iter().filter_map(Op::doc).collect::<HashSet<_>>().len()
+}
+
 /// [`commit`] of manifests this server chunked and hashed itself
 /// (`POST /v1/docs`, `PUT /v1/docs/{id}/content`): not read back.
 pub fn commit_built(
@@ -46,6 +61,8 @@ enum Content {
     FromClient,
     /// This server built them from the bytes.
     Built,
+    /// Extraction's metadata: no content at all.
+    Extracted,
 }
 
 fn commit_ops(
@@ -84,6 +101,7 @@ fn commit_ops(
         time: crate::now_rfc3339(),
         message: message.to_string(),
         ops,
+        extracted: content == Content::Extracted,
     };
     let head = match journal.append(head.as_ref(), &mut cs) {
         Ok(h) => h,

@@ -21,6 +21,52 @@ pub struct ServerConfig {
     pub version: u32,
     /// Where bytes live.
     pub backend: Backend,
+    /// Text and metadata extraction's limits (`[extract]`; defaults when absent).
+    #[serde(default, skip_serializing_if = "ExtractConfig::is_default")]
+    pub extract: ExtractConfig,
+}
+
+/// `[extract]` in `server.toml`: how extraction runs after each commit.
+/// Every parser runs in a worker process (`docgrid-server extract-worker`)
+/// under these limits; a file that exceeds one is marked failed with the
+/// reason and not retried until its content changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Worker processes at once (default: half the cores, at least 1).
+    pub workers: Option<usize>,
+    /// Longest time one file may take, in seconds (default 60).
+    pub timeout_secs: u64,
+    /// Address space of a worker, in MiB (default 2048).
+    pub memory_mib: u64,
+    /// Largest content read for extraction, in MiB (default 64); larger
+    /// documents get sniffed metadata only.
+    pub max_input_mib: u64,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            workers: None,
+            timeout_secs: 60,
+            memory_mib: 2048,
+            max_input_mib: 64,
+        }
+    }
+}
+
+impl ExtractConfig {
+    fn is_default(&self) -> bool {
+        *self == ExtractConfig::default()
+    }
+
+    /// Worker processes to run.
+    pub fn worker_count(&self) -> usize {
+        self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2))
+        })
+        .clamp(1, 64)
+    }
 }
 
 /// The storage backend.
@@ -129,6 +175,7 @@ impl DataDir {
                 k: 4,
                 m: 2,
             },
+            extract: ExtractConfig::default(),
         }
     }
 }

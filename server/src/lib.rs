@@ -46,6 +46,8 @@ pub async fn launch(
             }
         })
     };
+    // Text and metadata extraction after each commit, in worker processes.
+    let extraction = extract::runner::Runner::start(app.clone())?;
     let follower = match &app.role() {
         app::ServerRole::Follower { poll, .. } => Some(tokio::spawn(follow(app.clone(), *poll))),
         app::ServerRole::Primary => None,
@@ -62,6 +64,7 @@ pub async fn launch(
     if let Some(f) = follower {
         f.abort();
     }
+    let _ = tokio::task::spawn_blocking(move || drop(extraction)).await;
     let _ = tokio::task::spawn_blocking(move || app.sync_fulltext()).await;
     served
 }

@@ -26,16 +26,33 @@ enum Cmd {
     Scrub(cmd::ScrubArgs),
     Gc(cmd::GcArgs),
     Token(cmd::TokenArgs),
+    /// The extraction worker the server runs (not for people).
+    #[command(name = "extract-worker", hide = true)]
+    ExtractWorker {
+        /// Address space limit, in bytes.
+        #[arg(long)]
+        memory: u64,
+    },
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Cmd::ExtractWorker { memory } = cli.cmd {
+        return match docgrid_server::extract::worker::serve_stdio(memory) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("docgrid-server extract-worker: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("docgrid-server: {e:#}");
@@ -52,7 +69,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Reindex(a) => Some(a.data()),
         Cmd::Scrub(a) => Some(a.data()),
         Cmd::Gc(a) => Some(a.data()),
-        Cmd::Token(_) => None,
+        Cmd::Token(_) | Cmd::ExtractWorker { .. } => None,
     };
     let _lock = data.map(cmd::lock_data_dir).transpose()?;
     match cli.cmd {
@@ -62,5 +79,6 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Scrub(a) => a.run(),
         Cmd::Gc(a) => a.run(),
         Cmd::Token(a) => a.run(),
+        Cmd::ExtractWorker { .. } => unreachable!("handled before logging starts"),
     }
 }

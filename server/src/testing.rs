@@ -3,18 +3,50 @@
 /// A one-page PDF 1.4 whose page runs the `content` operators with Helvetica as
 /// `/F1`, with a correct xref table.
 pub fn one_page_pdf(content: &str) -> Vec<u8> {
-    let stream = format!(
-        "<< /Length {} >>\nstream\n{content}\nendstream",
-        content.len()
+    pdf_of(&page_objects(content, ""), "")
+}
+
+/// [`one_page_pdf`] with a document information dictionary (`info`, e.g.
+/// `<< /Title (Q3) /Author (Ann) >>`).
+pub fn pdf_with_info(content: &str, info: &str) -> Vec<u8> {
+    let mut objects = page_objects(content, "");
+    objects.push(info.to_string());
+    pdf_of(&objects, "/Info 6 0 R")
+}
+
+/// A hostile PDF: its page draws a form that draws itself, forever (a
+/// parser that follows it recurses until its stack overflows).
+pub fn self_drawing_pdf() -> Vec<u8> {
+    let mut objects = page_objects("/X1 Do", "/XObject << /X1 6 0 R >>");
+    objects.push(
+        "<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] \
+         /Resources << /XObject << /X1 6 0 R >> >> /Length 6 >>\nstream\n/X1 Do\nendstream"
+            .to_string(),
     );
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
-         /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        &stream,
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ];
+    pdf_of(&objects, "")
+}
+
+/// Catalog, pages, one page with `content` and Helvetica as `/F1` (plus
+/// `resources`), its content stream and the font: objects 1 to 5.
+fn page_objects(content: &str, resources: &str) -> Vec<String> {
+    vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+             /Resources << /Font << /F1 5 0 R >> {resources} >> /Contents 4 0 R >>"
+        ),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into(),
+    ]
+}
+
+/// A PDF 1.4 of `objects` (numbered from 1; the first is the catalog) with
+/// `trailer` entries beyond `/Size` and `/Root`, with a correct xref table.
+pub fn pdf_of(objects: &[String], trailer: &str) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut entries = String::new();
     for (i, body) in objects.iter().enumerate() {
@@ -23,7 +55,7 @@ pub fn one_page_pdf(content: &str) -> Vec<u8> {
     }
     let (n, xref_at) = (objects.len() + 1, pdf.len());
     let tail = format!(
-        "xref\n0 {n}\n0000000000 65535 f \n{entries}trailer\n<< /Size {n} /Root 1 0 R >>\n\
+        "xref\n0 {n}\n0000000000 65535 f \n{entries}trailer\n<< /Size {n} /Root 1 0 R {trailer} >>\n\
          startxref\n{xref_at}\n%%EOF\n"
     );
     pdf.extend_from_slice(tail.as_bytes());

@@ -72,6 +72,7 @@ const PATHS: &[&str] = &[
 ];
 
 fn snapshot(s: &Server) -> Vec<String> {
+    s.settle();
     let mut out: Vec<String> = QUERIES
         .iter()
         .map(|q| format!("{q} => {:?}", s.search_ids(q)))

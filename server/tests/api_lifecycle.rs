@@ -151,6 +151,7 @@ fn a_documents_extracted_text_is_served_and_gone_with_it() {
         "name=notes.html",
         b"<html><body><h1>Kind of Blue</h1><p>liner notes</p></body></html>".to_vec(),
     );
+    s.settle();
     let t: docgrid_core::api::DocText = s.get_json(&format!("/v1/docs/{}/text", doc.id));
     assert_eq!(t.id, doc.id);
     assert!(

@@ -36,6 +36,7 @@ fn tahoe_config(grid: &Grid, root_cap: Option<String>) -> ServerConfig {
             min_servers: Some(min),
             parallel_uploads: None,
         },
+        extract: Default::default(),
     }
 }
 
@@ -189,6 +190,7 @@ fn tahoe_server_survives_lost_nodes_and_repairs_a_replaced_one() {
 
 /// Sorted ids of each query's hits, and the names of each tree listing.
 fn snapshot(s: &Server) -> BTreeMap<String, Vec<String>> {
+    s.settle();
     let mut out = BTreeMap::new();
     for q in [
         "tag:t3",

@@ -21,6 +21,7 @@ fn tahoe(grid: &Grid, root_cap: String) -> ServerConfig {
             min_servers: Some(grid.spec().happy),
             parallel_uploads: None,
         },
+        extract: Default::default(),
     }
 }
 

@@ -144,6 +144,7 @@ impl InitArgs {
         let cfg = ServerConfig {
             version: 1,
             backend,
+            extract: Default::default(),
         };
         init(&dir, cfg.clone())?;
         if let Backend::Tahoe { .. } = &cfg.backend {

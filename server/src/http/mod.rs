@@ -165,6 +165,8 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
             }
         }
         let scrub = app.last_scrub_problems();
+        // Pending text becomes searchable at the next full-text commit.
+        app.sync_fulltext()?;
         Ok(Json(Stats {
             documents,
             rev: app.rev(),
@@ -190,6 +192,7 @@ async fn stats(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Stats
                 .counters()
                 .bytes_received
                 .load(std::sync::atomic::Ordering::Relaxed),
+            extraction: app.index().read(crate::extract::queue::stats)?,
         }))
     })
     .await

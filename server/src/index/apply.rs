@@ -8,15 +8,13 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::extract;
 
-/// Reads document content for sniffing and text extraction.
+/// Reads document content for sniffing (text and metadata are extracted
+/// after the commit, from the queue in the `extraction` table).
 pub trait ContentSource {
     /// Up to `limit` bytes of the content `manifest` describes, `None` if
-    /// unreadable (the index then records no text, never fails the commit).
+    /// unreadable (the index then sniffs by name alone, never fails the commit).
     fn read(&self, manifest: &Manifest, limit: usize) -> Option<Vec<u8>>;
 }
-
-/// Content larger than this is not extracted for full text.
-pub const MAX_EXTRACT: u64 = 64 << 20;
 
 /// A change the full-text index must follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,8 +159,11 @@ fn apply_op(
             } else {
                 meta.insert(key.clone(), values.clone());
             }
-            meta.insert("modified".into(), vec![cs.time.clone()]);
+            if !cs.extracted {
+                meta.insert("modified".into(), vec![cs.time.clone()]);
+            }
             write_meta(tx, row.key, &meta)?;
+            own_key(tx, row.key, key, cs.extracted && !values.is_empty())?;
             Ok(Some(row.key))
         }
         Op::Rename { id, name, .. } => {
@@ -185,6 +186,8 @@ fn apply_op(
                 return Ok(None);
             };
             let purge = matches!(op, Op::Purge { .. });
+            exec(tx, "DELETE FROM extraction WHERE doc = ?1", [row.key])?;
+            exec(tx, "DELETE FROM extracted_keys WHERE doc = ?1", [row.key])?;
             exec(
                 tx,
                 "UPDATE docs SET deleted = 1, purged = purged OR ?2 WHERE key = ?1",
@@ -238,7 +241,7 @@ fn create(
     m: &Manifest,
     content: &dyn ContentSource,
 ) -> rusqlite::Result<(i64, FtUpdate)> {
-    let (mime, body) = sniff_and_extract(name, m, content);
+    let mime = sniff(name, m, content);
     let manifest = serde_json::to_string(m).expect("manifest serializes");
     let (id_text, hash) = (id.to_string(), m.hash.to_hex());
     exec(
@@ -264,19 +267,19 @@ fn create(
     ] {
         full.insert(k.into(), vec![v]);
     }
-    full.entry("author".into())
-        .or_insert_with(|| vec![cs.author.clone()]);
+    if !full.contains_key("author") {
+        // The committer stands in for an author nobody gave: extraction
+        // may replace it with the one the content names.
+        full.insert("author".into(), vec![cs.author.clone()]);
+        own_key(tx, key, "author", true)?;
+    }
     insert_meta(tx, key, &full)?;
-    exec(
-        tx,
-        "INSERT INTO bodies(doc, text) VALUES (?1, ?2)",
-        params![key, body],
-    )?;
+    enqueue(tx, key, cs.rev, m, &full["mime"][0])?;
     let up = FtUpdate::Upsert {
         id: id_text,
         name: name.to_string(),
         meta: meta_text(&full),
-        body,
+        body: String::new(),
     };
     Ok((key, up))
 }
@@ -288,7 +291,7 @@ fn set_content(
     m: &Manifest,
     content: &dyn ContentSource,
 ) -> rusqlite::Result<()> {
-    let (mime, body) = sniff_and_extract(&row.name, m, content);
+    let mime = sniff(&row.name, m, content);
     let manifest = serde_json::to_string(m).expect("manifest serializes");
     exec(
         tx,
@@ -299,39 +302,59 @@ fn set_content(
     let mut meta = load_meta(tx, row.key)?;
     meta.insert("size".into(), vec![m.size.to_string()]);
     meta.insert("hash".into(), vec![m.hash.to_hex()]);
-    meta.insert("mime".into(), vec![mime]);
+    meta.insert("mime".into(), vec![mime.clone()]);
     meta.insert("modified".into(), vec![cs.time.clone()]);
     write_meta(tx, row.key, &meta)?;
-    exec(
-        tx,
-        "INSERT OR REPLACE INTO bodies(doc, text) VALUES (?1, ?2)",
-        params![row.key, body],
-    )?;
-    Ok(())
+    // The text of the earlier content stays searchable until the new
+    // content's is extracted (an edit keeps most of its words).
+    enqueue(tx, row.key, cs.rev, m, &mime)
 }
 
-/// The MIME type (from the first bytes and the name) and extracted text.
-fn sniff_and_extract(name: &str, m: &Manifest, content: &dyn ContentSource) -> (String, String) {
+/// The MIME type, from the first bytes and the name.
+fn sniff(name: &str, m: &Manifest, content: &dyn ContentSource) -> String {
     let head = if m.size == 0 {
         Some(Vec::new())
     } else {
         content.read(m, 8192)
     };
-    let mime = extract::sniff_mime(name, head.as_deref().unwrap_or(&[]));
-    if m.size == 0 || m.size > MAX_EXTRACT || !extract::is_extractable(&mime) {
-        return (mime, String::new());
-    }
-    let body = content
-        .read(m, m.size as usize)
-        .and_then(|bytes| match extract::extract_text(&mime, &bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(name, "no full text: {e}");
-                None
-            }
-        })
-        .unwrap_or_default();
-    (mime, body)
+    extract::sniff_mime(name, head.as_deref().unwrap_or(&[]))
+}
+
+/// Queues the extraction of document `key`'s content of revision `rev`
+/// (replacing an older queued one), or records that there is nothing to
+/// extract from it. The queue is part of the index: a commit applied is
+/// a commit queued, and a reindex queues every document again.
+fn enqueue(
+    tx: &Transaction<'_>,
+    key: i64,
+    rev: u64,
+    m: &Manifest,
+    mime: &str,
+) -> rusqlite::Result<()> {
+    let state = if extract::wanted(mime, m.size) {
+        "pending"
+    } else {
+        "done"
+    };
+    exec(
+        tx,
+        "INSERT OR REPLACE INTO extraction(doc, rev, state, attempts, not_before, reason, at)
+         VALUES (?1, ?2, ?3, 0, 0, NULL, 0)",
+        params![key, rev, state],
+    )?;
+    Ok(())
+}
+
+/// Records whether extraction owns `key` of document `doc`: it does after
+/// an extraction changeset set it, and never again once a user set it.
+fn own_key(tx: &Transaction<'_>, doc: i64, key: &str, extracted: bool) -> rusqlite::Result<()> {
+    let sql = if extracted {
+        "INSERT OR IGNORE INTO extracted_keys(doc, key) VALUES (?1, ?2)"
+    } else {
+        "DELETE FROM extracted_keys WHERE doc = ?1 AND key = ?2"
+    };
+    exec(tx, sql, params![doc, key])?;
+    Ok(())
 }
 
 fn record_chunks(tx: &Transaction<'_>, m: &Manifest) -> rusqlite::Result<()> {

@@ -59,6 +59,30 @@ CREATE TABLE bodies (doc INTEGER PRIMARY KEY REFERENCES docs(key), text TEXT NOT
     // Commits look up content already committed by its hash (verified
     // once, not read back again).
     M::up("CREATE INDEX history_hash ON history(hash);"),
+    // Extraction after the commit: one row per live document with content,
+    // for the revision of its content (the queue is what is `pending`);
+    // and the metadata keys extraction set, which it may change again.
+    M::up(
+        r#"
+CREATE TABLE extraction (
+    doc INTEGER PRIMARY KEY REFERENCES docs(key),
+    rev INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'indexing', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX extraction_state ON extraction(state, rev);
+CREATE TABLE extracted_keys (
+    doc INTEGER NOT NULL REFERENCES docs(key),
+    key TEXT NOT NULL,
+    PRIMARY KEY (doc, key)
+) WITHOUT ROWID;
+INSERT INTO extraction(doc, rev, state)
+    SELECT key, rev, 'done' FROM docs WHERE deleted = 0;
+"#,
+    ),
 ];
 
 /// Sets the PRAGMAs every connection needs.

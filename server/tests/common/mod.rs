@@ -166,6 +166,24 @@ impl Server {
         ids.sort();
         ids
     }
+
+    /// Waits until extraction has caught up with every commit (text
+    /// searchable, extracted keys committed); returns the extraction stats.
+    pub fn settle(&self) -> docgrid_core::api::ExtractionStats {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let s: docgrid_core::api::Stats = self.get_json("/v1/stats");
+            if s.extraction.queued == 0 {
+                return s.extraction;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "extraction did not settle in 60 s: {:?}",
+                s.extraction
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Server {

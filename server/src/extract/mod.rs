@@ -1,11 +1,20 @@
-//! MIME sniffing and plain-text extraction for the full-text index.
+//! MIME sniffing at commit; text and metadata extraction after it.
 //!
 //! [`sniff_mime`] decides a document's `mime` attribute from its first bytes and
-//! its name; [`extract_text`] turns stored content into the whitespace-collapsed
-//! text that tantivy indexes. Parsers that may panic on hostile input run inside
-//! [`std::panic::catch_unwind`], so a bad document yields an [`ExtractError`]
-//! instead of taking the server down (this relies on `panic = "unwind"`).
+//! its name, inside the commit. Everything else runs after the commit, from
+//! the persistent queue in the index ([`queue`]), driven by [`runner`]:
+//! [`extract`] turns stored content into the whitespace-collapsed text that
+//! tantivy indexes and the metadata keys read from it. Parsers of untrusted
+//! formats run in a worker process under hard limits ([`worker`]), so no
+//! input can crash, hang or exhaust the server; inside the worker, panics
+//! are caught ([`ExtractError::Panicked`]).
 
+mod pdf;
+pub mod queue;
+pub mod runner;
+pub mod worker;
+
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use infer::MatcherType;
@@ -36,6 +45,67 @@ pub enum ExtractError {
         /// The panic payload, when it was a string.
         message: String,
     },
+}
+
+/// What extraction read from one document's content.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Extracted {
+    /// Its text for full-text search (`None`: the type has none).
+    pub text: Option<String>,
+    /// Metadata keys read from it (`artist`, `pages`, `width`, ...), values
+    /// in order; only ordinary (non-reserved) keys.
+    pub meta: BTreeMap<String, Vec<String>>,
+}
+
+/// Whether a document of type `mime` and `size` bytes is queued for
+/// extraction (there is something to read from it).
+pub fn wanted(mime: &str, size: u64) -> bool {
+    size > 0 && is_extractable(mime)
+}
+
+/// Whether [`extract`] of `mime` runs in the server's own process: plain
+/// text, whose reading is a bounded loop no input can derail. Every other
+/// type goes to a worker process.
+pub fn is_trusted(mime: &str) -> bool {
+    is_plain_text(&essence(mime))
+}
+
+/// Metadata keys and their values, as extraction reads them.
+pub type Meta = BTreeMap<String, Vec<String>>;
+
+/// Adds `value` to `key` in `meta`.
+fn put(meta: &mut Meta, key: &str, value: String) {
+    if !value.trim().is_empty() {
+        meta.entry(key.to_string()).or_default().push(value);
+    }
+}
+
+/// Everything extraction reads from content of type `mime` named `name`.
+/// Inputs over [`MAX_INPUT_BYTES`] give nothing.
+pub fn extract(_name: &str, mime: &str, bytes: &[u8]) -> Result<Extracted, ExtractError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Ok(Extracted::default());
+    }
+    if essence(mime) == "application/pdf" {
+        let (text, meta) = pdf::extract(bytes)?;
+        return Ok(Extracted {
+            text: Some(text),
+            meta,
+        });
+    }
+    Ok(Extracted {
+        text: extract_text(mime, bytes)?,
+        meta: Meta::new(),
+    })
+}
+
+/// `mime` lower-case, without parameters.
+fn essence(mime: &str) -> String {
+    mime.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Whether [`extract_text`] knows `mime` (so reading the content is worth it).
@@ -126,7 +196,7 @@ pub fn extract_text(mime: &str, bytes: &[u8]) -> Result<Option<String>, ExtractE
     }
     let essence = mime.split(';').next().unwrap_or_default().trim();
     let text = match essence.to_ascii_lowercase().as_str() {
-        "application/pdf" => pdf_text(bytes)?,
+        "application/pdf" => pdf::extract(bytes)?.0,
         "text/markdown" | "text/x-markdown" => guarded("Markdown", || {
             markdown_text(&String::from_utf8_lossy(bytes))
         })?,
@@ -161,13 +231,6 @@ fn guarded<T>(format: &'static str, parse: impl FnOnce() -> T) -> Result<T, Extr
         };
         ExtractError::Panicked { format, message }
     })
-}
-
-/// Text of every page of a PDF.
-fn pdf_text(bytes: &[u8]) -> Result<String, ExtractError> {
-    let text = guarded("PDF", || pdf_extract::extract_text_from_mem(bytes))?
-        .map_err(|source| ExtractError::Pdf { source })?;
-    Ok(collapse(&text))
 }
 
 /// `text` with whitespace collapsed, capped at [`MAX_TEXT_BYTES`].
