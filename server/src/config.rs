@@ -62,10 +62,11 @@ impl ExtractConfig {
 
     /// Worker processes to run.
     pub fn worker_count(&self) -> usize {
-        self.workers.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2))
-        })
-        .clamp(1, 64)
+        self.workers
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2))
+            })
+            .clamp(1, 64)
     }
 }
 

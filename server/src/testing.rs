@@ -210,11 +210,38 @@ impl TestServer {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Waits until extraction caught up with every commit (text searchable,
+    /// extracted keys committed): [`settle_extraction`].
+    pub fn settle(&self) -> docgrid_core::api::ExtractionStats {
+        settle_extraction(&self.app)
+    }
+
     /// Content bytes it has received so far.
     pub fn bytes_received(&self) -> u64 {
         self.app
             .counters()
             .bytes_received
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Waits until `app`'s extraction queue is empty and its text searchable
+/// (at most 60 s, then panics with the queue's state); returns its stats.
+pub fn settle_extraction(app: &crate::app::App) -> docgrid_core::api::ExtractionStats {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        app.sync_fulltext().expect("committing the full-text index");
+        let stats = app
+            .index()
+            .read(crate::extract::queue::stats)
+            .expect("reading the extraction queue");
+        if stats.queued == 0 {
+            return stats;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "extraction did not settle in 60 s: {stats:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

@@ -40,7 +40,10 @@ fn a_pdf_is_committed_at_once_then_its_text_and_metadata_follow() {
     // Ordinary keys: the tree and the query language see them.
     let listed = s.ls("/by/title/Quarterly Report/");
     assert!(listed.contains(&"q3.pdf".to_string()), "{listed:?}");
-    assert!(listed.contains(&"pages".to_string()), "refine by pages: {listed:?}");
+    assert!(
+        listed.contains(&"pages".to_string()),
+        "refine by pages: {listed:?}"
+    );
     assert_eq!(s.search_ids("pages>=1 title:Quarterly*").len(), 1);
     // One commit for the upload, one for what extraction read, by its author.
     let log: Vec<docgrid_core::api::CommitInfo> = s.get_json("/v1/commits?since=0");
@@ -69,18 +72,28 @@ fn a_value_the_user_set_is_never_overwritten_by_extraction() {
     let d = info(&s, &id);
     let second = pdf_with_info(QUARTERLY, "<< /Title (Final) >>");
     let r = s
-        .req(reqwest::Method::PUT, &format!("/v1/docs/{id}/content?base={}", d.rev))
+        .req(
+            reqwest::Method::PUT,
+            &format!("/v1/docs/{id}/content?base={}", d.rev),
+        )
         .body(second)
         .send()
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
     s.settle();
     let d = info(&s, &id);
-    assert_eq!(values(&d, "title"), ["Final"], "extraction's own key follows the content");
+    assert_eq!(
+        values(&d, "title"),
+        ["Final"],
+        "extraction's own key follows the content"
+    );
     assert_eq!(values(&d, "pages"), ["99"], "the user's value stands");
     assert_eq!(values(&d, "author"), ["bob"]);
     // A reindex re-extracts everything and still keeps the user's values.
-    let r = s.req(reqwest::Method::POST, "/v1/admin/reindex").send().unwrap();
+    let r = s
+        .req(reqwest::Method::POST, "/v1/admin/reindex")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     s.settle();
     let again = info(&s, &id);

@@ -9,6 +9,8 @@
 //! input can crash, hang or exhaust the server; inside the worker, panics
 //! are caught ([`ExtractError::Panicked`]).
 
+mod gz;
+mod media;
 mod pdf;
 pub mod queue;
 pub mod runner;
@@ -30,6 +32,22 @@ pub const MAX_INPUT_BYTES: usize = 256 << 20;
 /// Why text could not be extracted from a document.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
+    /// The content is not what its type says (a broken archive, ...).
+    #[error("{format}: malformed: {message}")]
+    Malformed {
+        /// The format being read, e.g. `"gzip"`.
+        format: &'static str,
+        /// What the reader reported.
+        message: String,
+    },
+    /// The content would expand past the bounds (a decompression bomb).
+    #[error("{format}: decompression bomb: {message}")]
+    Bomb {
+        /// The format being read, e.g. `"gzip"`.
+        format: &'static str,
+        /// How far it would expand.
+        message: String,
+    },
     /// The PDF parser rejected the document (bad structure, unsupported encryption, ...).
     #[error("PDF: cannot extract text: {source}")]
     Pdf {
@@ -60,7 +78,12 @@ pub struct Extracted {
 /// Whether a document of type `mime` and `size` bytes is queued for
 /// extraction (there is something to read from it).
 pub fn wanted(mime: &str, size: u64) -> bool {
-    size > 0 && is_extractable(mime)
+    let m = essence(mime);
+    size > 0
+        && (is_extractable(&m)
+            || m.starts_with("image/")
+            || m.starts_with("audio/")
+            || matches!(m.as_str(), "application/ogg" | "application/gzip"))
 }
 
 /// Whether [`extract`] of `mime` runs in the server's own process: plain
@@ -82,20 +105,33 @@ fn put(meta: &mut Meta, key: &str, value: String) {
 
 /// Everything extraction reads from content of type `mime` named `name`.
 /// Inputs over [`MAX_INPUT_BYTES`] give nothing.
-pub fn extract(_name: &str, mime: &str, bytes: &[u8]) -> Result<Extracted, ExtractError> {
+pub fn extract(name: &str, mime: &str, bytes: &[u8]) -> Result<Extracted, ExtractError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Ok(Extracted::default());
     }
-    if essence(mime) == "application/pdf" {
-        let (text, meta) = pdf::extract(bytes)?;
-        return Ok(Extracted {
-            text: Some(text),
-            meta,
-        });
+    let m = essence(mime);
+    let mut meta = Meta::new();
+    match m.as_str() {
+        "application/pdf" => {
+            let (text, meta) = pdf::extract(bytes)?;
+            return Ok(Extracted {
+                text: Some(text),
+                meta,
+            });
+        }
+        "application/gzip" => return gz::extract(name, bytes),
+        _ if m.starts_with("image/") => guarded("image", || {
+            media::image_meta(bytes, &mut meta);
+            media::exif_meta(bytes, &mut meta);
+        })?,
+        _ if m.starts_with("audio/") || m == "application/ogg" => {
+            guarded("audio", || media::audio_meta(bytes, &mut meta))?
+        }
+        _ => {}
     }
     Ok(Extracted {
         text: extract_text(mime, bytes)?,
-        meta: Meta::new(),
+        meta,
     })
 }
 

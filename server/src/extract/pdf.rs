@@ -64,7 +64,11 @@ pub fn pdf_date(s: &str) -> Option<String> {
     let s = s.trim().strip_prefix("D:").unwrap_or(s.trim());
     let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
     let field = |from: usize, len: usize| digits.get(from..from + len);
-    let (y, m, d) = (field(0, 4)?, field(4, 2).unwrap_or("01"), field(6, 2).unwrap_or("01"));
+    let (y, m, d) = (
+        field(0, 4)?,
+        field(4, 2).unwrap_or("01"),
+        field(6, 2).unwrap_or("01"),
+    );
     let Some(hour) = field(8, 2) else {
         return Some(format!("{y}-{m}-{d}"));
     };
@@ -86,7 +90,10 @@ mod tests {
 
     #[test]
     fn pdf_dates_become_rfc3339() {
-        assert_eq!(pdf_date("D:20230415093000Z").unwrap(), "2023-04-15T09:30:00Z");
+        assert_eq!(
+            pdf_date("D:20230415093000Z").unwrap(),
+            "2023-04-15T09:30:00Z"
+        );
         assert_eq!(
             pdf_date("D:20230415093000+02'00'").unwrap(),
             "2023-04-15T09:30:00+02:00"

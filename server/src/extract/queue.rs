@@ -89,7 +89,12 @@ pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<u64>> {
 /// Records how `job` ended, unless the document moved on meanwhile (its
 /// content changed, it was deleted, or a reindex rebuilt it): then the
 /// newer row stands and `false` is returned.
-pub fn record(tx: &Transaction<'_>, job: &Job, outcome: &Outcome, now: u64) -> rusqlite::Result<bool> {
+pub fn record(
+    tx: &Transaction<'_>,
+    job: &Job,
+    outcome: &Outcome,
+    now: u64,
+) -> rusqlite::Result<bool> {
     let current: Option<i64> = tx
         .prepare_cached(
             "SELECT e.doc FROM extraction e JOIN docs d ON d.key = e.doc
@@ -152,8 +157,7 @@ pub fn mark_indexed(conn: &Connection) -> rusqlite::Result<usize> {
 /// The queue's length, what is done, what failed and the newest failures.
 pub fn stats(conn: &Connection) -> rusqlite::Result<ExtractionStats> {
     let mut out = ExtractionStats::default();
-    let mut stmt =
-        conn.prepare_cached("SELECT state, COUNT(*) FROM extraction GROUP BY state")?;
+    let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM extraction GROUP BY state")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
         let (state, n) = row?;
         let n = n as u64;

@@ -101,7 +101,9 @@ fn step(app: &App, workers: &mut [Worker], max_input: u64) -> Result<bool, Serve
     if app.is_reindexing() {
         return Ok(false);
     }
-    let jobs = app.index().read(|c| queue::due(c, crate::unix_now(), BATCH))?;
+    let jobs = app
+        .index()
+        .read(|c| queue::due(c, crate::unix_now(), BATCH))?;
     if jobs.is_empty() {
         return Ok(false);
     }
@@ -216,10 +218,8 @@ fn commit_meta(app: &App, done: &mut [(Job, Outcome)]) {
                 tracing::warn!("extraction: committing metadata: {}", e.message);
                 for ((_, outcome), ops) in done.iter_mut().zip(&ops) {
                     if !ops.is_empty() {
-                        *outcome = Outcome::Retry(format!(
-                            "committing its metadata: {}",
-                            e.message
-                        ));
+                        *outcome =
+                            Outcome::Retry(format!("committing its metadata: {}", e.message));
                     }
                 }
                 return;

@@ -257,7 +257,11 @@ impl Running {
 /// Writes each frame to the child until it goes away.
 fn feed(mut stdin: ChildStdin, frames: Receiver<Vec<u8>>) {
     for frame in frames {
-        if stdin.write_all(&frame).and_then(|()| stdin.flush()).is_err() {
+        if stdin
+            .write_all(&frame)
+            .and_then(|()| stdin.flush())
+            .is_err()
+        {
             return;
         }
     }
@@ -321,7 +325,12 @@ fn describe_exit(status: std::process::ExitStatus, last: &str, memory: u64) -> S
 }
 
 /// [`Program::InProcess`]: parses on a thread, waiting at most `timeout`.
-fn in_thread(name: &str, mime: &str, bytes: Vec<u8>, timeout: Duration) -> Result<Extracted, Failure> {
+fn in_thread(
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+    timeout: Duration,
+) -> Result<Extracted, Failure> {
     let (tx, rx) = mpsc::sync_channel(1);
     let (name, mime) = (name.to_string(), mime.to_string());
     std::thread::Builder::new()
@@ -423,7 +432,10 @@ mod tests {
         let Failure::Killed(why) = w.run("a", "application/pdf", vec![0; 3]).unwrap_err() else {
             panic!("not killed")
         };
-        assert!(why.contains("went over its memory limit of 1024 MiB"), "{why}");
+        assert!(
+            why.contains("went over its memory limit of 1024 MiB"),
+            "{why}"
+        );
         let mut w = Worker::new(script(&dir, "exit 3"), limits(5000));
         let Failure::Killed(why) = w.run("a", "application/pdf", vec![]).unwrap_err() else {
             panic!("not killed")
@@ -433,15 +445,23 @@ mod tests {
 
     #[test]
     fn a_worker_that_cannot_start_is_unavailable_not_a_verdict() {
-        let mut w = Worker::new(Program::Binary("/nonexistent/docgrid-server".into()), limits(100));
+        let mut w = Worker::new(
+            Program::Binary("/nonexistent/docgrid-server".into()),
+            limits(100),
+        );
         let err = w.run("a", "application/pdf", vec![]).unwrap_err();
-        assert!(matches!(err, Failure::Unavailable(ref m) if m.contains("/nonexistent")), "{err:?}");
+        assert!(
+            matches!(err, Failure::Unavailable(ref m) if m.contains("/nonexistent")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn in_process_extraction_keeps_its_time_limit() {
         let mut w = Worker::new(Program::InProcess, limits(5000));
-        let x = w.run("a.html", "text/html", b"<p>hi there</p>".to_vec()).unwrap();
+        let x = w
+            .run("a.html", "text/html", b"<p>hi there</p>".to_vec())
+            .unwrap();
         assert_eq!(x.text.as_deref(), Some("hi there"));
     }
 }

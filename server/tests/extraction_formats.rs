@@ -1,0 +1,199 @@
+//! Automatic metadata from real files made by the tools people use:
+//! ImageMagick and exiftool for a photo, sox, lame and flac for songs,
+//! gzip for compressed text (all installed by scripts/setup).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Server;
+use docgrid_core::api::DocInfo;
+
+/// Runs `cmd ARGS` in `dir`, failing the test with its stderr.
+fn run(dir: &Path, cmd: &str, args: &[&str]) {
+    let out = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e} (scripts/setup installs it)"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn skip() -> bool {
+    let skip = std::env::var("DOCGRID_SKIP_SYSTEM_TESTS").as_deref() == Ok("1");
+    if skip {
+        eprintln!("skipped: DOCGRID_SKIP_SYSTEM_TESTS=1");
+    }
+    skip
+}
+
+fn values(d: &DocInfo, key: &str) -> Vec<String> {
+    d.meta.get(key).cloned().unwrap_or_default()
+}
+
+fn upload_file(s: &Server, dir: &Path, name: &str, extra: &str) -> DocInfo {
+    let bytes = std::fs::read(dir.join(name)).unwrap();
+    s.upload(&format!("name={name}{extra}"), bytes)
+}
+
+#[test]
+fn a_photo_gets_its_camera_date_place_and_size() {
+    if skip() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    run(
+        w,
+        "convert",
+        &["-size", "640x480", "xc:skyblue", "photo.jpg"],
+    );
+    run(
+        w,
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-Make=Canon",
+            "-Model=Canon EOS 5D",
+            "-DateTimeOriginal=2021:07:04 18:30:05",
+            "-Orientation#=6",
+            "-GPSLatitude=48.8584",
+            "-GPSLatitudeRef=N",
+            "-GPSLongitude=2.2945",
+            "-GPSLongitudeRef=E",
+            "photo.jpg",
+        ],
+    );
+    run(w, "convert", &["-size", "300x200", "xc:red", "plain.png"]);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let photo = upload_file(&s, w, "photo.jpg", "");
+    let png = upload_file(&s, w, "plain.png", "");
+    assert_eq!(s.settle().failed, 0);
+    let d: DocInfo = s.get_json(&format!("/v1/docs/{}", photo.id));
+    assert_eq!(values(&d, "camera"), ["Canon EOS 5D"]);
+    assert_eq!(values(&d, "taken"), ["2021-07-04T18:30:05"]);
+    assert_eq!(values(&d, "orientation"), ["6"]);
+    assert_eq!(values(&d, "gps"), ["48.858400,2.294500"]);
+    assert_eq!(
+        (values(&d, "width"), values(&d, "height")),
+        (vec!["640".into()], vec!["480".into()])
+    );
+    let p: DocInfo = s.get_json(&format!("/v1/docs/{}", png.id));
+    assert_eq!(
+        (values(&p, "width"), values(&p, "height")),
+        (vec!["300".into()], vec!["200".into()])
+    );
+    assert!(values(&p, "camera").is_empty());
+    assert_eq!(s.search_ids("camera:Canon*"), vec![photo.id.to_string()]);
+    assert_eq!(
+        s.search_ids("taken>=2021-01-01 width>600"),
+        vec![photo.id.to_string()]
+    );
+}
+
+#[test]
+fn songs_get_their_tags_and_are_listed_by_artist() {
+    if skip() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    run(
+        w,
+        "sox",
+        &[
+            "-n", "-r", "44100", "-c", "1", "tone.wav", "synth", "3", "sine", "440",
+        ],
+    );
+    run(
+        w,
+        "lame",
+        &[
+            "--quiet",
+            "--ta",
+            "Miles Davis",
+            "--tl",
+            "Kind of Blue",
+            "--tt",
+            "So What",
+            "--tn",
+            "1",
+            "--ty",
+            "1959",
+            "--tg",
+            "Jazz",
+            "tone.wav",
+            "so-what.mp3",
+        ],
+    );
+    run(w, "flac", &["--silent", "-o", "blue.flac", "tone.wav"]);
+    run(
+        w,
+        "metaflac",
+        &[
+            "--set-tag=ARTIST=John Coltrane",
+            "--set-tag=ALBUM=Blue Train",
+            "--set-tag=TITLE=Blue Train",
+            "--set-tag=TRACKNUMBER=1",
+            "--set-tag=DATE=1958-01-01",
+            "--set-tag=GENRE=Jazz",
+            "blue.flac",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let mp3 = upload_file(&s, w, "so-what.mp3", "");
+    let flac = upload_file(&s, w, "blue.flac", "&artist=Trane");
+    assert_eq!(s.settle().failed, 0);
+    let d: DocInfo = s.get_json(&format!("/v1/docs/{}", mp3.id));
+    assert_eq!(values(&d, "artist"), ["Miles Davis"]);
+    assert_eq!(values(&d, "album"), ["Kind of Blue"]);
+    assert_eq!(values(&d, "title"), ["So What"]);
+    assert_eq!(values(&d, "track"), ["1"]);
+    assert_eq!(values(&d, "year"), ["1959"]);
+    assert_eq!(values(&d, "genre"), ["Jazz"]);
+    assert_eq!(values(&d, "duration"), ["3"]);
+    let listed = s.ls("/by/artist/Miles Davis/");
+    assert!(listed.contains(&"so-what.mp3".to_string()), "{listed:?}");
+    let f: DocInfo = s.get_json(&format!("/v1/docs/{}", flac.id));
+    assert_eq!(values(&f, "artist"), ["Trane"], "the user's value stands");
+    assert_eq!(values(&f, "album"), ["Blue Train"]);
+    assert_eq!(values(&f, "year"), ["1958"]);
+    assert_eq!(values(&f, "duration"), ["3"]);
+    assert_eq!(
+        s.search_ids("year>=1959 genre:Jazz"),
+        vec![mp3.id.to_string()]
+    );
+}
+
+#[test]
+fn gzipped_text_is_searchable_and_a_bomb_is_stopped() {
+    if skip() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::write(w.join("notes.txt"), "the ocelot sleeps at noon\n").unwrap();
+    run(w, "gzip", &["-k", "notes.txt"]);
+    // 200 MiB of zeros: about 200 KiB compressed.
+    let zeros = std::fs::File::create(w.join("bomb.txt")).unwrap();
+    zeros.set_len(200 << 20).unwrap();
+    run(w, "gzip", &["bomb.txt"]);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let notes = upload_file(&s, w, "notes.txt.gz", "");
+    let bomb = upload_file(&s, w, "bomb.txt.gz", "");
+    let settled = s.settle();
+    assert_eq!(s.search_ids("ocelot"), vec![notes.id.to_string()]);
+    assert_eq!(settled.failed, 1, "{settled:?}");
+    let f = &settled.failures[0];
+    assert_eq!(f.id, bomb.id);
+    assert!(f.reason.contains("decompression bomb"), "{f:?}");
+}
