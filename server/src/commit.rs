@@ -200,8 +200,10 @@ fn check_existing(
         let Some(state) = &docs[&id] else {
             return Err(ApiError::not_found(format!("no document {id}")));
         };
+        // Stale: based on a revision before the last change by anyone but
+        // extraction (whose commits only set keys it owns), or deleted.
         if let Some(base) = op.base()
-            && (base != state.rev || state.deleted)
+            && (base < state.user_rev || base > state.rev || state.deleted)
             && !conflicts.iter().any(|c| c.id == id)
         {
             conflicts.push(Conflict {

@@ -164,3 +164,29 @@ fn what_was_committed_and_not_yet_extracted_is_extracted_after_a_restart() {
         urlencode("xylophone7")
     );
 }
+
+#[test]
+fn an_edit_based_on_the_revision_before_extraction_is_not_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let doc = s.upload("name=t.pdf", pdf_with_info(QUARTERLY, "<< /Title (T) >>"));
+    s.settle();
+    let id = doc.id.to_string();
+    let after = info(&s, &id);
+    assert!(after.rev > doc.rev, "extraction committed its keys");
+    let patch = |base: u64, tag: &str| {
+        s.req(reqwest::Method::PATCH, &format!("/v1/docs/{id}"))
+            .json(&serde_json::json!({"base": base, "add": {"tag": [tag]}}))
+            .send()
+            .unwrap()
+    };
+    // The user saw the document before extraction's commit: still current.
+    let r = patch(doc.rev, "seen-before");
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    // A user's change makes that revision stale, as always.
+    let r = patch(doc.rev, "too-late");
+    assert_eq!(r.status(), 409, "{}", r.text().unwrap());
+    let d = info(&s, &id);
+    assert_eq!(values(&d, "tag"), ["seen-before"]);
+    assert_eq!(values(&d, "title"), ["T"]);
+}

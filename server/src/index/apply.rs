@@ -92,8 +92,9 @@ pub fn apply(
         }
         exec(
             tx,
-            "UPDATE docs SET rev = ?2 WHERE key = ?1",
-            params![key, cs.rev],
+            "UPDATE docs SET rev = ?2, user_rev = CASE WHEN ?3 THEN user_rev ELSE ?2 END
+             WHERE key = ?1",
+            params![key, cs.rev, cs.extracted],
         )?;
         exec(
             tx,
@@ -246,7 +247,8 @@ fn create(
     let (id_text, hash) = (id.to_string(), m.hash.to_hex());
     exec(
         tx,
-        "INSERT INTO docs(id, name, rev, size, hash, mime, manifest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO docs(id, name, rev, user_rev, size, hash, mime, manifest)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
         params![id_text, name, cs.rev, m.size, hash, mime, manifest],
     )?;
     let key = tx.last_insert_rowid();

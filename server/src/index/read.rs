@@ -19,6 +19,9 @@ pub struct DocState {
     pub name: String,
     /// Revision of its last change.
     pub rev: u64,
+    /// Revision of its last change by anyone but extraction: a write based
+    /// on a revision from here to `rev` is current.
+    pub user_rev: u64,
     /// Deleted (history only).
     pub deleted: bool,
     /// Its content.
@@ -40,7 +43,7 @@ fn parse_digest(s: String) -> rusqlite::Result<Digest> {
 /// The document `id`, deleted or not.
 pub fn doc_state(conn: &Connection, id: &DocId) -> rusqlite::Result<Option<DocState>> {
     conn.query_row(
-        "SELECT key, name, rev, deleted, manifest FROM docs WHERE id = ?1",
+        "SELECT key, name, rev, deleted, manifest, user_rev FROM docs WHERE id = ?1",
         [id.to_string()],
         |r| {
             let manifest: String = r.get(4)?;
@@ -49,6 +52,7 @@ pub fn doc_state(conn: &Connection, id: &DocId) -> rusqlite::Result<Option<DocSt
                 id: *id,
                 name: r.get(1)?,
                 rev: r.get(2)?,
+                user_rev: r.get(5)?,
                 deleted: r.get(3)?,
                 manifest: serde_json::from_str(&manifest).map_err(|e| {
                     rusqlite::Error::FromSqlConversionFailure(

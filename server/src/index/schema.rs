@@ -83,6 +83,13 @@ INSERT INTO extraction(doc, rev, state)
     SELECT key, rev, 'done' FROM docs WHERE deleted = 0;
 "#,
     ),
+    // The revision of a document's last change by anyone but extraction:
+    // a write based on any revision from there on is not stale, so
+    // extraction's commits never turn a user's edit into a conflict.
+    M::up(
+        "ALTER TABLE docs ADD COLUMN user_rev INTEGER NOT NULL DEFAULT 0;
+         UPDATE docs SET user_rev = rev;",
+    ),
 ];
 
 /// Sets the PRAGMAs every connection needs.
