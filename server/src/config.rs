@@ -42,6 +42,13 @@ pub struct ExtractConfig {
     /// Largest content read for extraction, in MiB (default 64); larger
     /// documents get sniffed metadata only.
     pub max_input_mib: u64,
+    /// Read the words in pictures of text and in PDFs without a text layer
+    /// with Tesseract (default true; `ocr = false` turns it off, and so does
+    /// Tesseract not being installed).
+    pub ocr: bool,
+    /// Tesseract's languages, `+`-joined (default `eng`; each needs its
+    /// `tesseract-ocr-LANG` package).
+    pub ocr_languages: String,
 }
 
 impl Default for ExtractConfig {
@@ -51,6 +58,8 @@ impl Default for ExtractConfig {
             timeout_secs: 60,
             memory_mib: 2048,
             max_input_mib: 64,
+            ocr: true,
+            ocr_languages: "eng".into(),
         }
     }
 }

@@ -32,13 +32,17 @@ enum Cmd {
         /// Address space limit, in bytes.
         #[arg(long)]
         memory: u64,
+        /// Read pictures and scanned PDFs with Tesseract in these languages.
+        #[arg(long)]
+        ocr: Option<String>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Cmd::ExtractWorker { memory } = cli.cmd {
-        return match docgrid_server::extract::worker::serve_stdio(memory) {
+    if let Cmd::ExtractWorker { memory, ocr } = cli.cmd {
+        let ocr = ocr.map(|languages| docgrid_server::extract::ocr::Ocr { languages });
+        return match docgrid_server::extract::worker::serve_stdio(memory, ocr) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("docgrid-server extract-worker: {e}");

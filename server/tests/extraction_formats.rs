@@ -197,3 +197,98 @@ fn gzipped_text_is_searchable_and_a_bomb_is_stopped() {
     assert_eq!(f.id, bomb.id);
     assert!(f.reason.contains("decompression bomb"), "{f:?}");
 }
+
+#[test]
+fn office_documents_get_their_text_title_and_author() {
+    if skip() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let md = "---\ntitle: Tax Notes\nauthor: Ann Lee\n---\n\nThe pangolin forgot its receipt.\n\n\
+              # Second\n\nThe quokka kept it.\n";
+    std::fs::write(w.join("notes.md"), md).unwrap();
+    for out in ["notes.docx", "notes.odt", "notes.pptx"] {
+        run(w, "pandoc", &["notes.md", "-o", out]);
+    }
+    // A DOCX whose one part expands from about 200 KiB to 200 MiB.
+    let bomb = "import zipfile\n\
+        with zipfile.ZipFile('bomb.docx', 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   z.writestr('[Content_Types].xml', '<Types/>')\n\
+        \x20   z.writestr('word/document.xml', '<w:document>' + ' ' * (200 << 20) + '</w:document>')\n";
+    run(w, "python3", &["-c", bomb]);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let docs: Vec<DocInfo> = ["notes.docx", "notes.odt", "notes.pptx"]
+        .iter()
+        .map(|n| upload_file(&s, w, n, ""))
+        .collect();
+    let bomb = upload_file(&s, w, "bomb.docx", "");
+    let settled = s.settle();
+    for d in &docs {
+        let d: DocInfo = s.get_json(&format!("/v1/docs/{}", d.id));
+        assert_eq!(values(&d, "title"), ["Tax Notes"], "{}", d.name);
+        assert_eq!(values(&d, "author"), ["Ann Lee"], "{}", d.name);
+        assert!(!values(&d, "date").is_empty(), "{}", d.name);
+    }
+    let mut ids: Vec<String> = docs.iter().map(|d| d.id.to_string()).collect();
+    ids.sort();
+    assert_eq!(s.search_ids("pangolin"), ids, "the text of all three");
+    assert_eq!(s.search_ids("\"quokka kept\""), ids);
+    assert_eq!(s.search_ids("title:\"Tax Notes\"").len(), 3);
+    assert_eq!(settled.failed, 1, "{settled:?}");
+    assert_eq!(settled.failures[0].id, bomb.id);
+    assert!(
+        settled.failures[0].reason.contains("decompression bomb"),
+        "{settled:?}"
+    );
+}
+
+#[test]
+fn a_photographed_receipt_and_a_scanned_pdf_are_found_by_their_words() {
+    if skip() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let label = |text: &str, out: &str| {
+        run(
+            w,
+            "convert",
+            &[
+                "-size",
+                "1400x300",
+                "xc:white",
+                "-pointsize",
+                "72",
+                "-fill",
+                "black",
+                "-annotate",
+                "+40+170",
+                text,
+                out,
+            ],
+        )
+    };
+    label("Receipt pangolin marmalade", "receipt.png");
+    label("Invoice wombat lighthouse", "page.png");
+    // A PDF holding only a picture of the page: no text layer.
+    run(w, "img2pdf", &["page.png", "-o", "scan.pdf"]);
+    label("ignored", "icon.png");
+    run(w, "convert", &["icon.png", "-resize", "60x13!", "icon.png"]);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let receipt = upload_file(&s, w, "receipt.png", "");
+    let scan = upload_file(&s, w, "scan.pdf", "");
+    upload_file(&s, w, "icon.png", "");
+    let settled = s.settle();
+    assert_eq!(settled.failed, 0, "{settled:?}");
+    assert_eq!(
+        s.search_ids("pangolin marmalade"),
+        vec![receipt.id.to_string()]
+    );
+    assert_eq!(s.search_ids("wombat"), vec![scan.id.to_string()]);
+    assert_eq!(s.search_ids("lighthouse").len(), 1);
+    let text: docgrid_core::api::DocText = s.get_json(&format!("/v1/docs/{}/text", scan.id));
+    assert!(text.text.contains("Invoice wombat lighthouse"), "{text:?}");
+}

@@ -11,6 +11,8 @@
 
 mod gz;
 mod media;
+pub mod ocr;
+mod office;
 mod pdf;
 pub mod queue;
 pub mod runner;
@@ -83,6 +85,7 @@ pub fn wanted(mime: &str, size: u64) -> bool {
         && (is_extractable(&m)
             || m.starts_with("image/")
             || m.starts_with("audio/")
+            || office::is_office(&m)
             || matches!(m.as_str(), "application/ogg" | "application/gzip"))
 }
 
@@ -103,27 +106,65 @@ fn put(meta: &mut Meta, key: &str, value: String) {
     }
 }
 
-/// Everything extraction reads from content of type `mime` named `name`.
-/// Inputs over [`MAX_INPUT_BYTES`] give nothing.
-pub fn extract(name: &str, mime: &str, bytes: &[u8]) -> Result<Extracted, ExtractError> {
+/// A PDF's text and metadata; its pages read by OCR when it has (almost)
+/// no text layer.
+fn pdf_with_ocr(bytes: &[u8], ocr: Option<&ocr::Ocr>) -> Result<Extracted, ExtractError> {
+    let (mut text, meta) = pdf::extract(bytes)?;
+    let pages: u32 = meta
+        .get("pages")
+        .and_then(|v| v[0].parse().ok())
+        .unwrap_or(1);
+    let scanned = text.chars().filter(|c| !c.is_whitespace()).count()
+        < MIN_PDF_CHARS_PER_PAGE * pages.max(1) as usize;
+    if let Some(ocr) = ocr.filter(|_| scanned)
+        && let Some(words) = ocr.pdf_text(bytes, pages)?
+    {
+        text = collapse(&format!("{text} {words}"));
+    }
+    Ok(Extracted {
+        text: Some(text),
+        meta,
+    })
+}
+
+/// Smallest picture read by OCR, in pixels each way (icons are skipped).
+const MIN_OCR_SIDE: u64 = 100;
+/// A PDF with fewer characters of text than this per page is read by OCR.
+const MIN_PDF_CHARS_PER_PAGE: usize = 16;
+
+/// Everything extraction reads from content of type `mime` named `name`,
+/// with OCR of pictures and of PDFs without a text layer when `ocr` is
+/// given. Inputs over [`MAX_INPUT_BYTES`] give nothing.
+pub fn extract(
+    name: &str,
+    mime: &str,
+    bytes: &[u8],
+    ocr: Option<&ocr::Ocr>,
+) -> Result<Extracted, ExtractError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Ok(Extracted::default());
     }
     let m = essence(mime);
     let mut meta = Meta::new();
     match m.as_str() {
-        "application/pdf" => {
-            let (text, meta) = pdf::extract(bytes)?;
-            return Ok(Extracted {
-                text: Some(text),
-                meta,
-            });
-        }
+        "application/pdf" => return pdf_with_ocr(bytes, ocr),
         "application/gzip" => return gz::extract(name, bytes),
-        _ if m.starts_with("image/") => guarded("image", || {
-            media::image_meta(bytes, &mut meta);
-            media::exif_meta(bytes, &mut meta);
-        })?,
+        _ if office::is_office(&m) => return office::extract(&m, bytes),
+        _ if m.starts_with("image/") => {
+            guarded("image", || {
+                media::image_meta(bytes, &mut meta);
+                media::exif_meta(bytes, &mut meta);
+            })?;
+            let side = |k: &str| meta.get(k).and_then(|v| v[0].parse::<u64>().ok());
+            let big = side("width")
+                .zip(side("height"))
+                .is_some_and(|(w, h)| w.min(h) >= MIN_OCR_SIDE);
+            let text = match ocr {
+                Some(ocr) if big => ocr.image_text(bytes)?,
+                _ => None,
+            };
+            return Ok(Extracted { text, meta });
+        }
         _ if m.starts_with("audio/") || m == "application/ogg" => {
             guarded("audio", || media::audio_meta(bytes, &mut meta))?
         }
@@ -174,6 +215,13 @@ pub fn is_extractable(mime: &str) -> bool {
 pub fn sniff_mime(name: &str, head: &[u8]) -> String {
     let magic = infer::get(head);
     if let Some(kind) = magic.filter(|k| k.matcher_type() != MatcherType::Text) {
+        // A ZIP whose head did not show what it holds: an office
+        // document's extension says more.
+        if kind.mime_type() == "application/zip"
+            && let Some(named) = mime_from_name(name).filter(|m| office::is_office(m))
+        {
+            return named;
+        }
         return kind.mime_type().to_owned();
     }
     if let Some(mime) = mime_from_name(name) {

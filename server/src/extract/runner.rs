@@ -18,6 +18,7 @@ use docgrid_core::api::ErrorCode;
 use docgrid_core::model::{self, Op};
 use rusqlite::Connection;
 
+use super::ocr::Ocr;
 use super::queue::{self, Job, Outcome};
 use super::worker::{Failure, Limits, Program, Worker};
 use super::{Extracted, MAX_TEXT_BYTES};
@@ -72,6 +73,9 @@ fn run(app: &App, stop: &AtomicBool) {
     let limits = Limits {
         timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
         memory: cfg.memory_mib.max(64) << 20,
+        ocr: cfg.ocr.then(|| Ocr {
+            languages: cfg.ocr_languages.clone(),
+        }),
     };
     let program = Program::discover();
     if matches!(program, Program::InProcess) {
@@ -175,7 +179,8 @@ fn extract_one(app: &App, worker: &mut Worker, job: &Job, max_input: u64) -> Out
         }
     }
     let result = if super::is_trusted(&job.mime) {
-        super::extract(&job.name, &job.mime, &bytes).map_err(|e| Failure::Refused(e.to_string()))
+        super::extract(&job.name, &job.mime, &bytes, None)
+            .map_err(|e| Failure::Refused(e.to_string()))
     } else {
         worker.run(&job.name, &job.mime, bytes)
     };

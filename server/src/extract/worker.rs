@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::Extracted;
+use super::ocr::Ocr;
 
 /// The hidden subcommand that runs a worker.
 pub const SUBCOMMAND: &str = "extract-worker";
@@ -53,6 +54,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Address space of the process, in bytes.
     pub memory: u64,
+    /// OCR's settings, `None` for no OCR.
+    pub ocr: Option<Ocr>,
 }
 
 /// How to start a worker.
@@ -129,7 +132,7 @@ impl Worker {
     /// Extracts `bytes` of type `mime` named `name`.
     pub fn run(&mut self, name: &str, mime: &str, bytes: Vec<u8>) -> Result<Extracted, Failure> {
         match &self.program {
-            Program::InProcess => in_thread(name, mime, bytes, self.limits.timeout),
+            Program::InProcess => in_thread(name, mime, bytes, &self.limits),
             Program::Binary(path) => {
                 let path = path.clone();
                 self.in_child(&path, name, mime, bytes)
@@ -187,8 +190,7 @@ impl Worker {
     /// Ends the child (the next job starts another) and says `why`.
     fn kill(&mut self, why: String) -> Failure {
         if let Some(mut r) = self.child.take() {
-            let _ = r.child.kill();
-            let _ = r.child.wait();
+            r.end();
         }
         Failure::Killed(why)
     }
@@ -198,6 +200,10 @@ impl Worker {
         let Some(mut r) = self.child.take() else {
             return "was not running".into();
         };
+        // Whatever it was running (OCR) goes with it; until it is waited
+        // for, its process (and group) id cannot be reused.
+        let group = rustix::process::Pid::from_child(&r.child);
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         let status = match r.child.wait() {
             Ok(s) => s,
             Err(e) => return format!("could not be waited for: {e}"),
@@ -212,18 +218,31 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         if let Some(mut r) = self.child.take() {
-            let _ = r.child.kill();
-            let _ = r.child.wait();
+            r.end();
         }
     }
 }
 
 impl Running {
+    /// Kills the worker and whatever it runs (its process group), and
+    /// waits for it.
+    fn end(&mut self) {
+        use rustix::process::{Pid, Signal, kill_process_group};
+        let _ = kill_process_group(Pid::from_child(&self.child), Signal::KILL);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn start(path: &std::path::Path, limits: &Limits) -> io::Result<Running> {
-        let mut child = Command::new(path)
-            .arg(SUBCOMMAND)
+        let mut cmd = Command::new(path);
+        cmd.arg(SUBCOMMAND)
             .arg("--memory")
-            .arg(limits.memory.to_string())
+            .arg(limits.memory.to_string());
+        if let Some(ocr) = &limits.ocr {
+            cmd.arg("--ocr").arg(&ocr.languages);
+        }
+        // Its own process group: killing it kills what it runs (OCR).
+        let mut child = std::os::unix::process::CommandExt::process_group(&mut cmd, 0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -324,19 +343,20 @@ fn describe_exit(status: std::process::ExitStatus, last: &str, memory: u64) -> S
     }
 }
 
-/// [`Program::InProcess`]: parses on a thread, waiting at most `timeout`.
+/// [`Program::InProcess`]: parses on a thread, waiting at most the time limit.
 fn in_thread(
     name: &str,
     mime: &str,
     bytes: Vec<u8>,
-    timeout: Duration,
+    limits: &Limits,
 ) -> Result<Extracted, Failure> {
+    let timeout = limits.timeout;
     let (tx, rx) = mpsc::sync_channel(1);
-    let (name, mime) = (name.to_string(), mime.to_string());
+    let (name, mime, ocr) = (name.to_string(), mime.to_string(), limits.ocr.clone());
     std::thread::Builder::new()
         .name("extract".into())
         .spawn(move || {
-            let _ = tx.send(super::extract(&name, &mime, &bytes));
+            let _ = tx.send(super::extract(&name, &mime, &bytes, ocr.as_ref()));
         })
         .map_err(|e| Failure::Unavailable(format!("cannot start an extraction thread: {e}")))?;
     match rx.recv_timeout(timeout) {
@@ -353,8 +373,9 @@ fn in_thread(
 }
 
 /// The worker's side: limits itself to `memory` bytes of address space
-/// and no core files, then answers requests on stdin until it closes.
-pub fn serve_stdio(memory: u64) -> io::Result<()> {
+/// and no core files, then answers requests on stdin until it closes,
+/// reading pictures and scanned PDFs with `ocr` when given.
+pub fn serve_stdio(memory: u64, ocr: Option<Ocr>) -> io::Result<()> {
     limit_self(memory)?;
     let mut input = BufReader::new(io::stdin().lock());
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -366,7 +387,7 @@ pub fn serve_stdio(memory: u64) -> io::Result<()> {
         let req: Request = serde_json::from_str(&line).map_err(io::Error::other)?;
         let mut bytes = vec![0; usize::try_from(req.len).map_err(io::Error::other)?];
         input.read_exact(&mut bytes)?;
-        let reply = match super::extract(&req.name, &req.mime, &bytes) {
+        let reply = match super::extract(&req.name, &req.mime, &bytes, ocr.as_ref()) {
             Ok(x) => Reply::Ok(x),
             Err(e) => Reply::Err(e.to_string()),
         };
@@ -407,6 +428,7 @@ mod tests {
         Limits {
             timeout: Duration::from_millis(ms),
             memory: 1 << 30,
+            ocr: None,
         }
     }
 
