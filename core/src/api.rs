@@ -447,6 +447,10 @@ pub struct TreeEntry {
     /// The document's size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// BLAKE3 of the document's content (its `hash`): whether a local file
+    /// is the same, told without another request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<Digest>,
     /// A directory's document count, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
@@ -481,6 +485,7 @@ impl TreeEntry {
             name: name.into(),
             id: None,
             size: None,
+            hash: None,
             count,
             rev: None,
             mime: None,

@@ -109,6 +109,7 @@ fn list_entries(
             name: name.clone(),
             id: Some(row.id),
             size: Some(row.size),
+            hash: row.hash.parse().ok(),
             count: None,
             rev: Some(row.rev),
             mime: Some(row.mime),
@@ -216,6 +217,8 @@ struct DocRow {
     id: docgrid_core::DocId,
     name: String,
     size: u64,
+    /// BLAKE3 of the content, hex.
+    hash: String,
     rev: u64,
     mime: String,
     created: Option<String>,
@@ -238,12 +241,12 @@ fn doc_rows(
     }
     let (sql, limit) = match filter {
         DocFilter::Recent(n) => (
-            "SELECT key, id, name, size, rev, mime FROM docs WHERE deleted = 0 \
+            "SELECT key, id, name, size, rev, mime, hash FROM docs WHERE deleted = 0 \
              ORDER BY rev DESC, key DESC",
             *n,
         ),
         _ => (
-            "SELECT key, id, name, size, rev, mime FROM docs WHERE deleted = 0 ORDER BY key",
+            "SELECT key, id, name, size, rev, mime, hash FROM docs WHERE deleted = 0 ORDER BY key",
             usize::MAX,
         ),
     };
@@ -286,6 +289,7 @@ fn doc_rows(
             size: r.get(3)?,
             rev: r.get(4)?,
             mime: r.get(5)?,
+            hash: r.get(6)?,
             created: time("created")?,
             modified: time("modified")?,
             meta,

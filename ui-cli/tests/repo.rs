@@ -244,3 +244,51 @@ fn search_takes_a_query_starting_with_a_dash() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+#[test]
+fn import_dry_run_says_what_it_would_do_and_sends_nothing() {
+    let env = Env::new();
+    let src = env.home.path().join("notes");
+    write(&src.join("a.txt"), b"alpha");
+    write(&src.join("sub/b.txt"), b"beta");
+    env.ok(&["import", src.to_str().unwrap(), "-q"]);
+    write(&src.join("a.txt"), b"alpha, changed");
+    write(&src.join("sub/c.txt"), b"gamma");
+    let before = env.ok(&["log", "--json"]);
+    let out = env.run(&["import", src.to_str().unwrap(), "--dry-run", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut seen: Vec<(String, String, bool)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+                r["id"].is_null(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("notes/a.txt".into(), "updated".into(), false),
+            ("notes/sub/b.txt".into(), "unchanged".into(), false),
+            ("notes/sub/c.txt".into(), "new".into(), true),
+        ]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 new, 1 updated, 1 unchanged") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert_eq!(env.ok(&["log", "--json"]), before, "no commit");
+    assert_eq!(env.ok(&["cat", "/files/notes/a.txt"]), "alpha");
+    // The real run does what the dry run said.
+    let out = env.run(&["import", src.to_str().unwrap(), "-q"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 new, 1 updated, 1 unchanged"));
+}

@@ -437,6 +437,7 @@ pub fn doc_entry(name: String, doc: &DocInfo) -> TreeEntry {
         name,
         id: Some(doc.id),
         size: Some(doc.size),
+        hash: Some(doc.hash),
         count: None,
         rev: Some(doc.rev),
         mime: first("mime"),

@@ -14,7 +14,7 @@ use clap::Args;
 use docgrid_client::tree::{Listing, Tree};
 use docgrid_client::{NewDoc, UploadStats};
 use docgrid_core::DocId;
-use docgrid_core::api::EntryKind;
+use docgrid_core::api::{EntryKind, TreeEntry};
 use docgrid_core::model::{Metadata, Op};
 
 use super::{Run, print_json};
@@ -50,6 +50,10 @@ pub struct Import {
     /// Print nothing per file.
     #[arg(short, long)]
     quiet: bool,
+    /// Say what would be imported (new, updated, unchanged) without
+    /// sending or committing anything.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
 }
 
 /// What happened to one file.
@@ -64,7 +68,8 @@ enum Action {
 #[derive(serde::Serialize)]
 struct Imported {
     path: String,
-    id: DocId,
+    /// The document (none yet for a new file of a dry run).
+    id: Option<DocId>,
     action: Action,
 }
 
@@ -103,6 +108,7 @@ impl Run for Import {
         let tree = ctx.tree()?;
         let mut run = Batch {
             tree,
+            dry_run: self.dry_run,
             meta: &meta,
             message: &self.message,
             dirs: HashMap::new(),
@@ -125,10 +131,11 @@ impl Import {
             print_json(&done)?;
         } else if !self.quiet {
             for d in done.iter().filter(|d| d.action != Action::Unchanged) {
-                let word = if d.action == Action::New {
-                    "Adding"
-                } else {
-                    "Updating"
+                let word = match (d.action, self.dry_run) {
+                    (Action::New, false) => "Adding",
+                    (Action::New, true) => "Would add",
+                    (_, false) => "Updating",
+                    (_, true) => "Would update",
                 };
                 outln!("{word:<15}{}", d.path);
             }
@@ -139,6 +146,16 @@ impl Import {
         } else {
             100.0 * (stats.bytes - stats.bytes_sent.min(stats.bytes)) as f64 / stats.bytes as f64
         };
+        if self.dry_run {
+            eprintln!(
+                "would import {} file(s): {} new, {} updated, {} unchanged; skipped {skipped} file(s); nothing was sent",
+                done.len(),
+                count(Action::New),
+                count(Action::Updated),
+                count(Action::Unchanged),
+            );
+            return Ok(());
+        }
         eprintln!(
             "imported {} file(s): {} new, {} updated, {} unchanged; {} bytes, {} new bytes sent (dedup {dedup:.0} %); skipped {skipped} file(s)",
             done.len(),
@@ -155,6 +172,8 @@ impl Import {
 /// The state of one import across its commits.
 struct Batch<'a> {
     tree: &'a Tree,
+    /// Decide, report, send and commit nothing.
+    dry_run: bool,
     meta: &'a Metadata,
     message: &'a str,
     /// `/files/` listings by directory (`None`: it does not exist).
@@ -181,8 +200,20 @@ impl Batch<'_> {
                     });
                     new_rels.push(rel.clone());
                 }
-                Some(id) => changed.extend(self.update(file, rel, id)?),
+                Some(entry) => changed.extend(self.update(file, rel, &entry)?),
             }
+        }
+        if self.dry_run {
+            for (rel, file) in new_rels.into_iter().zip(&new) {
+                self.bar
+                    .inc(std::fs::metadata(&file.file).map_or(0, |m| m.len()));
+                self.done.push(Imported {
+                    path: rel,
+                    id: None,
+                    action: Action::New,
+                });
+            }
+            return Ok(());
         }
         let ops = self.changed_ops(changed)?;
         if !ops.is_empty() {
@@ -202,15 +233,15 @@ impl Batch<'_> {
         for (id, path) in ids.into_iter().zip(new_rels) {
             self.done.push(Imported {
                 path,
-                id,
+                id: Some(id),
                 action: Action::New,
             });
         }
         Ok(())
     }
 
-    /// The document already at `/files/REL`, if any.
-    fn existing(&mut self, rel: &str) -> Result<Option<DocId>> {
+    /// The document already at `/files/REL`, if any: its listing entry.
+    fn existing(&mut self, rel: &str) -> Result<Option<TreeEntry>> {
         let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
         if !self.dirs.contains_key(dir) {
             let path = if dir.is_empty() {
@@ -228,18 +259,28 @@ impl Batch<'_> {
         let listing = self.dirs[dir].as_ref();
         Ok(listing
             .and_then(|l| l.get(name))
-            .filter(|e| e.kind == EntryKind::Doc)
-            .and_then(|e| e.id))
+            .filter(|e| e.kind == EntryKind::Doc && e.id.is_some())
+            .cloned())
     }
 
-    /// A file whose path holds document `id`: skipped when the content and
-    /// metadata are there already, else what makes it the document's next
-    /// revision (its content uploaded later, with the batch's others).
-    fn update(&mut self, file: &Path, rel: &str, id: DocId) -> Result<Option<Changed>> {
-        let doc = self.tree.doc(&id)?;
+    /// A file whose path holds the document of `entry`: skipped when the
+    /// content and metadata are there already, else what makes it the
+    /// document's next revision (its content uploaded later, with the
+    /// batch's others). The listing's size and hash decide whether the
+    /// content is the same; the document is fetched only when metadata is
+    /// to be added (or the server lists no hashes).
+    fn update(&mut self, file: &Path, rel: &str, entry: &TreeEntry) -> Result<Option<Changed>> {
+        let id = entry.id.expect("a document entry");
         let size = std::fs::metadata(file)
             .with_context(|| format!("reading {}", file.display()))?
             .len();
+        let doc = match (entry.hash, entry.rev, entry.size) {
+            (Some(hash), Some(rev), Some(listed)) if self.meta.is_empty() => {
+                let same = size == listed && crate::wc::hash_file(file)? == hash;
+                return Ok(self.decide(file, rel, id, rev, size, same, Vec::new()));
+            }
+            _ => self.tree.doc(&id)?,
+        };
         let same = size == doc.size && crate::wc::hash_file(file)? == doc.hash;
         let mut meta_ops = Vec::new();
         for (k, vs) in self.meta {
@@ -255,6 +296,21 @@ impl Batch<'_> {
                 });
             }
         }
+        Ok(self.decide(file, rel, id, doc.rev, size, same, meta_ops))
+    }
+
+    /// Records what happens to an existing document; what changes it.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &mut self,
+        file: &Path,
+        rel: &str,
+        id: DocId,
+        base: u64,
+        size: u64,
+        same: bool,
+        meta_ops: Vec<Op>,
+    ) -> Option<Changed> {
         self.bar.inc(size);
         let action = if !same || !meta_ops.is_empty() {
             Action::Updated
@@ -263,21 +319,21 @@ impl Batch<'_> {
         };
         self.done.push(Imported {
             path: rel.to_string(),
-            id,
+            id: Some(id),
             action,
         });
         if action == Action::Unchanged {
-            return Ok(None);
+            return None;
         }
         if !same {
             self.stats.bytes += size;
         }
-        Ok(Some(Changed {
+        Some(Changed {
             id,
-            base: doc.rev,
+            base,
             content: (!same).then(|| file.to_path_buf()),
             meta_ops,
-        }))
+        })
     }
 
     /// The operations of the changed files: their new contents uploaded

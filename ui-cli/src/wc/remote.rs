@@ -218,5 +218,6 @@ fn entry_of(doc: &DocInfo) -> TreeEntry {
     e.id = Some(doc.id);
     e.rev = Some(doc.rev);
     e.size = Some(doc.size);
+    e.hash = Some(doc.hash);
     e
 }
