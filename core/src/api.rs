@@ -194,7 +194,8 @@ pub struct ExtractionStats {
     /// Documents whose current content waits to be extracted (search lacks
     /// their text, `/by/` their extracted keys, until then).
     pub queued: u64,
-    /// Documents whose current content was extracted.
+    /// Documents done: their current content extracted, or holding
+    /// nothing to extract (a type without text or keys, empty content).
     pub extracted: u64,
     /// Documents whose extraction failed for good (not retried until their
     /// content changes or a reindex).

@@ -553,8 +553,14 @@ impl App {
         if updates.is_empty() {
             return Ok(0);
         }
+        if let Err(e) = self.write_fulltext(&updates) {
+            // Not in tantivy: back to the queue, extracted again later.
+            let keys: Vec<i64> = done.iter().map(|(job, _)| job.key).collect();
+            self.index
+                .write(|tx| extract::queue::requeue_indexing(tx, &keys))?;
+            return Err(e);
+        }
         self.extraction.unsynced.store(true, Ordering::SeqCst);
-        self.write_fulltext(&updates)?;
         self.fulltext.mark_pending(self.index.applied_rev()?);
         Ok(updates.len())
     }

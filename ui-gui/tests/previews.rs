@@ -74,13 +74,15 @@ fn an_image_is_decoded_and_scaled_and_a_pdf_page_is_rendered_with_its_text() {
 
 #[test]
 fn a_search_column_shows_each_hits_snippet() {
-    let (_dir, _s, t) = seeded(&[]);
+    let (_dir, s, t) = seeded(&[]);
     t.create(
         "/tags/jazz/",
         "liner.txt",
         Content::Bytes(b"Recorded in 1959, so what opens the album.".to_vec()),
     )
     .unwrap();
+    // Text is extracted after the commit: wait until search has it.
+    s.settle();
     let (mut b, effects) = Browser::new("/");
     settle(&mut b, &t, effects);
     b.update(Message::SearchInput("album".into()));
@@ -95,7 +97,7 @@ fn a_search_column_shows_each_hits_snippet() {
 
 #[test]
 fn another_type_is_shown_by_the_text_the_server_extracted_or_says_no_preview() {
-    let (_dir, _s, t) = seeded(&[]);
+    let (_dir, s, t) = seeded(&[]);
     let page = b"<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>Kind of Blue liner notes</p></body></html>";
     t.create("/tags/docs/", "notes.xhtml", Content::Bytes(page.to_vec()))
         .unwrap();
@@ -105,6 +107,7 @@ fn another_type_is_shown_by_the_text_the_server_extracted_or_says_no_preview() {
         Content::Bytes(vec![0, 1, 2, 255, 254]),
     )
     .unwrap();
+    s.settle();
     let (mut b, effects) = Browser::new("/tags/docs/notes.xhtml");
     settle(&mut b, &t, effects);
     let p = b.preview.as_ref().unwrap();

@@ -144,6 +144,8 @@ fn a_real_window_shows_three_columns_and_a_preview() {
         .unwrap();
     t.create("/tags/photos/", "sunset.png", sunset(960, 640).into())
         .unwrap();
+    // Text is extracted after the commit: the search shot needs it.
+    s.settle();
     shoot(
         &x,
         &s,

@@ -148,6 +148,18 @@ pub fn indexing(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
     rows.collect()
 }
 
+/// Puts the `indexing` rows of `docs` back in the queue (their text did
+/// not reach tantivy).
+pub fn requeue_indexing(tx: &Transaction<'_>, docs: &[i64]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE extraction SET state = 'pending' WHERE doc = ?1 AND state = 'indexing'",
+    )?;
+    for doc in docs {
+        stmt.execute([doc])?;
+    }
+    Ok(())
+}
+
 /// Marks every `indexing` row `done`: called once tantivy committed them.
 pub fn mark_indexed(conn: &Connection) -> rusqlite::Result<usize> {
     conn.prepare_cached("UPDATE extraction SET state = 'done' WHERE state = 'indexing'")?
