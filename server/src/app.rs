@@ -70,8 +70,9 @@ pub struct App {
     last_scrub_problems: AtomicU64,
     /// Full-text updates failed after this revision: re-index at next sync.
     ft_gap: Mutex<Option<u64>>,
-    /// A reindex is rebuilding the index in place: reads answer 503.
-    reindexing: std::sync::atomic::AtomicBool,
+    /// Reindexes begun and ended: odd while one rebuilds the index in
+    /// place (reads answer 503); a read that saw it change answers 503 too.
+    reindexing: AtomicU64,
     /// Requests and bytes received since start, for `/v1/stats`.
     counters: Counters,
     /// Set when the server shuts down: long polls answer at once.
@@ -171,7 +172,7 @@ impl App {
             changes: tokio::sync::watch::channel(rev).0,
             last_scrub_problems: AtomicU64::new(u64::MAX),
             ft_gap: Mutex::new(None),
-            reindexing: std::sync::atomic::AtomicBool::new(false),
+            reindexing: AtomicU64::new(0),
             counters: Counters::default(),
             stopping: tokio::sync::watch::channel(false).0,
             listings: crate::treeexec::Snapshots::default(),
@@ -351,15 +352,14 @@ impl App {
     /// changesets replayed. Reads answer 503 meanwhile; a journal that
     /// cannot be read is refused before anything is wiped.
     pub fn reindex(&self) -> Result<usize, ServerError> {
-        struct Busy<'a>(&'a std::sync::atomic::AtomicBool);
+        struct Busy<'a>(&'a AtomicU64);
         impl Drop for Busy<'_> {
             fn drop(&mut self) {
-                self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+                self.0.fetch_add(1, Ordering::SeqCst);
             }
         }
         Journal::new(self.store()).head()?;
-        self.reindexing
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.reindexing.fetch_add(1, Ordering::SeqCst);
         let _busy = Busy(&self.reindexing);
         let _serial = self.writer();
         self.index.write(|tx| {
@@ -384,7 +384,13 @@ impl App {
 
     /// Whether a reindex is rebuilding the index (reads answer 503).
     pub fn is_reindexing(&self) -> bool {
-        self.reindexing.load(std::sync::atomic::Ordering::SeqCst)
+        self.reindex_epoch() % 2 == 1
+    }
+
+    /// Reindexes begun plus reindexes ended: a read that sees it change
+    /// while it runs may have read a half-rebuilt index.
+    pub fn reindex_epoch(&self) -> u64 {
+        self.reindexing.load(Ordering::SeqCst)
     }
 
     /// The store as a [`BlobStore`].

@@ -402,7 +402,10 @@ async fn search(
 }
 
 /// While `POST /v1/admin/reindex` rebuilds the index in place, everything
-/// but health and stats answers 503: no partial listing or search is served.
+/// but health and stats answers 503: no partial listing or search is served
+/// — neither by a read that began before the reindex and ended during or
+/// after it (its answer is replaced by the 503). Writes wait for the
+/// reindex (it holds the commit lock) and keep their answers.
 async fn unavailable_while_reindexing(
     State(app): State<Arc<App>>,
     req: axum::extract::Request,
@@ -413,11 +416,26 @@ async fn unavailable_while_reindexing(
         req.uri().path(),
         "/v1/health" | "/v1/stats" | "/v1/admin/reindex"
     );
-    if !open && app.is_reindexing() {
-        return ApiError::unavailable("the index is being rebuilt from the journal; retry shortly")
-            .into_response();
+    let busy = || {
+        ApiError::unavailable("the index is being rebuilt from the journal; retry shortly")
+            .into_response()
+    };
+    if open {
+        return next.run(req).await;
     }
-    next.run(req).await
+    let before = app.reindex_epoch();
+    if before % 2 == 1 {
+        return busy();
+    }
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let resp = next.run(req).await;
+    if read && app.reindex_epoch() != before {
+        return busy();
+    }
+    resp
 }
 
 async fn count_requests(
