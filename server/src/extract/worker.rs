@@ -398,9 +398,11 @@ pub fn serve_stdio(memory: u64, ocr: Option<Ocr>) -> io::Result<()> {
     }
 }
 
-/// Caps this process's address space and core files.
+/// Caps this process's address space and core files, and lowers its CPU
+/// priority (nice 10) so that extraction yields to the server's requests.
 fn limit_self(memory: u64) -> io::Result<()> {
     use rustix::process::{Resource, Rlimit, setrlimit};
+    rustix::process::setpriority_process(None, 10).map_err(io::Error::from)?;
     let cap = |n| Rlimit {
         current: Some(n),
         maximum: Some(n),
