@@ -217,6 +217,15 @@ fn office_documents_get_their_text_title_and_author() {
         \x20   z.writestr('[Content_Types].xml', '<Types/>')\n\
         \x20   z.writestr('word/document.xml', '<w:document>' + ' ' * (200 << 20) + '</w:document>')\n";
     run(w, "python3", &["-c", bomb]);
+    // A workbook with the parts a spreadsheet's text and title live in.
+    let xlsx = "import zipfile\n\
+        ns = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main'\n\
+        with zipfile.ZipFile('book.xlsx', 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   z.writestr('[Content_Types].xml', '<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>')\n\
+        \x20   z.writestr('xl/workbook.xml', f'<workbook xmlns=\"{ns}\"/>')\n\
+        \x20   z.writestr('xl/sharedStrings.xml', f'<sst xmlns=\"{ns}\"><si><t>narwhal</t></si><si><t>budget lines</t></si></sst>')\n\
+        \x20   z.writestr('docProps/core.xml', '<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>Budget</dc:title><dc:creator>Ann Lee</dc:creator></cp:coreProperties>')\n";
+    run(w, "python3", &["-c", xlsx]);
     let dir = tempfile::tempdir().unwrap();
     let s = Server::create(dir.path());
     let docs: Vec<DocInfo> = ["notes.docx", "notes.odt", "notes.pptx"]
@@ -224,7 +233,12 @@ fn office_documents_get_their_text_title_and_author() {
         .map(|n| upload_file(&s, w, n, ""))
         .collect();
     let bomb = upload_file(&s, w, "bomb.docx", "");
+    let book = upload_file(&s, w, "book.xlsx", "");
     let settled = s.settle();
+    let b: DocInfo = s.get_json(&format!("/v1/docs/{}", book.id));
+    assert_eq!(values(&b, "title"), ["Budget"]);
+    assert_eq!(values(&b, "author"), ["Ann Lee"]);
+    assert_eq!(s.search_ids("narwhal"), vec![book.id.to_string()]);
     for d in &docs {
         let d: DocInfo = s.get_json(&format!("/v1/docs/{}", d.id));
         assert_eq!(values(&d, "title"), ["Tax Notes"], "{}", d.name);
