@@ -113,23 +113,31 @@ pub struct Counters {
 /// Reads content through the store, for sniffing and extraction.
 pub struct StoreContent<'a>(pub &'a dyn BlobStore);
 
-impl ContentSource for StoreContent<'_> {
-    fn read(&self, manifest: &Manifest, limit: usize) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
+impl StoreContent<'_> {
+    /// The first `limit` bytes of the content `manifest` describes (only
+    /// the chunks they need are read).
+    pub fn prefix(
+        &self,
+        manifest: &Manifest,
+        limit: usize,
+    ) -> Result<Vec<u8>, docgrid_core::store::StoreError> {
+        let mut out = Vec::with_capacity(limit.min(manifest.size as usize));
         for c in &manifest.chunks {
             if out.len() >= limit {
                 break;
             }
-            match self.0.get(&c.locator) {
-                Ok(bytes) => out.extend_from_slice(&bytes),
-                Err(e) => {
-                    tracing::warn!("reading chunk {} for indexing: {e}", c.hash);
-                    return None;
-                }
-            }
+            out.extend_from_slice(&self.0.get(&c.locator)?);
         }
         out.truncate(limit);
-        Some(out)
+        Ok(out)
+    }
+}
+
+impl ContentSource for StoreContent<'_> {
+    fn read(&self, manifest: &Manifest, limit: usize) -> Option<Vec<u8>> {
+        self.prefix(manifest, limit)
+            .map_err(|e| tracing::warn!("reading content for indexing: {e}"))
+            .ok()
     }
 }
 

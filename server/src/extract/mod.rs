@@ -187,12 +187,7 @@ fn essence(mime: &str) -> String {
 
 /// Whether [`extract_text`] knows `mime` (so reading the content is worth it).
 pub fn is_extractable(mime: &str) -> bool {
-    let essence = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = essence(mime);
     matches!(
         essence.as_str(),
         "application/pdf"
@@ -278,8 +273,7 @@ pub fn extract_text(mime: &str, bytes: &[u8]) -> Result<Option<String>, ExtractE
     if bytes.len() > MAX_INPUT_BYTES {
         return Ok(None);
     }
-    let essence = mime.split(';').next().unwrap_or_default().trim();
-    let text = match essence.to_ascii_lowercase().as_str() {
+    let text = match essence(mime).as_str() {
         "application/pdf" => pdf::extract(bytes)?.0,
         "text/markdown" | "text/x-markdown" => guarded("Markdown", || {
             markdown_text(&String::from_utf8_lossy(bytes))

@@ -22,7 +22,7 @@ use super::ocr::Ocr;
 use super::queue::{self, Job, Outcome};
 use super::worker::{Failure, Limits, Program, Worker};
 use super::{Extracted, MAX_TEXT_BYTES};
-use crate::app::App;
+use crate::app::{App, StoreContent};
 use crate::error::ServerError;
 use crate::index::apply;
 
@@ -166,18 +166,16 @@ fn extract_one(app: &App, worker: &mut Worker, job: &Job, max_input: u64) -> Out
     if job.manifest.size > max_input {
         return Outcome::Extracted(Extracted::default());
     }
-    let mut bytes = Vec::with_capacity(job.manifest.size as usize);
-    for c in &job.manifest.chunks {
-        match app.store().get(&c.locator) {
-            Ok(b) => bytes.extend_from_slice(&b),
-            Err(e) => {
-                return Outcome::Retry(format!(
-                    "reading its content: {}",
-                    docgrid_core::error_chain(&e)
-                ));
-            }
+    let read = StoreContent(app.store()).prefix(&job.manifest, job.manifest.size as usize);
+    let bytes = match read {
+        Ok(b) => b,
+        Err(e) => {
+            return Outcome::Retry(format!(
+                "reading its content: {}",
+                docgrid_core::error_chain(&e)
+            ));
         }
-    }
+    };
     let result = if super::is_trusted(&job.mime) {
         super::extract(&job.name, &job.mime, &bytes, None)
             .map_err(|e| Failure::Refused(e.to_string()))
