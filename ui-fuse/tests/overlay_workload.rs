@@ -300,13 +300,15 @@ fn tree_of(root: &Path) -> Model {
 fn all_migrated(ov: &Ov) {
     let t0 = Instant::now();
     loop {
+        // Settled first: a state read before it could miss work under way.
+        let settled = ov.mounted_settled();
         let s = ov.journal().summary().unwrap();
         let left: u64 = [SyncState::LowerOnly, SyncState::Dirty, SyncState::Migrating]
             .iter()
             .map(|st| s.of(*st).0)
             .sum();
         assert!(s.of(SyncState::Failed).0 == 0, "failures: {:?}", s.failures);
-        if left == 0 && s.of(SyncState::Migrated).0 > 0 && ov.mounted_queue_empty() {
+        if settled && left == 0 && s.of(SyncState::Migrated).0 > 0 {
             return;
         }
         assert!(

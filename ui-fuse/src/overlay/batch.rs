@@ -19,6 +19,8 @@ struct Item {
     rel: String,
     file: PathBuf,
     seen: Seen,
+    /// Whether its bytes are the spool's.
+    spooled: bool,
 }
 
 impl Migrator {
@@ -57,17 +59,21 @@ impl Migrator {
         let mut items = Vec::new();
         for rel in rels {
             match self.source(rel) {
-                Ok(Some((file, seen))) => items.push(Item {
+                Ok(Some((file, seen, spooled))) => items.push(Item {
                     rel: rel.clone(),
                     file,
                     seen,
+                    spooled,
                 }),
                 Ok(None) => {}
                 Err(MigrateError::Journal(e)) => return Err(e.into()),
                 Err(e) => self.journal.failed(rel, &e.to_string())?,
             }
         }
-        let seen: Vec<(String, Seen)> = items.iter().map(|i| (i.rel.clone(), i.seen)).collect();
+        let seen: Vec<(String, Seen, bool)> = items
+            .iter()
+            .map(|i| (i.rel.clone(), i.seen, i.spooled))
+            .collect();
         let began = self.journal.begin_all(&seen)?;
         Ok(items
             .into_iter()

@@ -102,8 +102,14 @@ impl Overlay {
         self.spool_for_write(&rel, &f, truncated)?;
         let up = self.upper()?;
         // Opened and registered together: the worker never swaps a file
-        // for its placeholder while a writer has it open.
-        let fh = self.add_with(|| Ok(new(Source::File(open_in(up, &rel, flags)?))))?;
+        // for its placeholder while a writer has it open; one swapped
+        // since the look above is brought back first.
+        let fh = self.add_with(|| {
+            if !truncated && self.is_placeholder(&rel)? {
+                self.bring_back(&rel)?;
+            }
+            Ok(new(Source::File(open_in(up, &rel, flags)?)))
+        })?;
         if truncated {
             self.spooled_now(&rel)?;
         }

@@ -304,20 +304,23 @@ impl Journal {
         })
     }
 
-    /// Starts migrating `path` as it is seen now: a lower-only, dirty or
-    /// failed file becomes migrating (true); a file already migrating or
-    /// migrated is left alone (false).
-    pub fn begin(&self, path: &str, seen: Seen) -> Result<bool, JournalError> {
-        self.with(|c| begin_in(c, path, seen))
+    /// Starts migrating `path` as it is seen now, from the spool if
+    /// `spooled` (write-back) else from the lower directory: a lower-only,
+    /// dirty or failed file becomes migrating (true); a file already
+    /// migrating or migrated is left alone, and so is one whose bytes
+    /// moved between the layers since it was looked at (a lower file
+    /// copied up into the spool by a writer meanwhile) (false).
+    pub fn begin(&self, path: &str, seen: Seen, spooled: bool) -> Result<bool, JournalError> {
+        self.with(|c| begin_in(c, path, seen, spooled))
     }
 
     /// [`Journal::begin`] of many files in one transaction.
-    pub fn begin_all(&self, files: &[(String, Seen)]) -> Result<Vec<bool>, JournalError> {
+    pub fn begin_all(&self, files: &[(String, Seen, bool)]) -> Result<Vec<bool>, JournalError> {
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
             let began = files
                 .iter()
-                .map(|(p, s)| begin_in(&tx, p, *s))
+                .map(|(p, s, spooled)| begin_in(&tx, p, *s, *spooled))
                 .collect::<Result<Vec<bool>, _>>()?;
             tx.commit()?;
             Ok(began)
@@ -634,15 +637,15 @@ impl Journal {
 }
 
 /// What [`Journal::begin`] does, in `c`.
-fn begin_in(c: &Connection, path: &str, seen: Seen) -> Result<bool, JournalError> {
+fn begin_in(c: &Connection, path: &str, seen: Seen, spooled: bool) -> Result<bool, JournalError> {
     let n = c.execute(
         "INSERT INTO files (path, state, size, mtime_ns, before)
          VALUES (?1, 'migrating', ?2, ?3, 'lower-only')
          ON CONFLICT(path) DO UPDATE SET
            before = CASE WHEN state = 'failed' THEN 'dirty' ELSE state END,
            state = 'migrating', size = ?2, mtime_ns = ?3
-         WHERE state IN ('lower-only', 'dirty', 'failed')",
-        params![path, seen.size as i64, seen.mtime_ns],
+         WHERE state IN ('lower-only', 'dirty', 'failed') AND spooled = ?4",
+        params![path, seen.size as i64, seen.mtime_ns, spooled],
     )?;
     Ok(n == 1)
 }

@@ -23,9 +23,9 @@ fn a_file_moves_from_lower_only_to_migrated_and_a_change_behind_the_back_makes_i
         j.observe("a.txt", seen(5, 100)).unwrap(),
         SyncState::LowerOnly
     );
-    assert!(j.begin("a.txt", seen(5, 100)).unwrap());
+    assert!(j.begin("a.txt", seen(5, 100), false).unwrap());
     assert!(
-        !j.begin("a.txt", seen(5, 100)).unwrap(),
+        !j.begin("a.txt", seen(5, 100), false).unwrap(),
         "one upload at a time"
     );
     assert_eq!(done(&j, "a.txt", seen(5, 100)), SyncState::Migrated);
@@ -42,14 +42,33 @@ fn a_file_moves_from_lower_only_to_migrated_and_a_change_behind_the_back_makes_i
         SyncState::Migrated
     );
     assert_eq!(j.observe("a.txt", seen(5, 101)).unwrap(), SyncState::Dirty);
-    assert!(j.begin("a.txt", seen(5, 101)).unwrap(), "migrated again");
+    assert!(
+        j.begin("a.txt", seen(5, 101), false).unwrap(),
+        "migrated again"
+    );
+}
+
+/// Found by the write-back workload: a lower file looked at by a
+/// background batch, then copied up into the spool by a writer before the
+/// batch began it, must not be uploaded from the lower directory.
+#[test]
+fn a_file_copied_up_since_it_was_looked_at_is_not_begun_from_the_lower_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path()).unwrap();
+    j.observe("c", seen(3, 3)).unwrap();
+    j.spooled("c", seen(4, 4)).unwrap();
+    assert!(
+        !j.begin("c", seen(3, 3), false).unwrap(),
+        "lower bytes refused"
+    );
+    assert!(j.begin("c", seen(4, 4), true).unwrap(), "the spool's taken");
 }
 
 #[test]
 fn a_write_during_an_upload_keeps_the_file_dirty() {
     let dir = tempfile::tempdir().unwrap();
     let j = Journal::open(dir.path()).unwrap();
-    assert!(j.begin("b", seen(1, 1)).unwrap());
+    assert!(j.begin("b", seen(1, 1), false).unwrap());
     j.dirty("b").unwrap();
     assert_eq!(done(&j, "b", seen(1, 1)), SyncState::Dirty);
     let r = j.get("b").unwrap().unwrap();
@@ -65,15 +84,15 @@ fn a_restart_puts_back_what_an_interrupted_upload_left_and_keeps_what_migrated()
     {
         let j = Journal::open(dir.path()).unwrap();
         j.observe("new", seen(1, 1)).unwrap();
-        j.begin("new", seen(1, 1)).unwrap();
-        j.begin("kept", seen(2, 2)).unwrap();
+        j.begin("new", seen(1, 1), false).unwrap();
+        j.begin("kept", seen(2, 2), false).unwrap();
         done(&j, "kept", seen(2, 2));
-        j.begin("kept", seen(2, 2)).unwrap_or_default();
+        j.begin("kept", seen(2, 2), false).unwrap_or_default();
         j.observe("changed", seen(3, 3)).unwrap();
-        j.begin("changed", seen(3, 3)).unwrap();
+        j.begin("changed", seen(3, 3), false).unwrap();
         done(&j, "changed", seen(3, 3));
         j.observe("changed", seen(4, 4)).unwrap();
-        j.begin("changed", seen(4, 4)).unwrap();
+        j.begin("changed", seen(4, 4), false).unwrap();
         // The process dies here: no `migrated` for `new` or `changed`.
     }
     let j = Journal::open(dir.path()).unwrap();
@@ -91,12 +110,12 @@ fn failures_are_counted_with_their_reason_and_retried() {
     let dir = tempfile::tempdir().unwrap();
     let j = Journal::open(dir.path()).unwrap();
     for _ in 0..2 {
-        assert!(j.begin("x", seen(9, 9)).unwrap());
+        assert!(j.begin("x", seen(9, 9), false).unwrap());
         j.failed("x", "503: node 2 lost").unwrap();
     }
     let s = j.summary().unwrap();
     assert_eq!(s.failures, vec![("x".into(), "503: node 2 lost".into(), 2)]);
-    assert!(j.begin("x", seen(9, 9)).unwrap());
+    assert!(j.begin("x", seen(9, 9), false).unwrap());
     assert_eq!(done(&j, "x", seen(9, 9)), SyncState::Migrated);
     let r = j.get("x").unwrap().unwrap();
     assert_eq!((r.attempts, r.error), (0, None));

@@ -76,6 +76,8 @@ pub struct Migrator {
     /// Paths being migrated: one migration of a path at a time.
     busy: Mutex<HashSet<String>>,
     freed: Condvar,
+    /// Scans of the lower directory completed.
+    scans: std::sync::atomic::AtomicU64,
 }
 
 /// Bounds the bytes per second read by whoever shares it (the background
@@ -178,6 +180,7 @@ impl Migrator {
             hidden: None,
             busy: Mutex::new(HashSet::new()),
             freed: Condvar::new(),
+            scans: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -210,6 +213,16 @@ impl Migrator {
     /// batch: not to be taken twice).
     pub fn is_held(&self, rel: &str) -> bool {
         self.busy.lock().expect("poisoned").contains(rel)
+    }
+
+    /// Whether no migration or namespace change holds any path now.
+    pub fn is_idle(&self) -> bool {
+        self.busy.lock().expect("poisoned").is_empty()
+    }
+
+    /// How many scans of the lower directory have completed.
+    pub fn scans(&self) -> u64 {
+        self.scans.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Waits until no migration or namespace change touches `paths` (a
@@ -256,6 +269,7 @@ impl Migrator {
         }
         scan.files = seen.len() as u64;
         scan.bytes = seen.iter().map(|(_, s)| s.size).sum();
+        self.scans.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(scan)
     }
 
@@ -276,10 +290,13 @@ impl Migrator {
         throttle: Option<&Arc<Throttle>>,
     ) -> Result<SyncState, MigrateError> {
         let _slot = self.hold(&[rel]);
-        let Some((file, before)) = self.source(rel)? else {
-            return Ok(SyncState::LowerOnly);
+        let Some((file, before, spooled)) = self.source(rel)? else {
+            return Ok(self
+                .journal
+                .get(rel)?
+                .map_or(SyncState::LowerOnly, |r| r.state));
         };
-        if !self.journal.begin(rel, before)? {
+        if !self.journal.begin(rel, before, spooled)? {
             return Ok(self
                 .journal
                 .get(rel)?
@@ -302,12 +319,23 @@ impl Migrator {
     }
 
     /// Where the bytes of `rel` are to be migrated from (the spool for a
-    /// spooled file, else the lower directory) and how the file looks
-    /// there. `None`, and the record forgotten, when there is nothing to
-    /// migrate: deleted or renamed away in the view (whited out), or
-    /// deleted behind the overlay's back. Must be called holding `rel`.
-    pub(super) fn source(&self, rel: &str) -> Result<Option<(PathBuf, Seen)>, MigrateError> {
-        let spooled = self.journal.get(rel)?.is_some_and(|r| r.spooled);
+    /// spooled file, else the lower directory), how the file looks there
+    /// and whether it is the spool. `None` when there is nothing to
+    /// migrate: already migrated (the record stays as it is), or deleted
+    /// or renamed away in the view (whited out) or deleted behind the
+    /// overlay's back (the record is forgotten). Must be called holding
+    /// `rel`.
+    pub(super) fn source(&self, rel: &str) -> Result<Option<(PathBuf, Seen, bool)>, MigrateError> {
+        let record = self.journal.get(rel)?;
+        if record
+            .as_ref()
+            .is_some_and(|r| matches!(r.state, SyncState::Migrated | SyncState::Migrating))
+        {
+            // A spooled file uploaded already (perhaps left the spool for
+            // its placeholder): its bytes are not in the lower directory.
+            return Ok(None);
+        }
+        let spooled = record.is_some_and(|r| r.spooled);
         if !spooled && self.hidden.as_ref().is_some_and(|h| h.whited_out(rel)) {
             self.journal.removed(rel)?;
             return Ok(None);
@@ -317,7 +345,7 @@ impl Migrator {
             _ => self.lower.join(rel),
         };
         match self.stat(&file, rel) {
-            Ok(seen) => Ok(Some((file, seen))),
+            Ok(seen) => Ok(Some((file, seen, spooled))),
             Err(MigrateError::Lower { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound =>
             {

@@ -63,6 +63,8 @@ pub struct OverlayMount {
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
     mountpoint: PathBuf,
+    /// The background migration's rate, if it runs.
+    background: Option<u64>,
 }
 
 /// The overlay `cfg` describes, not mounted: the lower directory (after
@@ -149,6 +151,7 @@ pub fn mount(tree: Tree, cfg: &OverlayConfig) -> io::Result<OverlayMount> {
         stop,
         workers,
         mountpoint: cfg.mountpoint.clone(),
+        background: cfg.background,
     })
 }
 
@@ -161,6 +164,15 @@ impl OverlayMount {
     /// Where it is mounted.
     pub fn mountpoint(&self) -> &Path {
         &self.mountpoint
+    }
+
+    /// Whether the workers are at rest: the first scan of the lower
+    /// directory is done (with background migration), nothing waits in
+    /// the upload queue and no migration, rename or delete is under way.
+    /// With the journal's states, what says "everything is migrated".
+    pub fn settled(&self) -> bool {
+        let scanned = self.background.is_none() || self.fs.migrator.scans() > 0;
+        scanned && self.fs.queued() == 0 && self.fs.migrator.is_idle()
     }
 
     /// Whether the kernel ended the session (`umount`, `fusermount3 -u`).

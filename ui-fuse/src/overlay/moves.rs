@@ -14,23 +14,43 @@ impl Migrator {
     /// the rename replaces is deleted, in one commit.
     pub fn store_rename(&self, from: &str, to: &str) -> Result<(), MigrateError> {
         let mut ops = self.deletes(to)?;
-        for r in self.journal().under(from)? {
-            let Some(id) = r.doc else { continue };
-            let Some(doc) = self.current(&id)? else {
-                continue;
-            };
-            let new_rel = format!("{to}{}", &r.path[from.len()..]);
-            let (from_dir, _) = self.place(&r.path);
-            let (to_dir, new_name) = self.place(&new_rel);
-            let edit =
-                rules::plan_rename(&from_dir, &to_dir, &new_name).map_err(ClientError::from)?;
-            ops.extend(rules::edit_ops(id, doc.rev, &doc.name, &doc.meta, &edit));
-        }
+        ops.extend(self.moves(from, from, to)?);
         if !ops.is_empty() {
             self.tree()
                 .commit(&format!("overlay: move {from} to {to}"), ops)?;
         }
         Ok(())
+    }
+
+    /// Undoes [`Migrator::store_rename`]`(from, to)` when the files could
+    /// not follow (the journal still has them at `from`): their documents
+    /// move back. What the rename replaced at `to` stays deleted.
+    pub fn store_unrename(&self, from: &str, to: &str) -> Result<(), MigrateError> {
+        let ops = self.moves(from, to, from)?;
+        if !ops.is_empty() {
+            self.tree()
+                .commit(&format!("overlay: move {to} back to {from}"), ops)?;
+        }
+        Ok(())
+    }
+
+    /// The ops moving the documents the journal has at or below
+    /// `recorded` from below `from` to below `to`.
+    fn moves(&self, recorded: &str, from: &str, to: &str) -> Result<Vec<Op>, MigrateError> {
+        let mut ops = Vec::new();
+        for r in self.journal().under(recorded)? {
+            let Some(id) = r.doc else { continue };
+            let Some(doc) = self.current(&id)? else {
+                continue;
+            };
+            let below = &r.path[recorded.len()..];
+            let (from_dir, _) = self.place(&format!("{from}{below}"));
+            let (to_dir, new_name) = self.place(&format!("{to}{below}"));
+            let edit =
+                rules::plan_rename(&from_dir, &to_dir, &new_name).map_err(ClientError::from)?;
+            ops.extend(rules::edit_ops(id, doc.rev, &doc.name, &doc.meta, &edit));
+        }
+        Ok(ops)
     }
 
     /// Deleting `rel`: its document (if it was migrated) is deleted.

@@ -145,7 +145,7 @@ impl Overlay {
         });
         if let Err(e) = renameat2(&layer.path(&src), &layer.path(&dst), flags) {
             // Put the store back where the files still are.
-            if let Err(back) = self.migrator.store_rename(&dst, &src) {
+            if let Err(back) = self.migrator.store_unrename(&src, &dst) {
                 tracing::error!("moving {dst} back to {src} in the store: {back}");
             }
             return Err(lower_err(&src)(e));

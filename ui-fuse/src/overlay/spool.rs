@@ -84,6 +84,8 @@ impl Overlay {
     /// unless a writer has it open or it changed since. Returns whether
     /// it left.
     pub fn unspool(&self, rel: &str) -> FsResult<bool> {
+        // Held: no rename, delete or migration of it meanwhile.
+        let _held = self.migrator.hold(&[rel]);
         let up = self.upper()?;
         let Some(r) = self.journal().get(rel)? else {
             return Ok(false);

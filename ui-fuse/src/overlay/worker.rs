@@ -130,6 +130,12 @@ struct Worker {
 impl Worker {
     /// One unit of work, or a short wait when there is none.
     fn step(&mut self) {
+        // The first scan comes first: until it ran, the journal does not
+        // know the files nobody touched, and nothing can say "all
+        // migrated".
+        if self.scans && self.throttle.is_some() && self.last_scan.is_none() {
+            return self.scan();
+        }
         let queued = self.queue.pop_many(BATCH_FILES, Duration::ZERO);
         if !queued.is_empty() {
             return self.batch(&queued, false);

@@ -80,9 +80,10 @@ impl Ov {
         self.mounted.as_ref().expect("mounted").fs().journal()
     }
 
-    /// Whether the mounted overlay's upload queue is empty.
-    pub fn mounted_queue_empty(&self) -> bool {
-        self.mounted.as_ref().expect("mounted").fs().queued() == 0
+    /// Whether the mounted overlay's workers are at rest (scanned once,
+    /// nothing queued, nothing under way).
+    pub fn mounted_settled(&self) -> bool {
+        self.mounted.as_ref().expect("mounted").settled()
     }
 
     /// The state of `rel` in the journal.
