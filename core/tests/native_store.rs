@@ -5,8 +5,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use docgrid_core::chunk::Digest;
 use docgrid_core::store::conformance::{blob_store_suite, test_bytes};
-use docgrid_core::store::native::{NativeStore, ScrubOptions, default_disks};
+use docgrid_core::store::native::{
+    NativeStore, ScrubOptions, ShardPlace, default_disks, forget_shard, shard_places,
+};
 use docgrid_core::store::{BlobStore, Locator, StoreError};
 
 fn new_store(dir: &Path) -> (NativeStore, Vec<PathBuf>) {
@@ -45,18 +48,33 @@ fn check() -> ScrubOptions {
     }
 }
 
-fn shard_files(disk: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(dirs) = fs::read_dir(disk.join("shards")) else {
-        return out;
-    };
-    for d in dirs {
-        for f in fs::read_dir(d.unwrap().path()).unwrap() {
-            out.push(f.unwrap().path());
-        }
-    }
-    out.sort();
-    out
+/// The shards a disk's pack index names (none for a wiped disk).
+fn shard_files(disk: &Path) -> Vec<ShardPlace> {
+    shard_places(disk).map_or_else(|_| Vec::new(), |v| v.into_iter().map(|(_, p)| p).collect())
+}
+
+/// A shard's bytes.
+fn read_place(p: &ShardPlace) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let mut b = vec![0; p.len as usize];
+    fs::File::open(&p.file)
+        .unwrap()
+        .read_exact_at(&mut b, p.offset)
+        .unwrap();
+    b
+}
+
+/// Overwrites a shard's bytes in place.
+fn write_place(p: &ShardPlace, b: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let f = fs::OpenOptions::new().write(true).open(&p.file).unwrap();
+    f.write_all_at(b, p.offset).unwrap();
+    f.sync_all().unwrap();
+}
+
+/// The chunk of a locator.
+fn digest(l: &Locator) -> Digest {
+    l.as_str().strip_prefix("b3:").unwrap().parse().unwrap()
 }
 
 #[test]
@@ -155,14 +173,14 @@ fn flipped_bytes_are_detected_and_repaired() {
     let mut flipped = 0;
     for (disk, at_header) in [(0, false), (3, true)] {
         for f in shard_files(&disks[disk]) {
-            let mut b = fs::read(&f).unwrap();
+            let mut b = read_place(&f);
             let at = if at_header {
                 20
             } else {
                 128 + (b.len() - 128) / 2
             };
             b[at] ^= 0x5a;
-            fs::write(&f, b).unwrap();
+            write_place(&f, &b);
             flipped += 1;
         }
     }
@@ -181,25 +199,19 @@ fn interrupted_write_leaves_the_store_readable_and_scrub_clean() {
     let dir = tempfile::tempdir().unwrap();
     let (store, disks) = new_store(dir.path());
     let blobs = fill(&store, 6);
-    // What a crash mid-put leaves: a half-written temp file, a fully written
-    // but never renamed one, and a chunk with one shard not yet renamed in.
-    fs::write(
-        disks[2].join("tmp").join("4242-00000000deadbeef.tmp"),
-        test_bytes(1000, 9),
-    )
-    .unwrap();
+    // What a crash mid-put leaves: stray temp files (of a marker or root
+    // write), and a chunk with one shard whose bytes were never indexed
+    // (its index entry forgotten: the store is reopened to see it).
+    for (d, name) in [
+        (2, "4242-00000000deadbeef.tmp"),
+        (0, "4242-0000000000c0ffee.tmp"),
+    ] {
+        fs::write(disks[d].join("tmp").join(name), test_bytes(1000, 9)).unwrap();
+    }
     let (victim, _) = &blobs[4];
-    let hex = victim.as_str().strip_prefix("b3:").unwrap();
-    let shard = disks
-        .iter()
-        .map(|d| d.join("shards").join(&hex[..2]).join(hex))
-        .find(|p| p.exists())
-        .unwrap();
-    fs::rename(
-        &shard,
-        disks[0].join("tmp").join("4242-0000000000c0ffee.tmp"),
-    )
-    .unwrap();
+    drop(store);
+    assert!(forget_shard(&disks[0], &digest(victim)).unwrap());
+    let store = NativeStore::open(&disks).unwrap();
 
     assert_all_read(&store, &blobs);
     let found = store.scrub(&check()).unwrap();
@@ -335,17 +347,16 @@ fn a_put_interrupted_below_k_shards_is_cleaned_by_repair() {
     let dir = tempfile::tempdir().unwrap();
     let (store, disks) = new_store(dir.path());
     let blobs = fill(&store, 6);
-    // A new chunk of which only 3 shards were renamed in before the crash.
+    // A new chunk of which only 3 shards were indexed before the crash.
     let stray = store.put(&test_bytes(80_000, 77)).unwrap();
-    let hex = stray.as_str().strip_prefix("b3:").unwrap().to_string();
+    drop(store);
     let mut removed = 0;
     for d in &disks {
-        let p = d.join("shards").join(&hex[..2]).join(&hex);
-        if p.exists() && removed < 3 {
-            fs::remove_file(p).unwrap();
+        if removed < 3 && forget_shard(d, &digest(&stray)).unwrap() {
             removed += 1;
         }
     }
+    let store = NativeStore::open(&disks).unwrap();
     assert!(
         !store.list().unwrap().contains(&stray),
         "list names only readable blobs"
@@ -387,7 +398,7 @@ fn a_dedup_put_after_a_rebalance_fills_the_missing_index() {
     // exactly the missing index.
     let wiped = dir.path().join("disks/3");
     for f in shard_files(&wiped) {
-        fs::remove_file(f).unwrap();
+        write_place(&f, &vec![0; f.len as usize]);
     }
     for (_, d) in &blobs {
         store.put(d).unwrap();
@@ -425,5 +436,30 @@ fn three_lost_disks_make_the_root_unavailable_naming_them() {
         for i in [0, 2, 5] {
             assert!(msg.contains(&format!("d{i} (")), "{msg}");
         }
+    }
+}
+
+#[test]
+fn a_store_of_shard_files_from_an_earlier_build_is_converted_into_packs_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disks) = new_store(dir.path());
+    let blobs = fill(&store, 12);
+    drop(store);
+    // The layout of earlier builds: DISK/shards/XX/HEX, one file per shard.
+    for d in &disks {
+        for (chunk, place) in shard_places(d).unwrap() {
+            let hex = chunk.to_hex();
+            let sub = d.join("shards").join(&hex[..2]);
+            fs::create_dir_all(&sub).unwrap();
+            fs::write(sub.join(&hex), read_place(&place)).unwrap();
+        }
+        fs::remove_dir_all(d.join("packs")).unwrap();
+    }
+    let store = NativeStore::open(&disks).unwrap();
+    assert_all_read(&store, &blobs);
+    assert!(store.scrub(&check()).unwrap().is_clean());
+    for d in &disks {
+        assert!(!d.join("shards").exists(), "converted and removed");
+        assert!(!shard_places(d).unwrap().is_empty());
     }
 }

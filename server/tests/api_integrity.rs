@@ -47,23 +47,29 @@ fn error(r: reqwest::blocking::Response) -> (u16, String, String) {
     )
 }
 
-/// Deletes chunk `hex`'s shard on each of `disks`.
+/// Loses chunk `hex`'s shard on each of `disks`: its bytes in the pack
+/// become zeros (what a punched-out record reads as: absent).
 fn lose_shards(dir: &Path, hex: &str, disks: &[usize]) {
+    use std::os::unix::fs::FileExt;
     for d in disks {
-        let p = dir.join(format!("disks/{d}/shards/{}/{hex}", &hex[..2]));
-        std::fs::remove_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let disk = dir.join(format!("disks/{d}"));
+        let places = docgrid_core::store::native::shard_places(&disk).unwrap();
+        let (_, p) = places
+            .iter()
+            .find(|(c, _)| c.to_hex() == hex)
+            .unwrap_or_else(|| panic!("no shard of {hex} on {}", disk.display()));
+        let f = std::fs::OpenOptions::new().write(true).open(&p.file).unwrap();
+        f.write_all_at(&vec![0; p.len as usize], p.offset).unwrap();
     }
 }
 
-/// The shard files of disk 0.
+/// The chunks disk 0 holds a shard of.
 fn shards(dir: &Path) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    for sub in std::fs::read_dir(dir.join("disks/0/shards")).unwrap() {
-        for f in std::fs::read_dir(sub.unwrap().path()).unwrap() {
-            out.insert(f.unwrap().file_name().to_string_lossy().into_owned());
-        }
-    }
-    out
+    docgrid_core::store::native::shard_places(&dir.join("disks/0"))
+        .unwrap()
+        .into_iter()
+        .map(|(c, _)| c.to_hex())
+        .collect()
 }
 
 #[test]

@@ -1,24 +1,25 @@
-//! Batched puts: write every shard of many chunks, then make them durable
-//! together with two filesystem syncs instead of two fsyncs per shard.
+//! Batched puts: append every shard of many chunks to the disks' packs,
+//! then make them durable together with two filesystem syncs instead of
+//! two fsyncs per shard.
 //!
-//! Order matters for crash safety: temp files are written, the filesystems
-//! synced, and only then renamed into place and synced again. So a shard
-//! file under `shards/` always holds fully written data; a crash leaves at
-//! most unsynced temp files, which scrub removes.
+//! Order matters for crash safety: the records are appended, the
+//! filesystems synced, and only then indexed (published) and synced again.
+//! So an indexed shard always holds fully written data; a crash leaves at
+//! most unindexed bytes at a pack's end, which the next open drops.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 
 use super::disk::Disk;
+use super::pack::Loc;
 use super::{NativeStore, Ordering, read};
 use crate::chunk::Digest;
 use crate::store::{Locator, StoreError};
 
-/// One shard written to a temp file, waiting to be renamed into place.
+/// One shard appended to a pack, waiting to be indexed.
 struct Staged<'a> {
     disk: &'a Disk,
-    tmp: PathBuf,
-    dest: PathBuf,
+    chunk: Digest,
+    loc: Loc,
     blob: usize,
 }
 
@@ -58,11 +59,11 @@ impl NativeStore {
                         continue;
                     }
                     let header = self.header_for(digest, data.len(), i, shards[i]).encode();
-                    match disk.write_temp(&[&header, shards[i]], false) {
-                        Ok(tmp) => staged.push(Staged {
+                    match disk.packs().append(&[&header, shards[i]]) {
+                        Ok(loc) => staged.push(Staged {
                             disk,
-                            tmp,
-                            dest: disk.shard_path(digest),
+                            chunk: *digest,
+                            loc,
                             blob: b,
                         }),
                         Err(e) => failures[b].push(format!("{}: {e}", disk.describe())),
@@ -72,17 +73,7 @@ impl NativeStore {
         }
         let touched: Vec<&Disk> = staged.iter().map(|s| s.disk).collect();
         let bad_sync = sync_filesystems(&touched);
-        for s in staged {
-            let synced = !bad_sync.contains_key(&s.disk.id);
-            match synced.then(|| s.disk.commit_temp(&s.tmp, &s.dest, false)) {
-                Some(Ok(())) => written[s.blob] += 1,
-                Some(Err(e)) => failures[s.blob].push(format!("{}: {e}", s.disk.describe())),
-                None => {
-                    let _ = std::fs::remove_file(&s.tmp);
-                    failures[s.blob].push(bad_sync[&s.disk.id].clone());
-                }
-            }
-        }
+        publish(staged, &bad_sync, &mut written, &mut failures);
         let bad_sync = sync_filesystems(&touched);
         let needed = self.write_quorum.load(Ordering::Relaxed);
         for (b, digest) in digests.iter().enumerate() {
@@ -98,6 +89,39 @@ impl NativeStore {
             }
         }
         Ok(digests.iter().map(Locator::for_digest).collect())
+    }
+}
+
+/// Indexes the staged shards of every disk whose filesystem synced;
+/// counts each indexed shard as written for its blob.
+fn publish(
+    staged: Vec<Staged<'_>>,
+    bad_sync: &BTreeMap<String, String>,
+    written: &mut [usize],
+    failures: &mut [Vec<String>],
+) {
+    let mut by_disk: BTreeMap<&str, (&Disk, Vec<Staged<'_>>)> = BTreeMap::new();
+    for s in staged {
+        by_disk
+            .entry(&s.disk.id)
+            .or_insert((s.disk, Vec::new()))
+            .1
+            .push(s);
+    }
+    for (id, (disk, group)) in by_disk {
+        if let Some(why) = bad_sync.get(id) {
+            for s in &group {
+                failures[s.blob].push(why.clone());
+            }
+            continue;
+        }
+        let records: Vec<(Digest, Loc)> = group.iter().map(|s| (s.chunk, s.loc)).collect();
+        match disk.packs().publish(&records, false) {
+            Ok(()) => group.iter().for_each(|s| written[s.blob] += 1),
+            Err(e) => group
+                .iter()
+                .for_each(|s| failures[s.blob].push(format!("{}: {e}", disk.describe()))),
+        }
     }
 }
 

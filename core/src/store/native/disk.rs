@@ -3,22 +3,24 @@
 //!
 //! ```text
 //! DISK/docgrid-disk.json   marker: store id, this disk's id, k, m, members
-//! DISK/shards/ab/HEX       one shard of chunk HEX (the header says which)
+//! DISK/packs/              shards, appended to pack files (see [`super::pack`])
 //! DISK/tmp/                writes in progress
 //! DISK/root                this disk's copy of the root pointer
 //! DISK/root.lock           lock file for root compare-and-swap
 //! ```
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use super::pack::{Packs, ShardPlace};
 use super::shard::{HEADER_LEN, ShardHeader};
 use crate::chunk::Digest;
 use crate::store::StoreError;
+use std::sync::Arc;
 
 /// The marker file that makes a directory a disk of a store.
 pub const MARKER: &str = "docgrid-disk.json";
@@ -55,15 +57,40 @@ pub struct Marker {
 }
 
 /// A disk directory of the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Disk {
     /// Its id.
     pub id: String,
     /// Its directory.
     pub path: PathBuf,
+    /// Its shards (shared by clones).
+    packs: Arc<Packs>,
+}
+
+impl PartialEq for Disk {
+    fn eq(&self, other: &Disk) -> bool {
+        self.id == other.id && self.path == other.path
+    }
+}
+
+impl Eq for Disk {}
+
+/// Whether a record's first bytes are zeros: a punched hole, not a shard.
+fn is_hole(bytes: &[u8]) -> bool {
+    bytes.len() < 4 || bytes[..4] == [0; 4]
 }
 
 impl Disk {
+    /// The disk `id` at `path`.
+    pub fn new(id: impl Into<String>, path: impl Into<PathBuf>) -> Disk {
+        let path = path.into();
+        Disk {
+            id: id.into(),
+            packs: Arc::new(Packs::new(&path)),
+            path,
+        }
+    }
+
     /// "d3 (/data/disks/3)", for messages.
     pub fn describe(&self) -> String {
         format!("{} ({})", self.id, self.path.display())
@@ -100,20 +127,19 @@ impl Disk {
         Ok(Some(marker))
     }
 
-    /// Writes the marker atomically, creating the directory if needed.
+    /// Writes the marker atomically, creating the directory if needed. A
+    /// disk formatted again (it had no marker: wiped) forgets the shards it
+    /// knew.
     pub fn write_marker(&self, marker: &Marker) -> Result<(), StoreError> {
-        for dir in [self.path.clone(), self.tmp_dir(), self.path.join("shards")] {
+        if !self.is_online() {
+            self.packs.reset();
+        }
+        for dir in [self.path.clone(), self.tmp_dir()] {
             fs::create_dir_all(&dir).map_err(|e| StoreError::io("creating directory", &dir, e))?;
         }
         let bytes = serde_json::to_vec_pretty(marker).expect("marker serializes");
         self.write_atomic(&self.path.join(MARKER), &[&bytes])
             .map_err(|e| StoreError::io("writing disk marker", &self.path.join(MARKER), e))
-    }
-
-    /// Where this disk keeps its shard of `chunk`.
-    pub fn shard_path(&self, chunk: &Digest) -> PathBuf {
-        let hex = chunk.to_hex();
-        self.path.join("shards").join(&hex[..2]).join(hex)
     }
 
     /// The directory of writes in progress.
@@ -188,48 +214,55 @@ impl Disk {
         Ok(fs::metadata(&self.path)?.dev())
     }
 
-    /// Reads this disk's whole shard of `chunk`; `Ok(None)` if absent.
-    pub fn read_shard(&self, chunk: &Digest) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.shard_path(chunk)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+    /// Writes this disk's shard of `chunk` durably (replacing any).
+    pub fn write_shard(&self, chunk: &Digest, parts: &[&[u8]]) -> io::Result<()> {
+        self.packs.write(chunk, parts)
     }
 
-    /// Opens this disk's shard of `chunk` for reading; `Ok(None)` if absent.
-    pub fn open_shard(&self, chunk: &Digest) -> io::Result<Option<File>> {
-        match File::open(self.shard_path(chunk)) {
-            Ok(f) => Ok(Some(f)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+    /// The shard store of this disk (appends, publishes).
+    pub fn packs(&self) -> &Packs {
+        &self.packs
+    }
+
+    /// Where this disk's shard of `chunk` is, if it has one.
+    pub fn shard_place(&self, chunk: &Digest) -> io::Result<Option<ShardPlace>> {
+        self.packs.place(chunk)
+    }
+
+    /// Whether this disk has a shard of `chunk` (indexed; not checked).
+    pub fn has_shard(&self, chunk: &Digest) -> bool {
+        self.packs.locate(chunk).is_ok_and(|l| l.is_some())
+    }
+
+    /// Reads this disk's whole shard of `chunk`; `Ok(None)` if absent (a
+    /// record punched to zeros counts as absent).
+    pub fn read_shard(&self, chunk: &Digest) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.packs.read(chunk)?.filter(|b| !is_hole(b)))
+    }
+
+    /// Reads `buf.len()` bytes of this disk's shard of `chunk` from
+    /// `offset`; `Ok(false)` if absent.
+    pub fn read_shard_into(&self, chunk: &Digest, offset: u64, buf: &mut [u8]) -> io::Result<bool> {
+        self.packs.read_into(chunk, offset, buf)
     }
 
     /// Reads only the header of this disk's shard of `chunk`: `Ok(None)` if
     /// absent, `Some(Err(why))` if unreadable as a header.
     pub fn read_header(&self, chunk: &Digest) -> io::Result<Option<Result<ShardHeader, String>>> {
-        let Some(mut f) = self.open_shard(chunk)? else {
-            return Ok(None);
-        };
         let mut h = [0u8; HEADER_LEN];
-        match f.read_exact(&mut h) {
-            Ok(()) => Ok(Some(ShardHeader::decode(&h))),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                Ok(Some(Err("truncated header".into())))
-            }
-            Err(e) => Err(e),
+        match self.packs.read_into(chunk, 0, &mut h)? {
+            false => match self.packs.locate(chunk)? {
+                Some(_) => Ok(Some(Err("truncated header".into()))),
+                None => Ok(None),
+            },
+            true if is_hole(&h) => Ok(None),
+            true => Ok(Some(ShardHeader::decode(&h))),
         }
     }
 
     /// Removes this disk's shard of `chunk` durably (absent is fine).
     pub fn remove_shard(&self, chunk: &Digest) -> io::Result<()> {
-        let path = self.shard_path(chunk);
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-            Ok(()) => File::open(path.parent().expect("inside the disk"))?.sync_all(),
-        }
+        self.packs.remove(chunk)
     }
 
     /// Takes the exclusive store lock of this disk (`store.lock`): one
@@ -256,25 +289,7 @@ impl Disk {
 
     /// Every chunk this disk holds a shard of.
     pub fn list_shards(&self) -> io::Result<Vec<Digest>> {
-        let mut out = Vec::new();
-        let top = self.path.join("shards");
-        let dirs = match fs::read_dir(&top) {
-            Ok(d) => d,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for dir in dirs {
-            let dir = dir?;
-            if !dir.file_type()?.is_dir() {
-                continue; // a stray file in shards/ is not this store's business
-            }
-            for entry in fs::read_dir(dir.path())? {
-                if let Some(d) = entry?.file_name().to_str().and_then(|n| n.parse().ok()) {
-                    out.push(d);
-                }
-            }
-        }
-        Ok(out)
+        self.packs.list()
     }
 
     /// Temp files older than `grace`: leftovers of interrupted writes.

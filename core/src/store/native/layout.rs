@@ -52,10 +52,7 @@ impl Layout {
         let members = paths
             .iter()
             .enumerate()
-            .map(|(i, p)| Disk {
-                id: format!("d{i}"),
-                path: p.clone(),
-            })
+            .map(|(i, p)| Disk::new(format!("d{i}"), p.clone()))
             .collect();
         let layout = Layout {
             store_id: format!("{:032x}", rand::random::<u128>()),
@@ -114,10 +111,7 @@ impl Layout {
                     .iter()
                     .find(|(_, m)| m.disk_id == mem.id)
                     .map_or(mem.path.clone(), |(p, _)| p.clone());
-                Disk {
-                    id: mem.id.clone(),
-                    path,
-                }
+                Disk::new(mem.id.clone(), path)
             })
             .collect();
         for b in &blank {
@@ -131,10 +125,7 @@ impl Layout {
         let retiring = found
             .iter()
             .filter(|(_, m)| !members.iter().any(|d| d.id == m.disk_id))
-            .map(|(p, m)| Disk {
-                id: m.disk_id.clone(),
-                path: p.clone(),
-            })
+            .map(|(p, m)| Disk::new(m.disk_id.clone(), p.clone()))
             .collect();
         let layout = Layout {
             store_id: newest.store_id.clone(),

@@ -6,8 +6,9 @@
 //! disks: the `k + m` with the highest rendezvous score
 //! `BLAKE3(chunk ‖ disk id)`, so adding a disk moves only the shards the new
 //! disk wins (about `1 / disks` of them) and removing one moves only its own.
-//! A disk holds at most one shard of a chunk, at `shards/XX/HEX`; the
-//! shard's header says which index it is (see [`shard`]).
+//! A disk holds at most one shard of a chunk, in one of its pack files
+//! (see [`pack`]); the shard's header says which index it is (see
+//! [`shard`]).
 //!
 //! Reads take the data shards when they are healthy and check the chunk's
 //! BLAKE3; otherwise every shard is checked against its own checksum, bad
@@ -27,6 +28,7 @@ use crate::chunk::Digest;
 mod batch;
 mod disk;
 mod layout;
+mod pack;
 mod read;
 mod rebalance;
 mod root;
@@ -34,6 +36,7 @@ mod scrub;
 pub mod shard;
 
 pub use disk::{MARKER, Marker, Member};
+pub use pack::{PACK_MAX, ShardPlace, forget_shard, shard_places};
 pub use rebalance::RebalanceReport;
 pub use scrub::{ScrubOptions, ScrubReport, ShardIssue};
 
@@ -153,6 +156,24 @@ impl NativeStore {
         );
     }
 
+    /// Where disk `disk_id` keeps its shard of `locator`'s chunk: for tools
+    /// and tests that inspect or damage shards on purpose.
+    pub fn shard_place(
+        &self,
+        disk_id: &str,
+        locator: &Locator,
+    ) -> Result<Option<ShardPlace>, StoreError> {
+        let digest = locator.digest()?;
+        let layout = self.layout.read().expect("poisoned");
+        let Some(d) = layout.all_disks().find(|d| d.id == disk_id) else {
+            return Err(StoreError::Config(format!(
+                "no disk {disk_id} in this store"
+            )));
+        };
+        d.shard_place(&digest)
+            .map_err(|e| StoreError::io("reading the pack index", &d.path, e))
+    }
+
     /// Every disk, online or not.
     pub fn disks(&self) -> Vec<DiskStatus> {
         let layout = self.layout.read().expect("poisoned");
@@ -198,7 +219,7 @@ impl NativeStore {
             return Err(format!("{} is offline (no marker)", disk.describe()));
         }
         let header = self.header_for(chunk, chunk_len, index, payload).encode();
-        disk.write_atomic(&disk.shard_path(chunk), &[&header, payload])
+        disk.write_shard(chunk, &[&header, payload])
             .map_err(|e| format!("{}: {e}", disk.describe()))
     }
 }
@@ -321,7 +342,7 @@ impl BlobStore for NativeStore {
         let layout = self.layout.read().expect("poisoned");
         let found = layout
             .all_disks()
-            .filter(|d| d.shard_path(&digest).is_file())
+            .filter(|d| d.is_online() && d.has_shard(&digest))
             .count();
         Ok(found >= self.codec.k())
     }
@@ -332,7 +353,7 @@ impl BlobStore for NativeStore {
         let _chunk = self.lock_chunks(&[digest]);
         for disk in layout.all_disks() {
             disk.remove_shard(&digest)
-                .map_err(|e| StoreError::io("deleting shard", &disk.shard_path(&digest), e))?;
+                .map_err(|e| StoreError::io("deleting shard", &disk.path, e))?;
         }
         Ok(())
     }

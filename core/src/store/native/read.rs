@@ -3,7 +3,6 @@
 
 use super::disk::Disk;
 use super::layout::Layout;
-use std::io::Read;
 
 use super::shard::{HEADER_LEN, ShardHeader};
 use super::{NativeStore, check_header, parse_shard};
@@ -98,11 +97,14 @@ pub(super) fn fast_path(store: &NativeStore, layout: &Layout, chunk: &Digest) ->
         if filled.iter().all(|&f| f) {
             break;
         }
-        let Ok(Some(mut file)) = disk.open_shard(chunk) else {
-            continue;
-        };
         let mut h = [0u8; HEADER_LEN];
-        if file.read_exact(&mut h).is_err() {
+        // A disk without its marker is lost, even while its deleted packs
+        // are still open here.
+        if !disk.is_online()
+            || !disk
+                .read_shard_into(chunk, 0, &mut h)
+                .is_ok_and(|found| found)
+        {
             continue;
         }
         let Ok(header) = ShardHeader::decode(&h) else {
@@ -122,9 +124,13 @@ pub(super) fn fast_path(store: &NativeStore, layout: &Layout, chunk: &Digest) ->
             chunk_len = Some(len);
             blob = vec![0u8; shard_len * k];
         }
-        if file
-            .read_exact(&mut blob[i * shard_len..(i + 1) * shard_len])
-            .is_ok()
+        if disk
+            .read_shard_into(
+                chunk,
+                HEADER_LEN as u64,
+                &mut blob[i * shard_len..(i + 1) * shard_len],
+            )
+            .is_ok_and(|found| found)
         {
             filled[i] = true;
         }
@@ -228,6 +234,12 @@ pub(super) fn plan_put<'a>(store: &NativeStore, layout: &'a Layout, chunk: &Dige
     let mut have = vec![false; n];
     let mut free = Vec::new();
     for disk in layout.placement(chunk, n) {
+        if !disk.is_online() {
+            // Wiped or unmounted: what it held does not count (the write
+            // to it fails and says so).
+            free.push(disk);
+            continue;
+        }
         match disk.read_header(chunk) {
             Ok(Some(Ok(h)))
                 if check_header(store.codec, chunk, &h).is_ok() && !have[h.index as usize] =>

@@ -40,10 +40,7 @@ impl NativeStore {
                 .filter_map(|d| d.id.strip_prefix('d')?.parse::<u64>().ok())
                 .max();
             let id = format!("d{}", next.map_or(0, |n| n + 1));
-            let disk = Disk {
-                id: id.clone(),
-                path: path.to_path_buf(),
-            };
+            let disk = Disk::new(id.clone(), path);
             let newest_root = super::root::newest(&layout.members)?;
             layout.generation += 1;
             layout.members.push(disk.clone());
@@ -195,7 +192,7 @@ fn move_shard(src: &Disk, dst: &Disk, chunk: &Digest) -> Result<(), String> {
         .read_shard(chunk)
         .map_err(|e| e.to_string())?
         .ok_or("shard vanished")?;
-    dst.write_atomic(&dst.shard_path(chunk), &[&bytes])
+    dst.write_shard(chunk, &[&bytes])
         .map_err(|e| e.to_string())?;
     src.remove_shard(chunk).map_err(|e| e.to_string())
 }
