@@ -58,7 +58,10 @@ fn lose_shards(dir: &Path, hex: &str, disks: &[usize]) {
             .iter()
             .find(|(c, _)| c.to_hex() == hex)
             .unwrap_or_else(|| panic!("no shard of {hex} on {}", disk.display()));
-        let f = std::fs::OpenOptions::new().write(true).open(&p.file).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p.file)
+            .unwrap();
         f.write_all_at(&vec![0; p.len as usize], p.offset).unwrap();
     }
 }

@@ -240,10 +240,18 @@ impl Disk {
         Ok(self.packs.read(chunk)?.filter(|b| !is_hole(b)))
     }
 
-    /// Reads `buf.len()` bytes of this disk's shard of `chunk` from
-    /// `offset`; `Ok(false)` if absent.
-    pub fn read_shard_into(&self, chunk: &Digest, offset: u64, buf: &mut [u8]) -> io::Result<bool> {
-        self.packs.read_into(chunk, offset, buf)
+    /// Runs `f` on this disk's whole shard of `chunk` (header and
+    /// payload); `Ok(None)` if absent.
+    pub fn with_shard<R>(
+        &self,
+        chunk: &Digest,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> io::Result<Option<R>> {
+        let mut f = Some(f);
+        let r = self.packs.with_record(chunk, |rec| {
+            (!is_hole(rec)).then(|| f.take().expect("once")(rec))
+        })?;
+        Ok(r.flatten())
     }
 
     /// Reads only the header of this disk's shard of `chunk`: `Ok(None)` if

@@ -97,43 +97,35 @@ pub(super) fn fast_path(store: &NativeStore, layout: &Layout, chunk: &Digest) ->
         if filled.iter().all(|&f| f) {
             break;
         }
-        let mut h = [0u8; HEADER_LEN];
         // A disk without its marker is lost, even while its deleted packs
         // are still open here.
-        if !disk.is_online()
-            || !disk
-                .read_shard_into(chunk, 0, &mut h)
-                .is_ok_and(|found| found)
-        {
+        if !disk.is_online() {
             continue;
         }
-        let Ok(header) = ShardHeader::decode(&h) else {
-            continue;
-        };
-        let i = header.index as usize;
-        let len = header.chunk_len as usize;
-        if check_header(store.codec, chunk, &header).is_err()
-            || i >= k
-            || filled[i]
-            || chunk_len.is_some_and(|l| l != len)
-        {
-            continue;
-        }
-        let shard_len = store.codec.shard_len(len);
-        if chunk_len.is_none() {
-            chunk_len = Some(len);
-            blob = vec![0u8; shard_len * k];
-        }
-        if disk
-            .read_shard_into(
-                chunk,
-                HEADER_LEN as u64,
-                &mut blob[i * shard_len..(i + 1) * shard_len],
-            )
-            .is_ok_and(|found| found)
-        {
+        let _ = disk.with_shard(chunk, |rec| {
+            let Ok(header) = ShardHeader::decode(rec) else {
+                return;
+            };
+            let i = header.index as usize;
+            let len = header.chunk_len as usize;
+            if check_header(store.codec, chunk, &header).is_err()
+                || i >= k
+                || filled[i]
+                || chunk_len.is_some_and(|l| l != len)
+            {
+                return;
+            }
+            let shard_len = store.codec.shard_len(len);
+            if rec.len() != HEADER_LEN + shard_len {
+                return;
+            }
+            if chunk_len.is_none() {
+                chunk_len = Some(len);
+                blob = vec![0u8; shard_len * k];
+            }
+            blob[i * shard_len..(i + 1) * shard_len].copy_from_slice(&rec[HEADER_LEN..]);
             filled[i] = true;
-        }
+        });
     }
     if !filled.iter().all(|&f| f) {
         return None;
