@@ -538,7 +538,7 @@ pub fn shard_places(disk: &Path) -> io::Result<Vec<(Digest, ShardPlace)>> {
             (d, place)
         })
         .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|a| a.0);
     Ok(out)
 }
 
