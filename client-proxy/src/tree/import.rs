@@ -15,20 +15,30 @@
 //! of identity: other content under a listed name is a new document,
 //! never an overwrite of an unrelated one.
 //!
-//! Content goes through the upload pipeline (only chunks the server lacks
-//! are sent, small files batched), and at most [`BATCH`] files make one
-//! commit: a failure stops the import with what earlier commits stored
-//! kept and reported ([`ImportReport::error`]). What cannot be read is
-//! skipped and named, never the end of the import.
+//! What a file's fate is, is decided before anything is sent, from the
+//! directory listings (one request per directory: entries carry each
+//! document's size and content hash): a file whose size differs from its
+//! document's is changed without being read; one of the same size is
+//! hashed locally. Only new and changed files go through the upload
+//! pipeline (only chunks the server lacks are sent, small files batched),
+//! and at most [`BATCH`] files make one commit: a failure stops the import
+//! with what earlier commits stored kept and reported
+//! ([`ImportReport::error`]). What cannot be read is skipped and named,
+//! never the end of the import.
+//!
+//! This is the one importer: `docgrid import` (into `/files/`, with
+//! [`ImportOptions`] for its tags, values, message and `--dry-run`) and a
+//! drop onto a GUI column both run it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use docgrid_core::DocId;
+use docgrid_core::api::TreeEntry;
 use docgrid_core::chunk::Digest;
 use docgrid_core::error_chain;
-use docgrid_core::model::Op;
+use docgrid_core::model::{Metadata, Op};
 use docgrid_core::tree::{self as rules, Dir};
 
 use super::{Listing, Tree};
@@ -60,6 +70,47 @@ impl ImportProgress {
     }
 }
 
+/// How an import runs; the default is what a drop onto a column does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Metadata for every imported document besides what its directory
+    /// implies (`--tag`, `--set`): new documents get it, existing ones
+    /// get the values they lack.
+    pub meta: Metadata,
+    /// Follow symbolic links while walking (a directory reached twice is
+    /// walked once).
+    pub follow_symlinks: bool,
+    /// Decide and report what would happen; send and commit nothing.
+    pub dry_run: bool,
+    /// The commits' message (default: "import N file(s) into DIR").
+    pub message: Option<String>,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportAction {
+    /// A new document.
+    New,
+    /// Its document got new content or metadata.
+    Updated,
+    /// Its document already had its content (and metadata).
+    Unchanged,
+}
+
+/// One file of an import, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedFile {
+    /// The local file.
+    pub file: PathBuf,
+    /// Its path below the directory imported into.
+    pub rel: String,
+    /// Its document (none for a new file of a dry run).
+    pub id: Option<DocId>,
+    /// What happened.
+    pub action: ImportAction,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
@@ -71,6 +122,8 @@ pub struct ImportReport {
     pub updated: Vec<DocId>,
     /// Files whose document already had their content.
     pub unchanged: u64,
+    /// Every file decided, in walk order, with what became of it.
+    pub files: Vec<ImportedFile>,
     /// What was not imported, and why (symbolic links, special files,
     /// names that are not UTF-8).
     pub skipped: Skipped,
@@ -200,7 +253,8 @@ fn visit(p: &Path, follow: bool, walked: &mut HashSet<(u64, u64)>) -> Result<Vis
 }
 
 /// The state of one import across its commits.
-struct Run {
+struct Run<'a> {
+    opts: &'a ImportOptions,
     /// Listings of the target directories (`None`: it does not exist
     /// yet), until the next commit changes them.
     listings: HashMap<String, Option<Arc<Listing>>>,
@@ -210,27 +264,51 @@ struct Run {
 
 /// What becomes of one file.
 enum Fate {
-    Unchanged,
-    Update(DocId, u64),
+    /// A document already has its name: its content is the file's
+    /// (`same`) or becomes it; `meta` adds what the options add.
+    Existing {
+        id: DocId,
+        base: u64,
+        same: bool,
+        meta: Vec<Op>,
+    },
     Create,
     Skip(SkipReason),
 }
 
+impl Fate {
+    fn uploads(&self) -> bool {
+        matches!(self, Fate::Create | Fate::Existing { same: false, .. })
+    }
+}
+
 impl Tree {
-    /// Imports `sources` (files and folders) into directory `dir`, as the
-    /// module says; `progress` is told after every window of files. A
-    /// directory no document can be created in is refused before
-    /// anything is read; a later failure ends the import with
-    /// [`ImportReport::error`] set.
+    /// Imports `sources` (files and folders) into directory `dir` with the
+    /// default options ([`Tree::import_with`]).
     pub fn import(
         &self,
         dir: &str,
         sources: &[PathBuf],
         progress: &dyn Fn(&ImportProgress),
     ) -> Result<ImportReport, ClientError> {
+        self.import_with(dir, sources, &ImportOptions::default(), progress)
+    }
+
+    /// Imports `sources` (files and folders) into directory `dir`, as the
+    /// module says; `progress` is told after every window of files. A
+    /// directory no document can be created in is refused before
+    /// anything is read; a later failure ends the import with
+    /// [`ImportReport::error`] set.
+    pub fn import_with(
+        &self,
+        dir: &str,
+        sources: &[PathBuf],
+        opts: &ImportOptions,
+        progress: &dyn Fn(&ImportProgress),
+    ) -> Result<ImportReport, ClientError> {
         let d = rules::parse_dir(dir)?;
         rules::plan_create(&d, "probe")?;
-        let (files, skipped) = walk(sources, false);
+        let (files, skipped) = walk(sources, opts.follow_symlinks);
         let mut report = ImportReport {
             dir: d.to_path(),
             skipped,
@@ -239,6 +317,7 @@ impl Tree {
         report.progress.files_total = files.len() as u64;
         report.progress.bytes_total = files.iter().map(|f| f.size).sum();
         let mut run = Run {
+            opts,
             listings: HashMap::new(),
             seen: HashSet::new(),
         };
@@ -251,88 +330,204 @@ impl Tree {
         Ok(report)
     }
 
-    /// One commit of an import.
+    /// One commit of an import: every file's fate decided, the new and
+    /// changed ones uploaded, one commit.
     fn import_batch(
         &self,
         dir: &Dir,
         batch: &[LocalFile],
-        run: &mut Run,
+        run: &mut Run<'_>,
         report: &mut ImportReport,
         progress: &dyn Fn(&ImportProgress),
     ) -> Result<(), ClientError> {
-        let paths: Vec<&Path> = batch.iter().map(|f| f.file.as_path()).collect();
+        let mut fates = Vec::with_capacity(batch.len());
+        for f in batch {
+            let (target, name) = target(dir, &f.rel);
+            let fate = self.fate(&target, &name, f, run)?;
+            fates.push((target, name, fate));
+        }
         let base = report.progress;
         let mut stats = UploadStats::default();
-        let show = |s: &UploadStats| progress(&advanced(base, s));
-        let manifests = self.client.upload_files(&paths, &mut stats, &show)?;
+        let uploads: Vec<&Path> = batch
+            .iter()
+            .zip(&fates)
+            .filter(|(_, (_, _, fate))| fate.uploads())
+            .map(|(f, _)| f.file.as_path())
+            .collect();
+        let mut manifests = if run.opts.dry_run {
+            Vec::new()
+        } else {
+            let show = |s: &UploadStats| progress(&advanced(base, s));
+            self.client.upload_files(&uploads, &mut stats, &show)?
+        }
+        .into_iter();
         let mut ops = Vec::new();
-        let (mut created, mut updated, mut unchanged) = (Vec::new(), Vec::new(), 0);
-        for (f, manifest) in batch.iter().zip(manifests) {
-            let (target, name) = target(dir, &f.rel);
-            match self.fate(&target, &name, &manifest.hash, run)? {
-                Fate::Unchanged => unchanged += 1,
-                Fate::Update(id, base) => {
-                    ops.push(Op::SetContent {
-                        id,
-                        base,
-                        content: manifest,
-                    });
-                    updated.push(id);
+        let mut done = Vec::with_capacity(batch.len());
+        for (f, (target, name, fate)) in batch.iter().zip(fates) {
+            if !fate.uploads() || run.opts.dry_run {
+                stats.files += 1;
+                stats.bytes += f.size;
+            }
+            let mut content = || manifests.next().expect("one manifest per upload");
+            let (id, action) = match fate {
+                Fate::Skip(why) => {
+                    report.skipped.push((f.file.clone(), why));
+                    continue;
                 }
+                Fate::Create if run.opts.dry_run => (None, ImportAction::New),
                 Fate::Create => {
                     let id = DocId::random();
-                    ops.push(rules::plan_create(&target, &name)?.op(id, manifest));
-                    created.push(id);
+                    let mut op = rules::plan_create(&target, &name)?.op(id, content());
+                    add_meta(&mut op, &run.opts.meta);
+                    ops.push(op);
+                    (Some(id), ImportAction::New)
                 }
-                Fate::Skip(why) => report.skipped.push((f.file.clone(), why)),
-            }
+                Fate::Existing {
+                    id,
+                    base,
+                    same,
+                    meta,
+                } => {
+                    if !same && !run.opts.dry_run {
+                        ops.push(Op::SetContent {
+                            id,
+                            base,
+                            content: content(),
+                        });
+                    }
+                    let action = if same && meta.is_empty() {
+                        ImportAction::Unchanged
+                    } else {
+                        ImportAction::Updated
+                    };
+                    ops.extend(meta);
+                    (Some(id), action)
+                }
+            };
+            done.push(ImportedFile {
+                file: f.file.clone(),
+                rel: f.rel.clone(),
+                id,
+                action,
+            });
         }
-        if !ops.is_empty() {
-            let message = format!("import {} file(s) into {}", ops.len(), dir.to_path());
+        if !ops.is_empty() && !run.opts.dry_run {
+            let message =
+                run.opts.message.clone().unwrap_or_else(|| {
+                    format!("import {} file(s) into {}", ops.len(), dir.to_path())
+                });
             report.rev = Some(self.commit(&message, ops)?);
             run.listings.clear();
         }
         // Counted only once committed: a failed batch adds nothing.
         report.progress = advanced(base, &stats);
-        report.created.extend(created);
-        report.updated.extend(updated);
-        report.unchanged += unchanged;
+        progress(&report.progress);
+        for d in &done {
+            match (d.action, d.id) {
+                (ImportAction::New, Some(id)) => report.created.push(id),
+                (ImportAction::Updated, Some(id)) => report.updated.push(id),
+                (ImportAction::Unchanged, _) => report.unchanged += 1,
+                _ => {}
+            }
+        }
+        report.files.extend(done);
         Ok(())
     }
 
-    /// What becomes of a file with content `hash` imported as `name` into
-    /// `dir` (see the module).
+    /// What becomes of file `f` imported as `name` into `dir` (see the
+    /// module).
     fn fate(
         &self,
         dir: &Dir,
         name: &str,
-        hash: &Digest,
-        run: &mut Run,
+        f: &LocalFile,
+        run: &mut Run<'_>,
     ) -> Result<Fate, ClientError> {
         let in_files = matches!(dir, Dir::Files(_));
         if in_files && !run.seen.insert(format!("{}{name}", dir.to_path())) {
             return Ok(Fate::Skip(SkipReason::SamePath));
         }
         let there = self.named(dir, name, run)?;
-        let mut docs = Vec::with_capacity(there.len());
-        for id in there {
-            let doc = self.doc(&id)?;
-            if doc.hash == *hash {
-                return Ok(Fate::Unchanged);
+        let mut local: Option<Digest> = None;
+        let mut others = Vec::with_capacity(there.len());
+        for e in there {
+            let id = e.id.expect("named entries are documents");
+            let (hash, rev, size) = match (e.hash, e.rev, e.size) {
+                (Some(h), Some(r), Some(s)) => (h, r, s),
+                _ => {
+                    let d = self.doc(&id)?;
+                    (d.hash, d.rev, d.size)
+                }
+            };
+            if size == f.size {
+                let mine = match local {
+                    Some(h) => h,
+                    None => match hash_file(&f.file) {
+                        Ok(h) => *local.insert(h),
+                        Err(e) => return Ok(Fate::Skip(SkipReason::Unreadable(e.to_string()))),
+                    },
+                };
+                if mine == hash {
+                    let meta = self.meta_ops(id, &run.opts.meta)?;
+                    return Ok(Fate::Existing {
+                        id,
+                        base: rev,
+                        same: true,
+                        meta,
+                    });
+                }
             }
-            docs.push((id, doc.rev));
+            others.push((id, rev));
         }
-        Ok(match docs.as_slice() {
+        Ok(match others.as_slice() {
             [] => Fate::Create,
-            [(id, rev)] if in_files => Fate::Update(*id, *rev),
+            [(id, rev)] if in_files => Fate::Existing {
+                id: *id,
+                base: *rev,
+                same: false,
+                meta: self.meta_ops(*id, &run.opts.meta)?,
+            },
             several if in_files => Fate::Skip(SkipReason::Ambiguous(several.len())),
             _ => Fate::Create,
         })
     }
 
-    /// The documents `dir` lists as `name`, or disambiguated from it
+    /// The `SetMeta` ops giving document `id` the values of `extra` it
+    /// lacks (none, and no request, for no extra metadata).
+    fn meta_ops(&self, id: DocId, extra: &Metadata) -> Result<Vec<Op>, ClientError> {
+        if extra.is_empty() {
+            return Ok(Vec::new());
+        }
+        let doc = self.doc(&id)?;
+        let mut ops = Vec::new();
+        for (k, vs) in extra {
+            let mut values = doc.meta.get(k).cloned().unwrap_or_default();
+            let before = values.len();
+            for v in vs {
+                if !values.contains(v) {
+                    values.push(v.clone());
+                }
+            }
+            if values.len() != before {
+                ops.push(Op::SetMeta {
+                    id,
+                    base: doc.rev,
+                    key: k.clone(),
+                    values,
+                });
+            }
+        }
+        Ok(ops)
+    }
+
+    /// The entries `dir` lists as `name`, or disambiguated from it
     /// (`stem~ID.ext`); none for a directory that does not exist yet.
-    fn named(&self, dir: &Dir, name: &str, run: &mut Run) -> Result<Vec<DocId>, ClientError> {
+    fn named(
+        &self,
+        dir: &Dir,
+        name: &str,
+        run: &mut Run<'_>,
+    ) -> Result<Vec<TreeEntry>, ClientError> {
         let path = dir.to_path();
         let listing = match run.listings.get(&path) {
             Some(l) => l.clone(),
@@ -357,9 +552,31 @@ impl Tree {
         Ok(listing
             .entries()
             .iter()
-            .filter_map(|e| e.id.filter(|id| is_it(&e.name, id)))
+            .filter(|e| e.id.is_some_and(|id| is_it(&e.name, &id)))
+            .cloned()
             .collect())
     }
+}
+
+/// Adds `extra`'s values to a `Create` op's metadata.
+fn add_meta(op: &mut Op, extra: &Metadata) {
+    if let Op::Create { meta, .. } = op {
+        for (k, vs) in extra {
+            let values = meta.entry(k.clone()).or_default();
+            for v in vs {
+                if !values.contains(v) {
+                    values.push(v.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The BLAKE3 of a file's bytes: its content hash.
+fn hash_file(path: &Path) -> std::io::Result<Digest> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(Digest(*h.finalize().as_bytes()))
 }
 
 /// The directory a file at `rel` (below `dir`) goes to, and its name:

@@ -54,7 +54,10 @@ use crate::feed::ChangeFeed;
 
 pub use cache::Changed;
 pub use facade::{AsyncTree, TreeFuture};
-pub use import::{BATCH, ImportProgress, ImportReport, LocalFile, SkipReason, Skipped, walk};
+pub use import::{
+    BATCH, ImportAction, ImportOptions, ImportProgress, ImportReport, ImportedFile, LocalFile,
+    SkipReason, Skipped, walk,
+};
 pub use write::Content;
 
 /// Tuning of a [`Tree`].
