@@ -99,6 +99,9 @@ struct Extraction {
     /// Set by commits (and at stop): there may be work.
     work: Mutex<bool>,
     wake: std::sync::Condvar,
+    /// When a writer last committed or sent chunks (ms after `epoch`).
+    last_write_ms: AtomicU64,
+    epoch: std::time::Instant,
 }
 
 /// What a server has answered and received since it started.
@@ -191,6 +194,8 @@ impl App {
                 unsynced: std::sync::atomic::AtomicBool::new(false),
                 work: Mutex::new(true),
                 wake: std::sync::Condvar::new(),
+                last_write_ms: AtomicU64::new(0),
+                epoch: std::time::Instant::now(),
             },
         });
         if app.fulltext.created() && rev > 0 {
@@ -494,6 +499,26 @@ impl App {
         self.counters
             .bytes_received
             .fetch_add(n as u64, Ordering::Relaxed);
+        self.note_write();
+    }
+
+    /// Notes that a writer (not extraction) is at work now: a commit, or
+    /// chunks received.
+    pub fn note_write(&self) {
+        let x = &self.extraction;
+        let now = x.epoch.elapsed().as_millis() as u64;
+        x.last_write_ms.store(now.max(1), Ordering::Relaxed);
+    }
+
+    /// How long ago a writer was last at work (`None`: never).
+    pub fn since_last_write(&self) -> Option<std::time::Duration> {
+        let x = &self.extraction;
+        let at = x.last_write_ms.load(Ordering::Relaxed);
+        (at > 0).then(|| {
+            x.epoch
+                .elapsed()
+                .saturating_sub(std::time::Duration::from_millis(at))
+        })
     }
 
     /// Whether this server only reads (a follower).

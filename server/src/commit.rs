@@ -124,6 +124,9 @@ fn commit_ops(
             ),
         )
     })?;
+    if content != Content::Extracted {
+        app.note_write();
+    }
     app.announce(cs.rev);
     tracing::debug!(
         rev = cs.rev,

@@ -33,6 +33,8 @@ fn corpus(s: &Server) -> [String; 4] {
             b"<html><script>var hidden=1;</script><p>Zebra crossing guide</p></html>".to_vec(),
         )
         .id;
+    // Full text arrives after the commits.
+    s.settle();
     [pdf, md, txt, html].map(|i| i.to_string())
 }
 

@@ -392,26 +392,45 @@ struct TextSink {
 
 impl TextSink {
     /// Appends `text`, collapsing whitespace; silently stops once full.
+    /// Runs between separators are copied whole (a character at a time
+    /// was a visible share of the server's profile during imports).
     fn push(&mut self, text: &str) {
-        for c in text.chars() {
-            if self.full {
-                return;
+        let sep = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
+        let mut rest = text;
+        while !rest.is_empty() && !self.full {
+            let end = rest.find(sep).unwrap_or(rest.len());
+            if end > 0 {
+                self.word(&rest[..end]);
             }
-            if c.is_whitespace() || c.is_control() || c == '\u{feff}' {
+            rest = &rest[end..];
+            let kept = rest.find(|c| !sep(c)).unwrap_or(rest.len());
+            if kept > 0 {
                 self.space();
-                continue;
             }
-            let space = usize::from(self.pending_space);
-            if self.out.len() + space + c.len_utf8() > MAX_TEXT_BYTES {
-                self.full = true;
-                return;
-            }
-            if self.pending_space {
-                self.out.push(' ');
-                self.pending_space = false;
-            }
-            self.out.push(c);
+            rest = &rest[kept..];
         }
+    }
+
+    /// Appends a run without separators, after a space if one is
+    /// pending; what does not fit is cut at a character boundary.
+    fn word(&mut self, w: &str) {
+        let space = usize::from(self.pending_space);
+        let room = MAX_TEXT_BYTES.saturating_sub(self.out.len() + space);
+        let mut take = w.len().min(room);
+        while !w.is_char_boundary(take) {
+            take -= 1;
+        }
+        if take < w.len() {
+            self.full = true;
+        }
+        if take == 0 {
+            return;
+        }
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+        self.out.push_str(&w[..take]);
     }
 
     /// Separates what comes next from what came before by one space.
@@ -430,6 +449,21 @@ mod tests {
     use super::*;
 
     const ZEBRA: &str = "BT /F1 24 Tf 72 720 Td (quarterly report zebra) Tj ET";
+
+    #[test]
+    fn text_is_collapsed_to_single_spaces_and_cut_at_a_character_boundary() {
+        let mut s = TextSink::default();
+        s.push("  one\t\ttwo\n\u{feff}");
+        s.push("three\u{1}four ");
+        s.push("ünï");
+        assert_eq!(s.finish(), "one two three four ünï");
+        let mut s = TextSink::default();
+        s.push(&"é".repeat(MAX_TEXT_BYTES));
+        s.push(" more");
+        let out = s.finish();
+        assert!(out.len() <= MAX_TEXT_BYTES && out.len() >= MAX_TEXT_BYTES - 1);
+        assert!(out.chars().all(|c| c == 'é'));
+    }
 
     use crate::testing::one_page_pdf;
 

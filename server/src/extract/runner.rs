@@ -32,6 +32,13 @@ const BATCH: usize = 64;
 const MAX_VALUES: usize = 16;
 /// Longest extracted value, in bytes.
 const MAX_VALUE: usize = 512;
+/// Extraction waits while writers are at work (a commit or chunks within
+/// this long)…
+const QUIET: Duration = Duration::from_millis(300);
+/// …but no longer than this before it takes a batch anyway: an import is
+/// not slowed by parsing and indexing competing for the cores, and text
+/// still turns up within seconds.
+const MAX_DEFER: Duration = Duration::from_secs(2);
 
 /// The background extraction: stops (and ends its workers) when dropped.
 pub struct Runner {
@@ -89,6 +96,7 @@ fn run(app: &App, stop: &AtomicBool) {
         .collect();
     let max_input = cfg.max_input_mib << 20;
     while !stop.load(Ordering::SeqCst) {
+        yield_to_writers(app, stop);
         match step(app, &mut workers, max_input) {
             Ok(true) => {}
             Ok(false) => app.wait_for_extraction(Duration::from_secs(1)),
@@ -97,6 +105,17 @@ fn run(app: &App, stop: &AtomicBool) {
                 app.wait_for_extraction(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// Waits while writers are busy, at most [`MAX_DEFER`].
+fn yield_to_writers(app: &App, stop: &AtomicBool) {
+    let start = std::time::Instant::now();
+    while !stop.load(Ordering::SeqCst)
+        && start.elapsed() < MAX_DEFER
+        && app.since_last_write().is_some_and(|d| d < QUIET)
+    {
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
