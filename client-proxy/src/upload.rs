@@ -243,9 +243,8 @@ impl Client {
             };
             let bytes = std::fs::read(file).map_err(io)?;
             let mut chunks = Vec::new();
-            for chunk in Chunker::default().stream(bytes.as_slice()) {
-                let c = chunk.map_err(io)?;
-                let hash = Digest::of(&c);
+            for c in Chunker::default().split(&bytes) {
+                let hash = Digest::of(c);
                 chunks.push(ChunkRef {
                     hash,
                     len: c.len() as u64,
@@ -253,7 +252,7 @@ impl Client {
                 });
                 stats.chunks += 1;
                 if seen.insert(hash) {
-                    pending.push((hash, c));
+                    pending.push((hash, c.to_vec()));
                 }
             }
             stats.bytes += bytes.len() as u64;
