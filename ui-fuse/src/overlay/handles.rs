@@ -90,7 +90,10 @@ impl Overlay {
             end: AtomicU64::new(if truncated { 0 } else { seen.size }),
         };
         if !writes {
-            return Ok(self.add(new(self.read_source(&rel, &f, seen)?)));
+            // Under the handle table, like the worker's swap of a spooled
+            // file for its placeholder: a reader never opens the
+            // placeholder of a record it saw still spooled.
+            return self.add_with(|| Ok(new(self.read_source(&rel, &f, seen)?)));
         }
         if self.opts.mode != Mode::WriteBack {
             let file = open_in(&self.lower, &rel, flags)?;

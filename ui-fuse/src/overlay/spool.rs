@@ -107,8 +107,13 @@ impl Overlay {
         if seen_of(&meta) != r.seen {
             return Ok(false);
         }
-        self.placeholder(rel, &meta)?;
+        // The record first: whoever looks in between reads the store's
+        // copy (the same bytes), never the placeholder as content.
         self.journal().unspooled(rel)?;
+        if let Err(e) = self.placeholder(rel, &meta) {
+            self.journal().spooled(rel, r.seen)?;
+            return Err(e);
+        }
         drop(handles);
         self.release_spool(meta.len());
         Ok(true)

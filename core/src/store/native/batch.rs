@@ -109,18 +109,23 @@ fn publish(
             .push(s);
     }
     for (id, (disk, group)) in by_disk {
+        let locs: Vec<Loc> = group.iter().map(|s| s.loc).collect();
         if let Some(why) = bad_sync.get(id) {
             for s in &group {
                 failures[s.blob].push(why.clone());
             }
+            disk.packs().abandon(&locs);
             continue;
         }
         let records: Vec<(Digest, Loc)> = group.iter().map(|s| (s.chunk, s.loc)).collect();
         match disk.packs().publish(&records, false) {
             Ok(()) => group.iter().for_each(|s| written[s.blob] += 1),
-            Err(e) => group
-                .iter()
-                .for_each(|s| failures[s.blob].push(format!("{}: {e}", disk.describe()))),
+            Err(e) => {
+                disk.packs().abandon(&locs);
+                group
+                    .iter()
+                    .for_each(|s| failures[s.blob].push(format!("{}: {e}", disk.describe())));
+            }
         }
     }
 }

@@ -268,9 +268,13 @@ impl Disk {
         }
     }
 
-    /// Removes this disk's shard of `chunk` durably (absent is fine).
+    /// Removes this disk's shard of `chunk` durably (absent is fine, and
+    /// so is an offline disk: there is nothing on it to remove).
     pub fn remove_shard(&self, chunk: &Digest) -> io::Result<()> {
-        self.packs.remove(chunk)
+        match self.packs.remove(chunk) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !self.is_online() => Ok(()),
+            other => other,
+        }
     }
 
     /// Takes the exclusive store lock of this disk (`store.lock`): one

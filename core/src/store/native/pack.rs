@@ -64,7 +64,13 @@ pub struct Loc {
     pub offset: u64,
     /// The record's length (header + payload).
     pub len: u64,
+    /// Which loading of the disk's packs reserved it (not stored): a
+    /// record reserved before the disk was formatted again is refused.
+    pub loading: u64,
 }
+
+/// Numbers the loadings of packs, process-wide.
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Where a shard lives on disk: for tools and tests that damage it on
 /// purpose.
@@ -83,6 +89,9 @@ pub struct ShardPlace {
 #[derive(Default)]
 pub struct Packs {
     dir: PathBuf,
+    /// The disk's marker: without it the disk is offline (unmounted,
+    /// wiped) and nothing is loaded or created on it.
+    marker: PathBuf,
     inner: Mutex<Option<Inner>>,
 }
 
@@ -93,10 +102,20 @@ impl std::fmt::Debug for Packs {
 }
 
 struct Inner {
+    /// This loading's number ([`Loc::loading`]).
+    loading: u64,
+    /// Size past which a pack is sealed ([`PACK_MAX`]; tests use less).
+    pack_max: u64,
     index: HashMap<Digest, Loc>,
     /// Live records per pack.
     live: HashMap<u32, u64>,
+    /// Records appended and not yet indexed (or abandoned), per pack: a
+    /// pack is removed only when it has neither.
+    pending: HashMap<u32, u64>,
     log: File,
+    /// The log's length: entries are written at it, and a failed write is
+    /// cut back to it, so entries stay on the 64-byte grid.
+    log_len: u64,
     /// The packs appended to: small records (buffered), large ones (direct).
     streams: [Stream; 2],
     /// The next pack's number.
@@ -123,6 +142,7 @@ impl Packs {
     pub fn new(disk: &Path) -> Packs {
         Packs {
             dir: disk.join("packs"),
+            marker: disk.join(super::disk::MARKER),
             inner: Mutex::new(None),
         }
     }
@@ -136,6 +156,12 @@ impl Packs {
     fn loaded(&self) -> io::Result<MutexGuard<'_, Option<Inner>>> {
         let mut g = self.inner.lock().expect("poisoned");
         if g.is_none() {
+            if !self.marker.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{} is missing: the disk is offline", self.marker.display()),
+                ));
+            }
             let mut inner = Inner::load(&self.dir)?;
             let legacy = self.dir.with_file_name("shards");
             if legacy.is_dir() {
@@ -160,7 +186,10 @@ impl Packs {
             .as_mut()
             .expect("loaded")
             .reserve(&self.dir, len)?;
-        write_record(&file, direct, loc.offset, parts)?;
+        if let Err(e) = write_record(&file, direct, loc.offset, parts) {
+            self.abandon(&[loc]);
+            return Err(e);
+        }
         Ok(loc)
     }
 
@@ -170,15 +199,18 @@ impl Packs {
     pub fn publish(&self, records: &[(Digest, Loc)], sync: bool) -> io::Result<()> {
         let mut g = self.loaded()?;
         let inner = g.as_mut().expect("loaded");
+        if records.iter().any(|(_, l)| l.loading != inner.loading) {
+            return Err(io::Error::other(
+                "the disk was formatted again while this write was under way",
+            ));
+        }
         let mut buf = Vec::with_capacity(records.len() * ENTRY_LEN);
         for (d, loc) in records {
             buf.extend_from_slice(&entry(PUT, d, loc));
         }
-        inner.log.write_all(&buf)?;
-        if sync {
-            inner.log.sync_data()?;
-        }
+        inner.log_append(&buf, sync)?;
         for (d, loc) in records {
+            inner.settled(loc.pack);
             *inner.live.entry(loc.pack).or_default() += 1;
             if let Some(old) = inner.index.insert(*d, *loc) {
                 inner.free(&self.dir, old);
@@ -187,11 +219,29 @@ impl Packs {
         Ok(())
     }
 
+    /// Gives up records appended and never to be published (their write
+    /// or sync failed): their pack may go once nothing else is in it.
+    pub fn abandon(&self, locs: &[Loc]) {
+        let Ok(mut g) = self.loaded() else { return };
+        let inner = g.as_mut().expect("loaded");
+        let current = inner.loading;
+        for loc in locs.iter().filter(|l| l.loading == current) {
+            inner.settled(loc.pack);
+            inner.remove_if_dead(&self.dir, loc.pack);
+        }
+    }
+
     /// Writes one record durably and indexes it.
     pub fn write(&self, chunk: &Digest, parts: &[&[u8]]) -> io::Result<()> {
         let loc = self.append(parts)?;
-        self.pack_file(loc.pack)?.sync_data()?;
-        self.publish(&[(*chunk, loc)], true)
+        let written = self
+            .pack_file(loc.pack)
+            .and_then(|f| f.sync_data())
+            .and_then(|()| self.publish(&[(*chunk, loc)], true));
+        if written.is_err() {
+            self.abandon(&[loc]);
+        }
+        written
     }
 
     /// Removes `chunk`'s shard durably (absent is fine) and frees its bytes.
@@ -201,8 +251,7 @@ impl Packs {
         let Some(loc) = inner.index.get(chunk).copied() else {
             return Ok(());
         };
-        inner.log.write_all(&entry(DEL, chunk, &loc))?;
-        inner.log.sync_data()?;
+        inner.log_append(&entry(DEL, chunk, &loc), true)?;
         inner.index.remove(chunk);
         inner.free(&self.dir, loc);
         Ok(())
@@ -269,7 +318,7 @@ impl Packs {
                     buf.resize(loc.len as usize, 0);
                 }
                 let out = &mut buf[..loc.len as usize];
-                Ok(self.read_into(chunk, 0, out)?.then(|| f(out)))
+                Ok(self.read_loc(loc, 0, out)?.then(|| f(out)))
             });
         };
         let span = loc.len.next_multiple_of(ALIGN) as usize;
@@ -294,6 +343,12 @@ impl Packs {
         let Some(loc) = self.locate(chunk)? else {
             return Ok(false);
         };
+        self.read_loc(loc, offset, buf)
+    }
+
+    /// [`Packs::read_into`] of the record at `loc` (looked up once: a
+    /// shard replaced meanwhile is read as it was).
+    fn read_loc(&self, loc: Loc, offset: u64, buf: &mut [u8]) -> io::Result<bool> {
         if offset + buf.len() as u64 > loc.len {
             return Ok(false);
         }
@@ -326,9 +381,6 @@ impl Inner {
             .write(true)
             .open(&log_path)?;
         log.set_len(good_len)?; // a torn last entry goes
-        let mut log = log;
-        use std::io::Seek;
-        log.seek(io::SeekFrom::End(0))?;
         let existing = pack_numbers(dir)?;
         for &p in &existing {
             if !live.contains_key(&p) {
@@ -337,9 +389,13 @@ impl Inner {
         }
         let next = existing.iter().max().map_or(1, |m| m + 1);
         let mut inner = Inner {
+            loading: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            pack_max: PACK_MAX,
             index,
             live,
+            pending: HashMap::new(),
             log,
+            log_len: good_len,
             streams: [
                 open_stream(dir, next, false)?,
                 open_stream(dir, next + 1, true)?,
@@ -365,7 +421,7 @@ impl Inner {
                 len
             }
         };
-        if self.streams[s].end > 0 && self.streams[s].end + span(&self.streams[s]) > PACK_MAX {
+        if self.streams[s].end > 0 && self.streams[s].end + span(&self.streams[s]) > self.pack_max {
             self.roll(dir, s)?;
         }
         let st = &mut self.streams[s];
@@ -373,20 +429,60 @@ impl Inner {
             pack: st.pack,
             offset: st.end,
             len,
+            loading: self.loading,
         };
         st.end += span(st);
+        *self.pending.entry(loc.pack).or_default() += 1;
         Ok((st.file.clone(), st.direct, loc))
     }
 
-    /// Starts a new pack for stream `s`.
+    /// One pending record of `pack` is indexed or abandoned.
+    fn settled(&mut self, pack: u32) {
+        if let Some(n) = self.pending.get_mut(&pack) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.pending.remove(&pack);
+            }
+        }
+    }
+
+    /// Removes `pack` if nothing in it is live or pending and nothing
+    /// appends to it; whether it went.
+    fn remove_if_dead(&mut self, dir: &Path, pack: u32) -> bool {
+        let dead = self.live.get(&pack).copied().unwrap_or(0) == 0
+            && !self.pending.contains_key(&pack)
+            && !self.is_current(pack);
+        if dead {
+            self.live.remove(&pack);
+            self.readers.remove(&pack);
+            self.direct_readers.remove(&pack);
+            let _ = fs::remove_file(pack_path(dir, pack));
+        }
+        dead
+    }
+
+    /// Appends `buf` (whole entries) to the log at its length; a failed
+    /// write is cut back, so the log stays on the entry grid.
+    fn log_append(&mut self, buf: &[u8], sync: bool) -> io::Result<()> {
+        if let Err(e) = self.log.write_all_at(buf, self.log_len) {
+            let _ = self.log.set_len(self.log_len);
+            return Err(e);
+        }
+        self.log_len += buf.len() as u64;
+        if sync {
+            self.log.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a new pack for stream `s`. The old one stays (records in it
+    /// may still be pending); it goes when nothing in it is live.
     fn roll(&mut self, dir: &Path, s: usize) -> io::Result<()> {
         let direct = self.streams[s].direct;
         let fresh = open_stream(dir, self.next, direct)?;
         self.next += 1;
         let old = std::mem::replace(&mut self.streams[s], fresh).pack;
-        if self.live.get(&old).copied().unwrap_or(0) == 0 {
-            let _ = fs::remove_file(pack_path(dir, old));
-        }
+        self.remove_if_dead(dir, old);
         Ok(())
     }
 
@@ -427,16 +523,10 @@ impl Inner {
     /// Frees a record no longer indexed: its bytes are punched out, and
     /// its pack removed once nothing in it is live.
     fn free(&mut self, dir: &Path, loc: Loc) {
-        let left = {
-            let n = self.live.entry(loc.pack).or_default();
+        if let Some(n) = self.live.get_mut(&loc.pack) {
             *n = n.saturating_sub(1);
-            *n
-        };
-        if left == 0 && !self.is_current(loc.pack) {
-            self.live.remove(&loc.pack);
-            self.readers.remove(&loc.pack);
-            self.direct_readers.remove(&loc.pack);
-            let _ = fs::remove_file(pack_path(dir, loc.pack));
+        }
+        if self.remove_if_dead(dir, loc.pack) {
             return;
         }
         if let Ok(f) = self.reader(dir, loc.pack) {
@@ -489,13 +579,15 @@ impl Inner {
         let mut buf = Vec::new();
         for (d, loc, _) in group.iter() {
             buf.extend_from_slice(&entry(PUT, d, loc));
+        }
+        self.log_append(&buf, true)?;
+        for (d, loc, _) in group.iter() {
+            self.settled(loc.pack);
             *self.live.entry(loc.pack).or_default() += 1;
             if let Some(old) = self.index.insert(*d, *loc) {
                 self.free(dir, old);
             }
         }
-        self.log.write_all(&buf)?;
-        self.log.sync_data()?;
         for (_, _, path) in group.drain(..) {
             fs::remove_file(path)?;
         }
@@ -514,9 +606,8 @@ impl Inner {
         f.sync_all()?;
         fs::rename(&tmp, dir.join("index"))?;
         File::open(dir)?.sync_all()?;
-        let mut log = OpenOptions::new().append(true).open(dir.join("index"))?;
-        log.flush()?;
-        self.log = log;
+        self.log = OpenOptions::new().write(true).open(dir.join("index"))?;
+        self.log_len = buf.len() as u64;
         Ok(())
     }
 }
@@ -680,6 +771,7 @@ fn parse_entry(e: &[u8]) -> Option<(u8, Digest, Loc)> {
         pack: u32::from_le_bytes(e[40..44].try_into().ok()?),
         offset: u64_at(44),
         len: u64_at(52),
+        loading: 0,
     };
     Some((e[4], Digest(e[8..40].try_into().ok()?), loc))
 }
@@ -732,8 +824,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sealed_pack_stays_while_a_record_in_it_waits_to_be_indexed() {
+        // Found in review: a pack was removed when its last indexed record
+        // was deleted, although a batch had appended to it and not yet
+        // indexed; the batch's entries then pointed into a removed file.
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(super::super::disk::MARKER), b"{}").unwrap();
+        let p = Packs::new(dir.path());
+        p.list().unwrap();
+        p.inner.lock().unwrap().as_mut().unwrap().pack_max = 24;
+        let (a, b, c) = (Digest::of(b"a"), Digest::of(b"b"), Digest::of(b"c"));
+        p.write(&a, &[b"aaaaaaaaaaaa"]).unwrap();
+        let waiting = p.append(&[b"bbbbbbbb"]).unwrap();
+        assert_eq!(waiting.pack, p.locate(&a).unwrap().unwrap().pack);
+        p.write(&c, &[b"cccccccccccc"]).unwrap(); // seals that pack
+        assert_ne!(p.locate(&c).unwrap().unwrap().pack, waiting.pack);
+        p.remove(&a).unwrap(); // nothing indexed in it now
+        p.publish(&[(b, waiting)], true).unwrap();
+        assert_eq!(p.read(&b).unwrap().unwrap(), b"bbbbbbbb");
+        // Abandoned, and nothing live: then it goes.
+        p.remove(&b).unwrap();
+        assert!(!pack_path(&dir.path().join("packs"), waiting.pack).exists());
+    }
+
+    #[test]
     fn records_survive_a_reopen_deletes_free_and_torn_log_tails_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
+        // Packs load only on a disk with its marker.
+        assert!(
+            Packs::new(dir.path()).list().is_err(),
+            "offline: nothing made"
+        );
+        assert!(!dir.path().join("packs").exists());
+        fs::write(dir.path().join(super::super::disk::MARKER), b"{}").unwrap();
         let p = Packs::new(dir.path());
         let (a, b) = (Digest::of(b"a"), Digest::of(b"b"));
         p.write(&a, &[b"head", b"er-a"]).unwrap();
