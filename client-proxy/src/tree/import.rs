@@ -368,42 +368,12 @@ impl Tree {
                 stats.files += 1;
                 stats.bytes += f.size;
             }
+            if let Fate::Skip(why) = fate {
+                report.skipped.push((f.file.clone(), why));
+                continue;
+            }
             let mut content = || manifests.next().expect("one manifest per upload");
-            let (id, action) = match fate {
-                Fate::Skip(why) => {
-                    report.skipped.push((f.file.clone(), why));
-                    continue;
-                }
-                Fate::Create if run.opts.dry_run => (None, ImportAction::New),
-                Fate::Create => {
-                    let id = DocId::random();
-                    let mut op = rules::plan_create(&target, &name)?.op(id, content());
-                    add_meta(&mut op, &run.opts.meta);
-                    ops.push(op);
-                    (Some(id), ImportAction::New)
-                }
-                Fate::Existing {
-                    id,
-                    base,
-                    same,
-                    meta,
-                } => {
-                    if !same && !run.opts.dry_run {
-                        ops.push(Op::SetContent {
-                            id,
-                            base,
-                            content: content(),
-                        });
-                    }
-                    let action = if same && meta.is_empty() {
-                        ImportAction::Unchanged
-                    } else {
-                        ImportAction::Updated
-                    };
-                    ops.extend(meta);
-                    (Some(id), action)
-                }
-            };
+            let (id, action) = outcome(&target, &name, fate, run.opts, &mut content, &mut ops)?;
             done.push(ImportedFile {
                 file: f.file.clone(),
                 rel: f.rel.clone(),
@@ -422,15 +392,7 @@ impl Tree {
         // Counted only once committed: a failed batch adds nothing.
         report.progress = advanced(base, &stats);
         progress(&report.progress);
-        for d in &done {
-            match (d.action, d.id) {
-                (ImportAction::New, Some(id)) => report.created.push(id),
-                (ImportAction::Updated, Some(id)) => report.updated.push(id),
-                (ImportAction::Unchanged, _) => report.unchanged += 1,
-                _ => {}
-            }
-        }
-        report.files.extend(done);
+        report.add(done);
         Ok(())
     }
 
@@ -555,6 +517,66 @@ impl Tree {
             .filter(|e| e.id.is_some_and(|id| is_it(&e.name, &id)))
             .cloned()
             .collect())
+    }
+}
+
+/// The ops that give a file its fate (none in a dry run but metadata),
+/// its document (none for a new one of a dry run) and what happened.
+/// `content` gives the next uploaded manifest.
+fn outcome(
+    target: &Dir,
+    name: &str,
+    fate: Fate,
+    opts: &ImportOptions,
+    content: &mut dyn FnMut() -> docgrid_core::model::Manifest,
+    ops: &mut Vec<Op>,
+) -> Result<(Option<DocId>, ImportAction), ClientError> {
+    Ok(match fate {
+        Fate::Skip(_) => unreachable!("skipped files have no outcome"),
+        Fate::Create if opts.dry_run => (None, ImportAction::New),
+        Fate::Create => {
+            let id = DocId::random();
+            let mut op = rules::plan_create(target, name)?.op(id, content());
+            add_meta(&mut op, &opts.meta);
+            ops.push(op);
+            (Some(id), ImportAction::New)
+        }
+        Fate::Existing {
+            id,
+            base,
+            same,
+            meta,
+        } => {
+            if !same && !opts.dry_run {
+                ops.push(Op::SetContent {
+                    id,
+                    base,
+                    content: content(),
+                });
+            }
+            let action = if same && meta.is_empty() {
+                ImportAction::Unchanged
+            } else {
+                ImportAction::Updated
+            };
+            ops.extend(meta);
+            (Some(id), action)
+        }
+    })
+}
+
+impl ImportReport {
+    /// Counts and lists the files of a committed batch.
+    fn add(&mut self, done: Vec<ImportedFile>) {
+        for d in &done {
+            match (d.action, d.id) {
+                (ImportAction::New, Some(id)) => self.created.push(id),
+                (ImportAction::Updated, Some(id)) => self.updated.push(id),
+                (ImportAction::Unchanged, _) => self.unchanged += 1,
+                _ => {}
+            }
+        }
+        self.files.extend(done);
     }
 }
 
