@@ -42,14 +42,11 @@ pub const PACK_MAX: u64 = 256 << 20;
 /// 1.5× a file's bytes was most of a put's time, and direct writes went
 /// 3–4× faster than buffered ones plus a sync on this machine. Smaller
 /// records are appended, buffered and back to back, to another pack (4 KiB
-/// of padding would multiply a small file's size).
+/// of padding would multiply a small file's size). Reads stay buffered:
+/// direct reads of 1 GiB (2 or 6 readers) were slower here than the
+/// kernel's readahead (docs/benchmarks.md, "Shard packs").
 pub const DIRECT_MIN: u64 = 64 << 10;
 const ALIGN: u64 = 4096;
-/// Whether records written directly are read directly too. Off: on this
-/// machine direct reads of 1 GiB (2 or 6 readers) were slower (378 MB/s
-/// and less) than buffered ones with the kernel's readahead (475 MB/s);
-/// kept for disks where the page cache copy is the bottleneck.
-const DIRECT_READS: bool = false;
 const ENTRY_LEN: usize = 64;
 const ENTRY_MAGIC: &[u8; 4] = b"DGPX";
 const PUT: u8 = 1;
@@ -122,9 +119,6 @@ struct Inner {
     next: u32,
     /// Files of packs opened for reading (and punching holes).
     readers: HashMap<u32, Arc<File>>,
-    /// Packs opened with `O_DIRECT` for reading aligned records (`None`:
-    /// the filesystem refused).
-    direct_readers: HashMap<u32, Option<Arc<File>>>,
 }
 
 /// A pack being appended to.
@@ -292,47 +286,23 @@ impl Packs {
     }
 
     /// Runs `f` on `chunk`'s whole record (`None` when absent), read with
-    /// one `pread` into this thread's reused buffer (with [`DIRECT_READS`],
-    /// a record written directly is read directly into an aligned one).
-    /// `f` must not read another record on the same thread.
+    /// one `pread` into this thread's reused buffer (a fresh one costs its
+    /// zeroing and faults). `f` must not read another record on the same
+    /// thread.
     pub fn with_record<R>(
         &self,
         chunk: &Digest,
         f: impl FnOnce(&[u8]) -> R,
     ) -> io::Result<Option<R>> {
-        let (loc, direct) = {
-            let mut g = self.loaded()?;
-            let inner = g.as_mut().expect("loaded");
-            let Some(loc) = inner.index.get(chunk).copied() else {
-                return Ok(None);
-            };
-            let direct = (DIRECT_READS && loc.len >= DIRECT_MIN && loc.offset % ALIGN == 0)
-                .then(|| inner.direct_reader(&self.dir, loc.pack))
-                .flatten();
-            (loc, direct)
+        let Some((loc, file)) = self.open_record(chunk)? else {
+            return Ok(None);
         };
-        let Some(file) = direct else {
-            // Into a reused buffer: a fresh one costs its zeroing and faults.
-            return READ_STAGING.with_borrow_mut(|buf| {
-                if buf.len() < loc.len as usize {
-                    buf.resize(loc.len as usize, 0);
-                }
-                let out = &mut buf[..loc.len as usize];
-                Ok(self.read_loc(loc, 0, out)?.then(|| f(out)))
-            });
-        };
-        let span = loc.len.next_multiple_of(ALIGN) as usize;
         READ_STAGING.with_borrow_mut(|buf| {
-            if buf.len() < span + ALIGN as usize {
-                buf.resize(span + ALIGN as usize, 0);
+            if buf.len() < loc.len as usize {
+                buf.resize(loc.len as usize, 0);
             }
-            let start = buf.as_ptr().align_offset(ALIGN as usize);
-            let out = &mut buf[start..start + span];
-            match file.read_exact_at(out, loc.offset) {
-                Ok(()) => Ok(Some(f(&out[..loc.len as usize]))),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-                Err(e) => Err(e),
-            }
+            let out = &mut buf[..loc.len as usize];
+            Ok(read_at(&file, loc, 0, out)?.then(|| f(out)))
         })
     }
 
@@ -340,26 +310,24 @@ impl Packs {
     /// `buf`: `Ok(false)` when absent (not indexed, its pack gone, or the
     /// record shorter than asked).
     pub fn read_into(&self, chunk: &Digest, offset: u64, buf: &mut [u8]) -> io::Result<bool> {
-        let Some(loc) = self.locate(chunk)? else {
-            return Ok(false);
-        };
-        self.read_loc(loc, offset, buf)
+        match self.open_record(chunk)? {
+            Some((loc, file)) => read_at(&file, loc, offset, buf),
+            None => Ok(false),
+        }
     }
 
-    /// [`Packs::read_into`] of the record at `loc` (looked up once: a
-    /// shard replaced meanwhile is read as it was).
-    fn read_loc(&self, loc: Loc, offset: u64, buf: &mut [u8]) -> io::Result<bool> {
-        if offset + buf.len() as u64 > loc.len {
-            return Ok(false);
-        }
-        let file = match self.pack_file(loc.pack) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(e),
+    /// Where `chunk`'s record is and its pack's file, looked up together
+    /// (a shard replaced meanwhile is read as it was); `None` when not
+    /// indexed or its pack is gone.
+    fn open_record(&self, chunk: &Digest) -> io::Result<Option<(Loc, Arc<File>)>> {
+        let mut g = self.loaded()?;
+        let inner = g.as_mut().expect("loaded");
+        let Some(loc) = inner.index.get(chunk).copied() else {
+            return Ok(None);
         };
-        match file.read_exact_at(buf, loc.offset + offset) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        match inner.reader(&self.dir, loc.pack) {
+            Ok(f) => Ok(Some((loc, f))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -402,7 +370,6 @@ impl Inner {
             ],
             next: next + 2,
             readers: HashMap::new(),
-            direct_readers: HashMap::new(),
         };
         if entries > 2 * inner.index.len() as u64 + 4096 {
             inner.compact_log(dir)?;
@@ -455,7 +422,6 @@ impl Inner {
         if dead {
             self.live.remove(&pack);
             self.readers.remove(&pack);
-            self.direct_readers.remove(&pack);
             let _ = fs::remove_file(pack_path(dir, pack));
         }
         dead
@@ -484,22 +450,6 @@ impl Inner {
         let old = std::mem::replace(&mut self.streams[s], fresh).pack;
         self.remove_if_dead(dir, old);
         Ok(())
-    }
-
-    /// Pack `pack` opened with `O_DIRECT` for reading, if it can be.
-    fn direct_reader(&mut self, dir: &Path, pack: u32) -> Option<Arc<File>> {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.direct_readers
-            .entry(pack)
-            .or_insert_with(|| {
-                OpenOptions::new()
-                    .read(true)
-                    .custom_flags(rustix::fs::OFlags::DIRECT.bits() as i32)
-                    .open(pack_path(dir, pack))
-                    .ok()
-                    .map(Arc::new)
-            })
-            .clone()
     }
 
     fn is_current(&self, pack: u32) -> bool {
@@ -650,6 +600,19 @@ pub fn forget_shard(disk: &Path, chunk: &Digest) -> io::Result<bool> {
     Ok(true)
 }
 
+/// Reads `buf.len()` bytes of the record at `loc` from `offset`:
+/// `Ok(false)` when the record is shorter or the pack ends before it.
+fn read_at(file: &File, loc: Loc, offset: u64, buf: &mut [u8]) -> io::Result<bool> {
+    if offset + buf.len() as u64 > loc.len {
+        return Ok(false);
+    }
+    match file.read_exact_at(buf, loc.offset + offset) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Frees `len` bytes at `offset` (the file keeps its size).
 fn punch(f: &File, offset: u64, len: u64) {
     use rustix::fs::{FallocateFlags, fallocate};
@@ -698,7 +661,7 @@ fn open_stream(dir: &Path, pack: u32, direct: bool) -> io::Result<Stream> {
 std::thread_local! {
     /// Each writer thread's aligned staging buffer for direct writes.
     static STAGING: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// Each reader thread's aligned buffer for direct reads.
+    /// Each reader thread's buffer for whole records.
     static READ_STAGING: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
