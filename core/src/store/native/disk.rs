@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::pack::{Packs, ShardPlace};
+use super::pack::Packs;
 use super::shard::{HEADER_LEN, ShardHeader};
 use crate::chunk::Digest;
 use crate::store::StoreError;
@@ -222,11 +222,6 @@ impl Disk {
     /// The shard store of this disk (appends, publishes).
     pub fn packs(&self) -> &Packs {
         &self.packs
-    }
-
-    /// Where this disk's shard of `chunk` is, if it has one.
-    pub fn shard_place(&self, chunk: &Digest) -> io::Result<Option<ShardPlace>> {
-        self.packs.place(chunk)
     }
 
     /// Whether this disk has a shard of `chunk` (indexed; not checked).

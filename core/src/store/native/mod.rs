@@ -156,24 +156,6 @@ impl NativeStore {
         );
     }
 
-    /// Where disk `disk_id` keeps its shard of `locator`'s chunk: for tools
-    /// and tests that inspect or damage shards on purpose.
-    pub fn shard_place(
-        &self,
-        disk_id: &str,
-        locator: &Locator,
-    ) -> Result<Option<ShardPlace>, StoreError> {
-        let digest = locator.digest()?;
-        let layout = self.layout.read().expect("poisoned");
-        let Some(d) = layout.all_disks().find(|d| d.id == disk_id) else {
-            return Err(StoreError::Config(format!(
-                "no disk {disk_id} in this store"
-            )));
-        };
-        d.shard_place(&digest)
-            .map_err(|e| StoreError::io("reading the pack index", &d.path, e))
-    }
-
     /// Every disk, online or not.
     pub fn disks(&self) -> Vec<DiskStatus> {
         let layout = self.layout.read().expect("poisoned");

@@ -166,10 +166,6 @@ impl Packs {
         Ok(g)
     }
 
-    fn pack_path(&self, pack: u32) -> PathBuf {
-        pack_path(&self.dir, pack)
-    }
-
     /// Appends `parts` as one record to the current pack and returns where;
     /// not indexed (not visible) until [`Packs::publish`], and not durable
     /// until the caller syncs.
@@ -257,15 +253,6 @@ impl Packs {
             .loaded()?
             .as_ref()
             .and_then(|i| i.index.get(chunk).copied()))
-    }
-
-    /// Where `chunk`'s record is on disk, if indexed.
-    pub fn place(&self, chunk: &Digest) -> io::Result<Option<ShardPlace>> {
-        Ok(self.locate(chunk)?.map(|l| ShardPlace {
-            file: self.pack_path(l.pack),
-            offset: l.offset,
-            len: l.len,
-        }))
     }
 
     /// Every indexed chunk.
