@@ -151,14 +151,14 @@ impl Disk {
     /// rename over `dest`, fsync of `dest`'s directory. After a crash,
     /// `dest` holds either its old content or all of the new.
     pub fn write_atomic(&self, dest: &Path, parts: &[&[u8]]) -> io::Result<()> {
-        let tmp = self.write_temp(parts, true)?;
-        self.commit_temp(&tmp, dest, true)
+        let tmp = self.write_temp(parts)?;
+        self.commit_temp(&tmp, dest)
     }
 
-    /// Writes `parts` to a new temp file in `tmp/` (fsynced if `sync`) and
-    /// returns its path. Refuses (NotFound) when the disk has lost its
-    /// marker: nothing is written to a wiped or unmounted disk.
-    pub fn write_temp(&self, parts: &[&[u8]], sync: bool) -> io::Result<PathBuf> {
+    /// Writes `parts` to a new temp file in `tmp/`, fsynced, and returns
+    /// its path. Refuses (NotFound) when the disk has lost its marker:
+    /// nothing is written to a wiped or unmounted disk.
+    fn write_temp(&self, parts: &[&[u8]]) -> io::Result<PathBuf> {
         let tmp_dir = self.tmp_dir();
         let tmp = tmp_dir.join(format!(
             "{}-{:016x}.tmp",
@@ -177,7 +177,7 @@ impl Disk {
             for p in parts {
                 file.write_all(p)?;
             }
-            if sync { file.sync_all() } else { Ok(()) }
+            file.sync_all()
         })();
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
@@ -187,18 +187,14 @@ impl Disk {
     }
 
     /// Renames a temp file from [`Disk::write_temp`] over `dest`, creating
-    /// `dest`'s directory if needed, and fsyncs that directory if `sync`.
-    pub fn commit_temp(&self, tmp: &Path, dest: &Path, sync: bool) -> io::Result<()> {
+    /// `dest`'s directory if needed, and fsyncs that directory.
+    fn commit_temp(&self, tmp: &Path, dest: &Path) -> io::Result<()> {
         let parent = dest.parent().expect("destinations are inside the disk");
         if let Err(e) = rename_creating_parent(tmp, dest, parent) {
             let _ = fs::remove_file(tmp);
             return Err(e);
         }
-        if sync {
-            File::open(parent)?.sync_all()
-        } else {
-            Ok(())
-        }
+        File::open(parent)?.sync_all()
     }
 
     /// Flushes everything written to the filesystem holding this disk
