@@ -38,6 +38,14 @@ impl Digest {
         Digest(*blake3::hash(data).as_bytes())
     }
 
+    /// The BLAKE3 digest of a file's bytes (its content hash), read as a
+    /// stream.
+    pub fn of_file(path: &std::path::Path) -> std::io::Result<Self> {
+        let mut h = blake3::Hasher::new();
+        h.update_reader(std::fs::File::open(path)?)?;
+        Ok(Digest(*h.finalize().as_bytes()))
+    }
+
     /// The digest as 64 hex digits.
     pub fn to_hex(&self) -> String {
         self.to_string()

@@ -424,7 +424,7 @@ impl Tree {
             if size == f.size {
                 let mine = match local {
                     Some(h) => h,
-                    None => match hash_file(&f.file) {
+                    None => match Digest::of_file(&f.file) {
                         Ok(h) => *local.insert(h),
                         Err(e) => return Ok(Fate::Skip(SkipReason::Unreadable(e.to_string()))),
                     },
@@ -592,13 +592,6 @@ fn add_meta(op: &mut Op, extra: &Metadata) {
             }
         }
     }
-}
-
-/// The BLAKE3 of a file's bytes: its content hash.
-fn hash_file(path: &Path) -> std::io::Result<Digest> {
-    let mut h = blake3::Hasher::new();
-    h.update_reader(std::fs::File::open(path)?)?;
-    Ok(Digest(*h.finalize().as_bytes()))
 }
 
 /// The directory a file at `rel` (below `dir`) goes to, and its name:

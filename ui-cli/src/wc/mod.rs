@@ -159,11 +159,7 @@ pub(crate) fn stat_of_meta(m: &std::fs::Metadata) -> Option<(u64, i128)> {
 
 /// BLAKE3 of a file's content.
 pub(crate) fn hash_file(path: &Path) -> Result<Digest> {
-    let mut h = blake3::Hasher::new();
-    h.update_reader(
-        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?,
-    )?;
-    Ok(Digest(*h.finalize().as_bytes()))
+    Digest::of_file(path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// Properties a user edits: everything but the server's reserved keys.
