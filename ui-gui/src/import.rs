@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use docgrid_client::tree::{ImportProgress, ImportReport};
+use docgrid_client::tree::{ImportAction, ImportProgress, ImportReport};
 
 use crate::state::{Browser, Effect};
 use crate::view::size;
@@ -197,9 +197,9 @@ pub fn summary(r: &ImportReport) -> String {
         "Imported {} file(s) into {}: {} new, {} updated, {} unchanged · {} read, {} sent, {} deduplicated",
         p.files,
         r.dir,
-        r.created.len(),
-        r.updated.len(),
-        r.unchanged,
+        r.count(ImportAction::New),
+        r.count(ImportAction::Updated),
+        r.count(ImportAction::Unchanged),
         size(p.bytes),
         size(p.bytes_sent),
         size(p.deduplicated()),

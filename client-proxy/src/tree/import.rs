@@ -116,13 +116,8 @@ pub struct ImportedFile {
 pub struct ImportReport {
     /// The directory imported into.
     pub dir: String,
-    /// Documents created.
-    pub created: Vec<DocId>,
-    /// Documents given new content.
-    pub updated: Vec<DocId>,
-    /// Files whose document already had their content.
-    pub unchanged: u64,
-    /// Every file decided, in walk order, with what became of it.
+    /// Every file decided, in walk order, with what became of it (new,
+    /// updated, unchanged: [`ImportReport::count`]).
     pub files: Vec<ImportedFile>,
     /// What was not imported, and why (symbolic links, special files,
     /// names that are not UTF-8).
@@ -392,7 +387,7 @@ impl Tree {
         // Counted only once committed: a failed batch adds nothing.
         report.progress = advanced(base, &stats);
         progress(&report.progress);
-        report.add(done);
+        report.files.extend(done);
         Ok(())
     }
 
@@ -566,17 +561,9 @@ fn outcome(
 }
 
 impl ImportReport {
-    /// Counts and lists the files of a committed batch.
-    fn add(&mut self, done: Vec<ImportedFile>) {
-        for d in &done {
-            match (d.action, d.id) {
-                (ImportAction::New, Some(id)) => self.created.push(id),
-                (ImportAction::Updated, Some(id)) => self.updated.push(id),
-                (ImportAction::Unchanged, _) => self.unchanged += 1,
-                _ => {}
-            }
-        }
-        self.files.extend(done);
+    /// Files that came to `action`.
+    pub fn count(&self, action: ImportAction) -> usize {
+        self.files.iter().filter(|f| f.action == action).count()
     }
 }
 

@@ -138,11 +138,10 @@ impl Import {
                 outln!("{word:<15}{}", d.rel);
             }
         }
-        let count = |a: ImportAction| done.iter().filter(|d| d.action == a).count();
         let (new, updated, unchanged) = (
-            count(ImportAction::New),
-            count(ImportAction::Updated),
-            count(ImportAction::Unchanged),
+            r.count(ImportAction::New),
+            r.count(ImportAction::Updated),
+            r.count(ImportAction::Unchanged),
         );
         let skipped = r.skipped.len();
         if self.dry_run {
