@@ -202,8 +202,7 @@ impl Worker {
         };
         // Whatever it was running (OCR) goes with it; until it is waited
         // for, its process (and group) id cannot be reused.
-        let group = rustix::process::Pid::from_child(&r.child);
-        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        r.kill_group();
         let status = match r.child.wait() {
             Ok(s) => s,
             Err(e) => return format!("could not be waited for: {e}"),
@@ -227,10 +226,15 @@ impl Running {
     /// Kills the worker and whatever it runs (its process group), and
     /// waits for it.
     fn end(&mut self) {
-        use rustix::process::{Pid, Signal, kill_process_group};
-        let _ = kill_process_group(Pid::from_child(&self.child), Signal::KILL);
+        self.kill_group();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Kills the worker's process group (it and what it runs).
+    fn kill_group(&self) {
+        use rustix::process::{Pid, Signal, kill_process_group};
+        let _ = kill_process_group(Pid::from_child(&self.child), Signal::KILL);
     }
 
     fn start(path: &std::path::Path, limits: &Limits) -> io::Result<Running> {
