@@ -225,6 +225,12 @@ impl Disk {
         self.packs.locate(chunk).is_ok_and(|l| l.is_some())
     }
 
+    /// Where this disk's shard of `chunk` can be read with `O_DIRECT`
+    /// (see [`Packs::locate_direct`]).
+    pub fn locate_direct(&self, chunk: &Digest) -> io::Result<Option<super::pack::DirectRecord>> {
+        self.packs.locate_direct(chunk)
+    }
+
     /// Reads this disk's whole shard of `chunk`; `Ok(None)` if absent (a
     /// record punched to zeros counts as absent).
     pub fn read_shard(&self, chunk: &Digest) -> io::Result<Option<Vec<u8>>> {

@@ -26,6 +26,7 @@ use super::{BlobStore, Codec, DeleteGuarantee, Locator, MAX_ROOT_LEN, RootSwap, 
 use crate::chunk::Digest;
 
 mod batch;
+mod direct;
 mod disk;
 mod layout;
 mod pack;
@@ -311,6 +312,9 @@ impl BlobStore for NativeStore {
     fn get(&self, locator: &Locator) -> Result<Vec<u8>, StoreError> {
         let digest = locator.digest()?;
         let layout = self.layout.read().expect("poisoned");
+        if let Some(blob) = direct::direct_path(self, &layout, &digest) {
+            return Ok(blob);
+        }
         if let Some(blob) = read::fast_path(self, &layout, &digest) {
             return Ok(blob);
         }

@@ -42,11 +42,11 @@ pub const PACK_MAX: u64 = 256 << 20;
 /// 1.5× a file's bytes was most of a put's time, and direct writes went
 /// 3–4× faster than buffered ones plus a sync on this machine. Smaller
 /// records are appended, buffered and back to back, to another pack (4 KiB
-/// of padding would multiply a small file's size). Reads stay buffered:
-/// direct reads of 1 GiB (2 or 6 readers) were slower here than the
-/// kernel's readahead (docs/benchmarks.md, "Shard packs").
+/// of padding would multiply a small file's size). A get reads a chunk's
+/// direct records with `O_DIRECT` too, all at once (`direct.rs`).
 pub const DIRECT_MIN: u64 = 64 << 10;
-const ALIGN: u64 = 4096;
+/// The alignment of direct records, in packs and in memory.
+pub const ALIGN: u64 = 4096;
 const ENTRY_LEN: usize = 64;
 const ENTRY_MAGIC: &[u8; 4] = b"DGPX";
 const PUT: u8 = 1;
@@ -119,6 +119,20 @@ struct Inner {
     next: u32,
     /// Files of packs opened for reading (and punching holes).
     readers: HashMap<u32, Arc<File>>,
+    /// Packs opened for `O_DIRECT` reads; `None` where the filesystem
+    /// refuses it.
+    direct_readers: HashMap<u32, Option<Arc<File>>>,
+}
+
+/// A record that can be read with `O_DIRECT`: aligned, in a pack opened so.
+#[derive(Debug, Clone)]
+pub struct DirectRecord {
+    /// The pack, opened with `O_DIRECT`.
+    pub file: Arc<File>,
+    /// The record's first byte: a multiple of [`ALIGN`].
+    pub offset: u64,
+    /// The record's length; the pack holds it padded to [`ALIGN`].
+    pub len: u64,
 }
 
 /// A pack being appended to.
@@ -255,6 +269,31 @@ impl Packs {
             .and_then(|i| i.index.get(chunk).copied()))
     }
 
+    /// `chunk`'s record for an `O_DIRECT` read, if it was written aligned
+    /// (records of [`DIRECT_MIN`] and more) and the filesystem allows it;
+    /// `None` otherwise (then read it buffered).
+    pub fn locate_direct(&self, chunk: &Digest) -> io::Result<Option<DirectRecord>> {
+        let mut g = self.loaded()?;
+        let Some(inner) = g.as_mut() else {
+            return Ok(None);
+        };
+        let Some(loc) = inner.index.get(chunk).copied() else {
+            return Ok(None);
+        };
+        if loc.len < DIRECT_MIN || loc.offset % ALIGN != 0 {
+            return Ok(None);
+        }
+        match inner.direct_reader(&self.dir, loc.pack) {
+            Ok(f) => Ok(f.map(|file| DirectRecord {
+                file,
+                offset: loc.offset,
+                len: loc.len,
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every indexed chunk.
     pub fn list(&self) -> io::Result<Vec<Digest>> {
         Ok(self
@@ -357,6 +396,7 @@ impl Inner {
             ],
             next: next + 2,
             readers: HashMap::new(),
+            direct_readers: HashMap::new(),
         };
         if entries > 2 * inner.index.len() as u64 + 4096 {
             inner.compact_log(dir)?;
@@ -409,6 +449,7 @@ impl Inner {
         if dead {
             self.live.remove(&pack);
             self.readers.remove(&pack);
+            self.direct_readers.remove(&pack);
             let _ = fs::remove_file(pack_path(dir, pack));
         }
         dead
@@ -454,6 +495,27 @@ impl Inner {
             .open(pack_path(dir, pack))?;
         let f = Arc::new(f);
         self.readers.insert(pack, f.clone());
+        Ok(f)
+    }
+
+    /// `pack` opened for `O_DIRECT` reads, `None` if the filesystem
+    /// refuses (remembered).
+    fn direct_reader(&mut self, dir: &Path, pack: u32) -> io::Result<Option<Arc<File>>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(f) = self.direct_readers.get(&pack) {
+            return Ok(f.clone());
+        }
+        let flags = rustix::fs::OFlags::DIRECT.bits() as i32;
+        let f = match OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(pack_path(dir, pack))
+        {
+            Ok(f) => Some(Arc::new(f)),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => None,
+            Err(e) => return Err(e),
+        };
+        self.direct_readers.insert(pack, f.clone());
         Ok(f)
     }
 
