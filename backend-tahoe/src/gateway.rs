@@ -210,6 +210,30 @@ impl Gateway {
         Ok(bytes.to_vec())
     }
 
+    /// Bytes `start..end` of an immutable file (a Range GET; a gateway
+    /// that answers with the whole file is sliced here).
+    pub fn get_range(&self, cap: &str, start: u64, end: u64) -> Result<Vec<u8>, GatewayError> {
+        let len = end.saturating_sub(start);
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let resp = self.send(
+            self.http
+                .get(format!("{}/uri/{cap}", self.base))
+                .header(reqwest::header::RANGE, format!("bytes={start}-{}", end - 1))
+                .timeout(timeout_for(len as usize)),
+        )?;
+        let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
+        let bytes = resp
+            .bytes()
+            .map_err(|e| GatewayError::Transport(docgrid_core::error_chain(&e)))?;
+        if partial {
+            return Ok(bytes.to_vec());
+        }
+        let (a, b) = (start as usize, (end as usize).min(bytes.len()));
+        Ok(bytes.get(a..b).map(<[u8]>::to_vec).unwrap_or_default())
+    }
+
     /// `GET /uri/CAP?t=json`: what the gateway knows of a cap (for a
     /// mutable file, `[kind, {rw_uri, ro_uri, …}]`).
     pub fn info(&self, cap: &str) -> Result<serde_json::Value, GatewayError> {

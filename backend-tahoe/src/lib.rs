@@ -1,18 +1,24 @@
 //! `docgrid-backend-tahoe`: a [`BlobStore`] over a Tahoe-LAFS gateway's web
 //! API, and [`grid`], a local grid for tests, benchmarks and trying it out.
 //!
-//! - Every blob is an immutable upload (`PUT /uri`): CHK, or LIT when tiny
-//!   (the bytes are then in the cap). The cap is the [`Locator`]. Tahoe's
-//!   convergent encryption gives equal bytes equal caps through one gateway,
-//!   and its capabilities are self-verifying: a download either matches the
+//! - Chunks are stored in packs (`pack.rs`): the chunks of one `put_batch`
+//!   in one immutable upload (`PUT /uri`, CHK), with a small index at its
+//!   end. A chunk's [`Locator`] names its pack's cap, its byte range and
+//!   its BLAKE3; a read is a Range GET of a window of the pack
+//!   (`readahead.rs`), checked against the hash. Equal bytes keep one
+//!   locator: the catalog maps chunk hashes to the locators it holds.
+//!   With `pack_max` 0 every blob is a Tahoe file of its own, its cap the
+//!   locator (the layout of earlier builds; such locators are still read).
+//!   Tahoe's capabilities are self-verifying: a download either matches the
 //!   cap or fails.
 //! - The root pointer is a small SDMF mutable file created by
 //!   [`TahoeStore::create_root`]; its write cap is the store's identity.
 //!   Anyone with the gateway and the root cap can read the whole journal.
 //! - Tahoe cannot delete: `delete` *releases* (the blob leaves the
-//!   catalog). The server's scrub renews the leases of what its index
-//!   references, so a blob GC dropped is no longer renewed and a grid with
-//!   lease expiry reclaims it. See [`DeleteGuarantee::Releases`].
+//!   catalog; a pack goes with its last live chunk). The server's scrub
+//!   renews the leases of the packs its index references, one check per
+//!   pack, so a pack GC dropped is no longer renewed and a grid with lease
+//!   expiry reclaims it. See [`DeleteGuarantee::Releases`].
 //! - `list` answers from a local catalog (see `catalog.rs`) of the blobs
 //!   *this store* uploaded: Tahoe cannot enumerate a grid's files. A server
 //!   rebuilt from the root cap, or a follower, knows the journal's blobs
@@ -26,19 +32,23 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use docgrid_core::store::{BlobStore, DeleteGuarantee, Locator, RootSwap, StoreError};
+use docgrid_core::store::{Locator, StoreError};
 use serde::{Deserialize, Serialize};
 
+mod blob;
 mod catalog;
 mod gateway;
 pub mod grid;
+pub mod pack;
+mod readahead;
 
+pub use catalog::PackUsage;
 pub use gateway::{Gateway, GatewayError, ServerStatus};
 
 use catalog::Catalog;
+use readahead::Readahead;
 
 /// The root file's contents start with this line; an empty file is "no root yet".
 const ROOT_MAGIC: &[u8] = b"docgrid-root 1\n";
@@ -58,13 +68,29 @@ pub struct TahoeOptions {
     pub ready_timeout: Duration,
     /// How long to retry an upload the grid cannot place yet.
     pub retry_for: Duration,
-    /// Uploads in flight at once in `put_batch`.
+    /// Uploads in flight at once in `put_batch` (packs, or blobs when
+    /// `pack_max` is 0).
     pub parallel_uploads: usize,
+    /// A batch's chunks go into packs of at most this many bytes (a chunk
+    /// larger than that is a pack of its own); 0: a Tahoe file per chunk,
+    /// the layout of earlier builds.
+    pub pack_max: u64,
+    /// Reads fetch aligned windows of this many bytes of a pack and keep
+    /// them for the chunks after (0: exactly the chunk).
+    pub readahead: u64,
 }
+
+/// Default [`TahoeOptions::pack_max`]: 16 MiB (docs/benchmarks.md, "Tahoe packs").
+pub const DEFAULT_PACK_MAX: u64 = 16 << 20;
+/// Default [`TahoeOptions::readahead`]: 8 MiB.
+pub const DEFAULT_READAHEAD: u64 = 8 << 20;
+/// Readahead windows kept, at most.
+const READAHEAD_WINDOWS: u64 = 8;
 
 impl TahoeOptions {
     /// Defaults for the gateway and root cap: one server, 2 min to get
-    /// ready, retry 2 min, four uploads in flight, catalog in memory.
+    /// ready, retry 2 min, four uploads in flight, packs of 16 MiB, 8 MiB
+    /// readahead, catalog in memory.
     pub fn new(gateway: impl Into<String>, root_cap: impl Into<String>) -> TahoeOptions {
         TahoeOptions {
             gateway: gateway.into(),
@@ -74,6 +100,8 @@ impl TahoeOptions {
             ready_timeout: Duration::from_secs(120),
             retry_for: Duration::from_secs(120),
             parallel_uploads: 4,
+            pack_max: DEFAULT_PACK_MAX,
+            readahead: DEFAULT_READAHEAD,
         }
     }
 }
@@ -112,6 +140,9 @@ pub struct TahoeStore {
     ready_deadline: Instant,
     root_lock: Mutex<()>,
     catalog: Catalog,
+    readahead: Readahead,
+    /// Immutable uploads made (packs, or blobs when unpacked).
+    uploads: std::sync::atomic::AtomicU64,
 }
 
 /// What a locator is, read from its text.
@@ -210,7 +241,10 @@ impl TahoeStore {
         let gw = Gateway::new(&opts.gateway).map_err(|e| StoreError::Backend(e.to_string()))?;
         let catalog = Catalog::open(opts.state_dir.as_deref())?;
         let ready_deadline = Instant::now() + opts.ready_timeout;
+        let readahead = Readahead::new(opts.readahead, opts.readahead * READAHEAD_WINDOWS);
         Ok(TahoeStore {
+            readahead,
+            uploads: std::sync::atomic::AtomicU64::new(0),
             gw,
             opts,
             ready: std::sync::atomic::AtomicBool::new(false),
@@ -338,8 +372,15 @@ impl TahoeStore {
         }
     }
 
+    /// Immutable uploads this store has made since it opened.
+    pub fn uploads(&self) -> u64 {
+        self.uploads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn upload(&self, data: &[u8]) -> Result<String, StoreError> {
-        let cap = self.retrying("uploading a chunk", || self.gw.put_immutable(data))?;
+        let cap = self.retrying("uploading", || self.gw.put_immutable(data))?;
+        self.uploads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !(cap.starts_with("URI:CHK:") || cap.starts_with("URI:LIT:")) {
             return Err(StoreError::Backend(format!(
                 "the gateway {} answered {:?} to an upload instead of a cap",
@@ -384,7 +425,8 @@ impl TahoeStore {
         add_lease: bool,
         repair: bool,
     ) -> Result<ShareCheck, StoreError> {
-        match parse_cap(locator)? {
+        let cap = Self::blob_cap(locator)?;
+        match parse_cap(&Locator::new(cap.clone()))? {
             Cap::Lit(_) => Ok(ShareCheck {
                 good_before: 0,
                 good_after: 0,
@@ -396,7 +438,7 @@ impl TahoeStore {
                 repaired: false,
                 literal: true,
             }),
-            Cap::Chk { cap, .. } => self.check_cap(cap, add_lease, repair),
+            Cap::Chk { .. } => self.check_cap(&cap, add_lease, repair),
         }
     }
 
@@ -478,203 +520,10 @@ fn share_check(v: &serde_json::Value, repair: bool) -> ShareCheck {
     }
 }
 
-impl BlobStore for TahoeStore {
-    fn kind(&self) -> &'static str {
-        "tahoe"
-    }
-
-    fn put(&self, data: &[u8]) -> Result<Locator, StoreError> {
-        self.ensure_ready()?;
-        let cap = self.upload(data)?;
-        self.catalog.add(std::slice::from_ref(&cap))?;
-        Ok(Locator::new(cap))
-    }
-
-    /// Uploads up to `parallel_uploads` blobs at once; the catalog is
-    /// synced once for the batch.
-    fn put_batch(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
-        if blobs.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.ensure_ready()?;
-        let next = AtomicUsize::new(0);
-        let results: Vec<Mutex<Option<Result<String, StoreError>>>> =
-            blobs.iter().map(|_| Mutex::new(None)).collect();
-        let workers = self.opts.parallel_uploads.clamp(1, blobs.len());
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(data) = blobs.get(i) else { break };
-                        let r = self.upload(data);
-                        let failed = r.is_err();
-                        *results[i].lock().expect("poisoned") = Some(r);
-                        if failed {
-                            // Stop handing out work: the batch fails anyway.
-                            next.store(blobs.len(), Ordering::Relaxed);
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        let mut caps = Vec::with_capacity(blobs.len());
-        for r in results {
-            match r.into_inner().expect("poisoned") {
-                Some(Ok(cap)) => caps.push(cap),
-                Some(Err(e)) => return Err(e),
-                None => {} // not attempted: an earlier error is returned below
-            }
-        }
-        if caps.len() != blobs.len() {
-            return Err(StoreError::Backend(
-                "the batch upload stopped after a failure".into(),
-            ));
-        }
-        self.catalog.add(&caps)?;
-        Ok(caps.into_iter().map(Locator::new).collect())
-    }
-
-    fn get(&self, locator: &Locator) -> Result<Vec<u8>, StoreError> {
-        let (cap, needed, size) = match parse_cap(locator)? {
-            Cap::Lit(cap) => (cap, 1, 0),
-            Cap::Chk {
-                cap, needed, size, ..
-            } => (cap, needed, size),
-        };
-        self.ensure_ready()?;
-        let mut tries = 0;
-        let bytes = loop {
-            match self.gw.get(cap, size as usize) {
-                Ok(b) => break b,
-                Err(e) if e.is_gone() => {
-                    let body = match &e {
-                        GatewayError::Status { body, .. } => body.as_str(),
-                        GatewayError::Transport(_) => "",
-                    };
-                    return Err(self.unrecoverable(cap, needed, body));
-                }
-                Err(GatewayError::Status { status, body }) if status.is_client_error() => {
-                    return Err(StoreError::InvalidLocator {
-                        locator: locator.clone(),
-                        why: format!("the gateway refused it: {}", body.trim()),
-                    });
-                }
-                Err(e) if matches!(e, GatewayError::Transport(_)) && tries < 3 => {
-                    tries += 1;
-                    tracing::warn!("reading {}: {e}; retrying", short_cap(cap));
-                    std::thread::sleep(Duration::from_millis(200 * tries));
-                }
-                Err(e) => {
-                    return Err(self.backend(&format!("reading {}", short_cap(cap)), e));
-                }
-            }
-        };
-        if cap.starts_with("URI:CHK:") && bytes.len() as u64 != size {
-            return Err(StoreError::Corrupt {
-                locator: locator.clone(),
-                why: format!(
-                    "the gateway sent {} bytes of {size} (download cut short)",
-                    bytes.len()
-                ),
-            });
-        }
-        Ok(bytes)
-    }
-
-    /// `t=check`: whether enough shares are on connected servers to read it.
-    fn has(&self, locator: &Locator) -> Result<bool, StoreError> {
-        match parse_cap(locator) {
-            Err(_) => Ok(false),
-            Ok(Cap::Lit(_)) => Ok(true),
-            Ok(Cap::Chk { cap, .. }) => Ok(self.check_cap(cap, false, false)?.recoverable),
-        }
-    }
-
-    /// Releases: the cap leaves the catalog, so scrub no longer renews its
-    /// lease. The bytes stay readable until the grid expires them.
-    fn delete(&self, locator: &Locator) -> Result<(), StoreError> {
-        self.catalog.remove(locator.as_str())
-    }
-
-    fn delete_guarantee(&self) -> DeleteGuarantee {
-        DeleteGuarantee::Releases
-    }
-
-    fn list(&self) -> Result<Vec<Locator>, StoreError> {
-        Ok(self.catalog.list().into_iter().map(Locator::new).collect())
-    }
-
-    fn root(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.ensure_ready()?;
-        let text = self
-            .gw
-            .get(&self.opts.root_cap, 64 * 1024)
-            .map_err(|e| self.backend("reading the root pointer", e))?;
-        if text.is_empty() {
-            return Ok(None);
-        }
-        match text.strip_prefix(ROOT_MAGIC) {
-            Some(value) => Ok(Some(value.to_vec())),
-            None => Err(StoreError::Config(format!(
-                "the root cap {} holds a file that is not a docgrid root",
-                short_cap(&self.opts.root_cap)
-            ))),
-        }
-    }
-
-    fn swap_root(&self, expected: Option<&[u8]>, new: &[u8]) -> Result<RootSwap, StoreError> {
-        if new.len() > docgrid_core::store::MAX_ROOT_LEN {
-            return Err(StoreError::Config(format!(
-                "a root value is at most {} bytes",
-                docgrid_core::store::MAX_ROOT_LEN
-            )));
-        }
-        if self.read_only() {
-            return Err(StoreError::Config(format!(
-                "the root cap {} is read-only (URI:SSK-RO:): this server can follow the \
-                 journal, not commit",
-                short_cap(&self.opts.root_cap)
-            )));
-        }
-        let _one_writer = self.root_lock.lock().expect("poisoned");
-        let current = self.root()?;
-        if current.as_deref() != expected {
-            return Ok(RootSwap::Conflict { current });
-        }
-        let mut body = ROOT_MAGIC.to_vec();
-        body.extend_from_slice(new);
-        // A failed write may still have landed, or another writer may have
-        // written meanwhile (Tahoe's UncoordinatedWriteError): read again
-        // and decide from what is there, never overwrite blindly.
-        let deadline = Instant::now() + self.opts.retry_for;
-        let mut pause = Duration::from_millis(250);
-        loop {
-            let failure = match self.gw.replace_mutable(&self.opts.root_cap, &body) {
-                Ok(()) => return Ok(RootSwap::Swapped),
-                Err(e) => e,
-            };
-            tracing::warn!("writing the root pointer: {failure}; reading it back");
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(8));
-            let now = self.root()?;
-            if now.as_deref() == Some(new) {
-                return Ok(RootSwap::Swapped);
-            }
-            if now.as_deref() != expected {
-                return Ok(RootSwap::Conflict { current: now });
-            }
-            if Instant::now() >= deadline {
-                return Err(self.backend("writing the root pointer", failure));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use docgrid_core::store::BlobStore;
 
     #[test]
     fn caps_parse_and_shorten() {

@@ -66,6 +66,8 @@ impl Setup {
                 root_cap,
                 min_servers: Some(4),
                 parallel_uploads,
+                pack_max: None,
+                readahead: None,
             },
             extract: Default::default(),
         };

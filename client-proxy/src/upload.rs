@@ -146,7 +146,10 @@ impl Client {
     }
 
     /// Chunks what `reader` gives and uploads what the server lacks;
-    /// returns the manifest. `label` names the source in errors.
+    /// returns the manifest. `label` names the source in errors. Chunks go
+    /// in batches of [`STREAM_BATCH`]: one `missing` request and
+    /// `POST /v1/chunks` bodies each (one durable write on the server, one
+    /// pack on Tahoe), the next batch read while one is sent.
     pub fn upload_reader(
         &self,
         reader: &mut dyn Read,
@@ -154,6 +157,7 @@ impl Client {
         stats: &mut UploadStats,
         progress: &dyn Fn(&UploadStats),
     ) -> Result<Manifest, ClientError> {
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
         let io = |e: std::io::Error| ClientError::Io {
             path: label.to_string(),
             source: e,
@@ -161,46 +165,56 @@ impl Client {
         let mut whole = blake3::Hasher::new();
         let mut chunks = Vec::new();
         let mut size = 0u64;
-        // Batches of chunks: ask which are missing, send those, go on.
-        let mut batch: Vec<(Digest, Vec<u8>)> = Vec::new();
-        let flush = |batch: &mut Vec<(Digest, Vec<u8>)>,
-                     stats: &mut UploadStats|
-         -> Result<(), ClientError> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let hashes: Vec<Digest> = batch.iter().map(|(h, _)| *h).collect();
-            let missing: std::collections::HashSet<Digest> =
-                self.missing(&hashes)?.into_iter().collect();
-            let to_send: Vec<&(Digest, Vec<u8>)> =
-                batch.iter().filter(|(h, _)| missing.contains(h)).collect();
-            for r in parallel(&to_send, self.opts.parallel, |(h, b)| self.put_chunk(h, b)) {
-                r?;
-            }
-            stats.chunks_sent += to_send.len() as u64;
-            stats.bytes_sent += to_send.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
-            progress(stats);
-            batch.clear();
-            Ok(())
-        };
-        for chunk in Chunker::default().stream(std::io::BufReader::new(reader)) {
-            let bytes = chunk.map_err(io)?;
-            let hash = Digest::of(&bytes);
-            whole.update(&bytes);
-            size += bytes.len() as u64;
-            stats.bytes += bytes.len() as u64;
-            stats.chunks += 1;
-            chunks.push(ChunkRef {
-                hash,
-                len: bytes.len() as u64,
-                locator: Locator::new(""),
+        let (sent_chunks, sent_bytes) = (AtomicU64::new(0), AtomicU64::new(0));
+        let base = *stats;
+        let sent = std::thread::scope(|s| -> Result<(), ClientError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Digest, Vec<u8>)>>(1);
+            let sender = s.spawn(|| -> Result<(), ClientError> {
+                for batch in rx {
+                    let (n, bytes) = self.send_missing(&batch)?;
+                    sent_chunks.fetch_add(n, Relaxed);
+                    sent_bytes.fetch_add(bytes, Relaxed);
+                }
+                Ok(())
             });
-            batch.push((hash, bytes));
-            if batch.len() >= 16 {
-                flush(&mut batch, stats)?;
-            }
-        }
-        flush(&mut batch, stats)?;
+            let mut batch: Vec<(Digest, Vec<u8>)> = Vec::new();
+            let read = || -> Result<(), ClientError> {
+                for chunk in Chunker::default().stream(std::io::BufReader::new(reader)) {
+                    let bytes = chunk.map_err(io)?;
+                    let hash = Digest::of(&bytes);
+                    whole.update(&bytes);
+                    size += bytes.len() as u64;
+                    stats.bytes += bytes.len() as u64;
+                    stats.chunks += 1;
+                    chunks.push(ChunkRef {
+                        hash,
+                        len: bytes.len() as u64,
+                        locator: Locator::new(""),
+                    });
+                    batch.push((hash, bytes));
+                    if batch.len() >= STREAM_BATCH {
+                        if tx.send(std::mem::take(&mut batch)).is_err() {
+                            return Ok(()); // the sender failed: it says why
+                        }
+                        stats.chunks_sent = base.chunks_sent + sent_chunks.load(Relaxed);
+                        stats.bytes_sent = base.bytes_sent + sent_bytes.load(Relaxed);
+                        progress(stats);
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = tx.send(std::mem::take(&mut batch));
+                }
+                Ok(())
+            };
+            let read_result = read();
+            drop(tx);
+            let sent = sender.join().expect("upload sender panicked");
+            read_result.and(sent)
+        });
+        stats.chunks_sent = base.chunks_sent + sent_chunks.load(Relaxed);
+        stats.bytes_sent = base.bytes_sent + sent_bytes.load(Relaxed);
+        sent?;
+        progress(stats);
         Ok(Manifest {
             version: FORMAT_VERSION,
             size,
@@ -208,7 +222,43 @@ impl Client {
             chunks,
         })
     }
+
+    /// Asks which of `batch` the server lacks and sends those in
+    /// `POST /v1/chunks` bodies of at most [`BATCH_BYTES`]; chunks and
+    /// bytes sent.
+    fn send_missing(&self, batch: &[(Digest, Vec<u8>)]) -> Result<(u64, u64), ClientError> {
+        let hashes: Vec<Digest> = batch.iter().map(|(h, _)| *h).collect();
+        let missing: HashSet<Digest> = self.missing(&hashes)?.into_iter().collect();
+        let mut seen = HashSet::new();
+        let send: Vec<(Digest, &[u8])> = batch
+            .iter()
+            .filter(|(h, _)| missing.contains(h) && seen.insert(*h))
+            .map(|(h, b)| (*h, b.as_slice()))
+            .collect();
+        self.send_bodies(&send)
+    }
+
+    /// `send` in `POST /v1/chunks` bodies of at most [`BATCH_BYTES`] (a
+    /// bigger chunk alone); chunks and bytes sent.
+    fn send_bodies(&self, send: &[(Digest, &[u8])]) -> Result<(u64, u64), ClientError> {
+        let mut start = 0;
+        let mut total = 0u64;
+        while start < send.len() {
+            let (mut end, mut size) = (start, 0);
+            while end < send.len() && (end == start || size + send[end].1.len() <= BATCH_BYTES) {
+                size += send[end].1.len();
+                end += 1;
+            }
+            self.put_chunks(&send[start..end])?;
+            total += size as u64;
+            start = end;
+        }
+        Ok((send.len() as u64, total))
+    }
 }
+
+/// Chunks of a streamed file per batch (~16 MiB at the 1 MiB average).
+const STREAM_BATCH: usize = 16;
 
 /// Files at most this big are read whole and sent with others in
 /// `POST /v1/chunks` bodies.
@@ -273,18 +323,9 @@ impl Client {
             .filter(|(h, _)| missing.contains(h))
             .map(|(h, b)| (*h, b.as_slice()))
             .collect();
-        let mut start = 0;
-        while start < send.len() {
-            let (mut end, mut size) = (start, 0);
-            while end < send.len() && (end == start || size + send[end].1.len() <= BATCH_BYTES) {
-                size += send[end].1.len();
-                end += 1;
-            }
-            self.put_chunks(&send[start..end])?;
-            stats.chunks_sent += (end - start) as u64;
-            stats.bytes_sent += size as u64;
-            start = end;
-        }
+        let (n, bytes) = self.send_bodies(&send)?;
+        stats.chunks_sent += n;
+        stats.bytes_sent += bytes;
         Ok(manifests)
     }
 }

@@ -623,6 +623,17 @@ pub struct GcReport {
     /// Tahoe the chunks are released: freed when the grid's lease expiry
     /// reclaims them.
     pub bytes_freed: u64,
+    /// Tahoe: packs released, every chunk in them gone (their leases are
+    /// no longer renewed).
+    #[serde(default)]
+    pub packs_released: u64,
+    /// Tahoe: the bytes of those packs.
+    #[serde(default)]
+    pub bytes_released: u64,
+    /// Tahoe: bytes still held by packs that keep a live chunk beside
+    /// released ones (released with the pack's last live chunk).
+    #[serde(default)]
+    pub bytes_held: u64,
 }
 
 /// `POST /v1/chunks` response: a batch of chunks stored.

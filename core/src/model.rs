@@ -347,7 +347,8 @@ pub struct Changeset {
     pub version: u32,
     /// The revision number: the parent's plus one; the first is 1.
     pub rev: u64,
-    /// The locator of the previous changeset's blob (`None` for rev 1).
+    /// The locator of the previous changeset's blob (`None` for rev 1;
+    /// always `None` over the API, where locators are not shown).
     pub parent: Option<Locator>,
     /// Who committed it.
     pub author: String,

@@ -102,9 +102,17 @@ pub enum Backend {
         /// Storage servers to wait for before the first request (default 1).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_servers: Option<usize>,
-        /// Chunk uploads in flight at once (default 4).
+        /// Pack uploads in flight at once (default 4).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parallel_uploads: Option<usize>,
+        /// Largest pack of chunks, in bytes (default 16 MiB); 0 stores a
+        /// Tahoe file per chunk, the layout of earlier builds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pack_max: Option<u64>,
+        /// Bytes of a pack fetched per read and kept for the chunks after
+        /// (default 8 MiB).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        readahead: Option<u64>,
     },
 }
 
@@ -258,6 +266,8 @@ pub fn tahoe_store(dir: &DataDir, backend: &Backend) -> Result<docgrid_backend_t
         root_cap,
         min_servers,
         parallel_uploads,
+        pack_max,
+        readahead,
     } = backend
     else {
         bail!("not a Tahoe backend");
@@ -269,6 +279,12 @@ pub fn tahoe_store(dir: &DataDir, backend: &Backend) -> Result<docgrid_backend_t
     }
     if let Some(n) = parallel_uploads {
         opts.parallel_uploads = *n;
+    }
+    if let Some(n) = pack_max {
+        opts.pack_max = *n;
+    }
+    if let Some(n) = readahead {
+        opts.readahead = *n;
     }
     docgrid_backend_tahoe::TahoeStore::open(opts).context("opening the Tahoe store")
 }

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use docgrid_backend_tahoe::ShareCheck;
+use docgrid_backend_tahoe::{ShareCheck, TahoeStore};
 use docgrid_core::api::{DocShares, GcReport, ScrubSummary};
 use docgrid_core::model::Manifest;
 use docgrid_core::store::Locator;
@@ -60,11 +60,7 @@ type DocBlobs = (String, String, Vec<String>);
 /// document. What the journal no longer references (released by GC) is not
 /// renewed, so a grid with lease expiry reclaims it. A follower never
 /// repairs the root (that would republish it).
-fn scrub_tahoe(
-    app: &App,
-    tahoe: &docgrid_backend_tahoe::TahoeStore,
-    repair: bool,
-) -> Result<ScrubSummary, ApiError> {
+fn scrub_tahoe(app: &App, tahoe: &TahoeStore, repair: bool) -> Result<ScrubSummary, ApiError> {
     let (docs, blobs) = tahoe_blobs(app)?;
     let offline: Vec<String> = tahoe
         .servers()
@@ -105,19 +101,34 @@ fn scrub_tahoe(
                 .push(format!("the root pointer: could not check: {e}"));
         }
     }
-    let checks = crate::parallel_map(&blobs, TAHOE_CHECKS_IN_FLIGHT, |loc| {
+    // One check per Tahoe file: a pack holds many chunks.
+    let cap_of = |loc: &String| TahoeStore::blob_cap(&Locator::new(loc.clone()));
+    let mut caps: Vec<String> = blobs.iter().filter_map(|l| cap_of(l).ok()).collect();
+    caps.sort();
+    caps.dedup();
+    let checks = crate::parallel_map(&caps, TAHOE_CHECKS_IN_FLIGHT, |cap| {
         tahoe
-            .check(&Locator::new(loc.clone()), true, repair)
+            .check(&Locator::new(cap.clone()), true, repair)
             .map_err(|e| e.to_string())
     });
-    let results: HashMap<String, Result<ShareCheck, String>> =
-        blobs.iter().cloned().zip(checks).collect();
-    for r in results.values() {
+    let by_cap: HashMap<String, Result<ShareCheck, String>> =
+        caps.into_iter().zip(checks).collect();
+    for r in by_cap.values() {
         match r {
             Ok(c) => count_check(&mut summary, c),
             Err(_) => summary.clean = false,
         }
     }
+    let results: HashMap<String, Result<ShareCheck, String>> = blobs
+        .iter()
+        .map(|l| {
+            let r = match cap_of(l) {
+                Ok(cap) => by_cap[&cap].clone(),
+                Err(e) => Err(e.to_string()),
+            };
+            (l.clone(), r)
+        })
+        .collect();
     report_documents(&mut summary, &docs, &results);
     let left = summary.unrecoverable.len() as u64
         + summary
@@ -271,10 +282,14 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
         Ok((referenced, candidates))
     })?;
     let blobs = app.store().list()?.len() as u64;
+    let packs_before = app.tahoe().map(|t| t.pack_usage());
     let mut report = GcReport {
         blobs,
         deleted: 0,
         bytes_freed: 0,
+        packs_released: 0,
+        bytes_released: 0,
+        bytes_held: 0,
     };
     for (hash, loc, len) in candidates
         .into_iter()
@@ -287,6 +302,12 @@ pub fn gc(app: &App, grace: Duration) -> Result<GcReport, ApiError> {
         app.store().delete(&Locator::new(loc))?;
         report.deleted += 1;
         report.bytes_freed += len;
+    }
+    if let (Some(before), Some(tahoe)) = (packs_before, app.tahoe()) {
+        let after = tahoe.pack_usage();
+        report.packs_released = before.packs.saturating_sub(after.packs);
+        report.bytes_released = before.pack_bytes.saturating_sub(after.pack_bytes);
+        report.bytes_held = after.pack_bytes.saturating_sub(after.live_bytes);
     }
     Ok(report)
 }

@@ -35,6 +35,8 @@ fn tahoe_config(grid: &Grid, root_cap: Option<String>) -> ServerConfig {
             root_cap,
             min_servers: Some(min),
             parallel_uploads: None,
+            pack_max: None,
+            readahead: None,
         },
         extract: Default::default(),
     }
@@ -414,4 +416,200 @@ fn tahoe_root_cap_alone_rebuilds_the_index_and_followers_follow() {
         err.contains("no store to follow") && err.contains("--root-cap"),
         "{err}"
     );
+}
+
+/// `(hash, bytes)` of a small chunk.
+fn piece(text: &str) -> (docgrid_core::Digest, Vec<u8>) {
+    (
+        docgrid_core::Digest::of(text.as_bytes()),
+        text.as_bytes().to_vec(),
+    )
+}
+
+fn gc(s: &Server) -> docgrid_core::api::GcReport {
+    let r = s
+        .req(reqwest::Method::POST, "/v1/admin/gc?grace=0")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "gc: {}", r.text().unwrap());
+    r.json().unwrap()
+}
+
+/// Deletes and purges a document: GC may then release its chunks.
+fn delete_and_purge(s: &Server, id: &str) {
+    let r = s
+        .req(reqwest::Method::DELETE, &format!("/v1/docs/{id}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "delete: {}", r.text().unwrap());
+    let r = s
+        .req(reqwest::Method::POST, &format!("/v1/admin/purge/{id}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "purge: {}", r.text().unwrap());
+}
+
+#[test]
+fn tahoe_packs_go_with_their_last_live_chunk_and_no_cap_reaches_a_client() {
+    if docgrid_backend_tahoe::grid::system_tests_skipped() {
+        return;
+    }
+    let grid = Grid::start(GridSpec::default()).expect("starting a grid");
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create_with(dir.path(), &tahoe_config(&grid, None));
+
+    // Three documents whose chunks went up in one batch: one pack.
+    let pieces: Vec<_> = [
+        "first shared note",
+        "second shared note",
+        "third shared note",
+    ]
+    .iter()
+    .map(|t| piece(t))
+    .collect();
+    let refs: Vec<(docgrid_core::Digest, &[u8])> =
+        pieces.iter().map(|(h, b)| (*h, b.as_slice())).collect();
+    let r = s
+        .req(reqwest::Method::POST, "/v1/chunks")
+        .body(docgrid_core::api::chunk_batch::encode(&refs))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let ids: Vec<DocId> = pieces.iter().map(|_| DocId::random()).collect();
+    let ops: Vec<Value> = pieces
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, ((h, b), id))| {
+            json!({"op": "create", "id": id, "name": format!("shared{i}.txt"),
+                "meta": {"tag": ["shared"]},
+                "content": {"version": 1, "size": b.len(), "hash": h,
+                    "chunks": [{"hash": h, "len": b.len(), "locator": ""}]}})
+        })
+        .collect();
+    let r = s.post_json(
+        "/v1/commits",
+        &json!({"message": "three in a pack", "ops": ops}),
+    );
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+
+    scan_every_endpoint_for_caps(&s, &ids[0]);
+
+    // Deleted and purged one by one: the pack stays while a chunk in it
+    // lives, and the others keep reading.
+    let first = gc(&s);
+    assert_eq!(first.packs_released, 0, "{first:?}");
+    for (i, id) in ids.iter().enumerate() {
+        delete_and_purge(&s, &id.to_string());
+        let report = gc(&s);
+        assert!(report.deleted >= 1, "{report:?}");
+        if i < ids.len() - 1 {
+            assert_eq!(
+                report.packs_released, 0,
+                "a live chunk keeps the pack: {report:?}"
+            );
+            assert!(report.bytes_held > 0, "{report:?}");
+            for (later, (_, bytes)) in ids.iter().zip(&pieces).skip(i + 1) {
+                let r = content(&s, later);
+                assert_eq!(r.status(), 200);
+                assert_eq!(r.bytes().unwrap(), bytes[..]);
+            }
+        } else {
+            assert!(
+                report.packs_released >= 1,
+                "the last chunk releases it: {report:?}"
+            );
+            assert!(report.bytes_released > 0, "{report:?}");
+        }
+    }
+}
+
+/// Calls every operation the OpenAPI document lists with a read and a
+/// write token and fails on any answer holding a Tahoe cap (`URI:`).
+fn scan_every_endpoint_for_caps(s: &Server, id: &DocId) {
+    let token = |role: &str| -> String {
+        let v: Value = s
+            .post_json(
+                "/v1/admin/tokens",
+                &json!({"name": format!("scan-{role}"), "role": role}),
+            )
+            .json()
+            .unwrap();
+        v["token"].as_str().unwrap().to_string()
+    };
+    // A second revision, so that changesets have a parent to (not) show.
+    let r = s
+        .req(reqwest::Method::PATCH, &format!("/v1/docs/{id}"))
+        .json(&json!({"base": 1, "set": {"year": ["1999"]}}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let doc: Value = s.get_json(&format!("/v1/docs/{id}"));
+    let rev = doc["rev"].as_u64().unwrap();
+    assert!(rev >= 2);
+    let manifest: Value = s.get_json(&format!("/v1/docs/{id}/manifest"));
+    let chunk = manifest["chunks"][0]["hash"].as_str().unwrap().to_string();
+    let fill = |path: &str| {
+        path.replace("{id}", &id.to_string())
+            .replace("{rev}", "1")
+            .replace("{hash}", &chunk)
+            .replace("{key}", "tag")
+            .replace("{name}", "nobody")
+            .replace("{path}", "tags/shared")
+    };
+    let api: Value = s.get_json("/v1/openapi.json");
+    let mut covered = 0;
+    for role in ["read", "write"] {
+        let t = token(role);
+        for (path, ops) in api["paths"].as_object().unwrap() {
+            for method in ops.as_object().unwrap().keys() {
+                let url = format!("{}{}", s.url, fill(path));
+                let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let body = match (method.as_str(), path.as_str()) {
+                    ("post", "/v1/chunks/missing") => json!({"hashes": [chunk]}).to_string(),
+                    ("post", "/v1/commits") => json!({"message": "scan", "ops": []}).to_string(),
+                    ("patch", _) => json!({"base": rev, "set": {"scanned": ["yes"]}}).to_string(),
+                    _ => String::new(),
+                };
+                let mut req = s.http.request(m, &url).bearer_auth(&t);
+                if !body.is_empty() {
+                    req = req.header("content-type", "application/json").body(body);
+                }
+                if method == "delete" && path == "/v1/docs/{id}" {
+                    continue; // the test deletes it later
+                }
+                let r = req.send().unwrap();
+                let status = r.status();
+                let text = String::from_utf8_lossy(&r.bytes().unwrap()).to_string();
+                assert!(
+                    !text.contains("URI:"),
+                    "{role} token, {method} {path} ({status}) answered a cap: {text}"
+                );
+                covered += 1;
+            }
+        }
+        let head = s.get_json::<Value>("/v1/health")["rev"].as_u64().unwrap();
+        for extra in (1..=head).map(|r| format!("/v1/commits/{r}")).chain([
+            format!("/v1/docs/{id}/history"),
+            "/v1/commits?since=0".to_string(),
+            "/v1/changes?since=0".to_string(),
+            format!("/v1/docs/{id}/manifest?rev=1"),
+            "/v1/search?q=tag:shared".to_string(),
+            "/v1/tree/files".to_string(),
+            "/v1/tree/".to_string(),
+        ]) {
+            let r = s
+                .http
+                .get(format!("{}{extra}", s.url))
+                .bearer_auth(&t)
+                .send()
+                .unwrap();
+            let text = r.text().unwrap();
+            assert!(
+                !text.contains("URI:"),
+                "{role} token, GET {extra} answered a cap: {text}"
+            );
+        }
+    }
+    assert!(covered >= 2 * 30, "every operation, both tokens: {covered}");
 }

@@ -20,6 +20,8 @@ fn tahoe(grid: &Grid, root_cap: String) -> ServerConfig {
             root_cap,
             min_servers: Some(grid.spec().happy),
             parallel_uploads: None,
+            pack_max: None,
+            readahead: None,
         },
         extract: Default::default(),
     }

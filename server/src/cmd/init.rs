@@ -138,6 +138,8 @@ impl InitArgs {
                     root_cap,
                     min_servers,
                     parallel_uploads: None,
+                    pack_max: None,
+                    readahead: None,
                 }
             }
         };

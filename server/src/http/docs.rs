@@ -137,8 +137,9 @@ impl Read for BodyReader {
     }
 }
 
-/// Chunks a streamed body into the store (16 chunks per batch); returns
-/// its manifest. Chunks already stored are not stored again.
+/// Chunks a streamed body into the store ([`STREAM_BATCH`] chunks per
+/// batch, one stored while the next is read); returns its manifest.
+/// Chunks already stored are not stored again.
 async fn ingest(app: Arc<App>, body: Body) -> Result<Manifest, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
     let mut stream = body.into_data_stream();
@@ -172,15 +173,15 @@ async fn ingest(app: Arc<App>, body: Body) -> Result<Manifest, ApiError> {
 fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
     let mut whole = blake3::Hasher::new();
     let mut chunks: Vec<ChunkRef> = Vec::new();
-    let mut batch: Vec<Vec<u8>> = Vec::new();
-    let flush = |batch: &mut Vec<Vec<u8>>, chunks: &mut Vec<ChunkRef>| -> Result<(), ApiError> {
+    let store_batch = |batch: Vec<Vec<u8>>| -> Result<Vec<ChunkRef>, ApiError> {
         let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
         let locs = app.store().put_batch(&refs)?;
+        let mut stored = Vec::with_capacity(batch.len());
         app.index().write(|tx| -> Result<(), ApiError> {
             for (data, loc) in batch.iter().zip(&locs) {
                 let hash = Digest::of(data);
                 crate::index::record_upload(tx, &hash, loc, data.len() as u64)?;
-                chunks.push(ChunkRef {
+                stored.push(ChunkRef {
                     hash,
                     len: data.len() as u64,
                     locator: loc.clone(),
@@ -188,20 +189,40 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
             }
             Ok(())
         })?;
-        batch.clear();
-        Ok(())
+        Ok(stored)
     };
-    for chunk in Chunker::default().stream(reader) {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(e.to_string()))?;
-        whole.update(&chunk);
-        batch.push(chunk);
-        if batch.len() == 16 {
-            flush(&mut batch, &mut chunks)?;
-        }
-    }
-    if !batch.is_empty() {
-        flush(&mut batch, &mut chunks)?;
-    }
+    // One batch is stored while the next is read and cut.
+    std::thread::scope(|s| -> Result<(), ApiError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let storer = s.spawn(move || -> Result<Vec<ChunkRef>, ApiError> {
+            let mut all = Vec::new();
+            for batch in rx {
+                all.extend(store_batch(batch)?);
+            }
+            Ok(all)
+        });
+        let mut batch: Vec<Vec<u8>> = Vec::new();
+        let read = || -> Result<(), ApiError> {
+            for chunk in Chunker::default().stream(reader) {
+                let chunk = chunk.map_err(|e| ApiError::bad_request(e.to_string()))?;
+                whole.update(&chunk);
+                batch.push(chunk);
+                if batch.len() == STREAM_BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+                    return Ok(()); // the storer failed: it says why
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.send(std::mem::take(&mut batch));
+            }
+            Ok(())
+        };
+        let read_result = read();
+        drop(tx);
+        let stored = storer.join().expect("the chunk storer panicked");
+        read_result?;
+        chunks = stored?;
+        Ok(())
+    })?;
     let size = chunks.iter().map(|c| c.len).sum();
     Ok(Manifest {
         version: FORMAT_VERSION,
@@ -210,6 +231,9 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
         chunks,
     })
 }
+
+/// Chunks per `put_batch` of a streamed body (~16 MiB: one pack on Tahoe).
+const STREAM_BATCH: usize = 16;
 
 /// `POST /v1/docs?name=N&tag=x&k=v…` with the raw content as body.
 async fn upload(

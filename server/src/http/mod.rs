@@ -249,7 +249,9 @@ async fn commit_one(
             .read(|c| crate::index::read::changeset_locator(c, rev))?
             .ok_or_else(|| ApiError::not_found(format!("no revision {rev}")))?;
         let mut cs = docgrid_core::journal::Journal::new(app.store()).load(&loc)?;
-        // Locators stay inside the server: on Tahoe they are read caps.
+        // Locators stay inside the server: on Tahoe they hold read caps.
+        // The parent is revision rev - 1; its blob's locator is not said.
+        cs.parent = None;
         for op in &mut cs.ops {
             if let Op::Create { content, .. } | Op::SetContent { content, .. } = op {
                 for c in &mut content.chunks {

@@ -20,9 +20,14 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
+        Env::with(None)
+    }
+
+    /// A server on the store `cfg` describes (`None`: the embedded default).
+    pub fn with(cfg: Option<&docgrid_server::config::ServerConfig>) -> Env {
         let home = tempfile::tempdir().unwrap();
         let data = DataDir::new(home.path().join("server"));
-        let cfg = data.default_config();
+        let cfg = cfg.cloned().unwrap_or_else(|| data.default_config());
         let token = init_store(&data, &cfg).unwrap();
         let app = App::open(data, &cfg).unwrap();
         let bg = Background::start(app.clone()).unwrap();
