@@ -21,6 +21,9 @@ impl TahoeStore {
         items: &[T],
         op: impl Fn(&T) -> Result<String, StoreError> + Sync,
     ) -> Result<Vec<String>, StoreError> {
+        if items.len() == 1 {
+            return Ok(vec![op(&items[0])?]); // one pack: no thread to start
+        }
         let next = AtomicUsize::new(0);
         let results: Vec<Mutex<Option<Result<String, StoreError>>>> =
             items.iter().map(|_| Mutex::new(None)).collect();
@@ -61,7 +64,7 @@ impl TahoeStore {
 
     /// Each blob a Tahoe file of its own (`pack_max` 0).
     fn put_whole(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
-        let caps = self.upload_all(blobs, |b| self.upload(b))?;
+        let caps = self.upload_all(blobs, |b| self.upload(bytes::Bytes::copy_from_slice(b)))?;
         self.catalog.add(&caps)?;
         Ok(caps.into_iter().map(Locator::new).collect())
     }
@@ -91,7 +94,7 @@ impl TahoeStore {
             let chunks: Vec<(Digest, &[u8])> =
                 members.iter().map(|&i| (hashes[i], blobs[i])).collect();
             let (bytes, _) = pack::build(&chunks);
-            self.upload(&bytes)
+            self.upload(bytes.into())
         })?;
         let mut fresh = Vec::new();
         for (members, cap) in packs.iter().zip(&caps) {
@@ -176,9 +179,24 @@ impl TahoeStore {
     /// against its hash.
     fn get_packed(&self, locator: &Locator, p: &PackLoc) -> Result<Vec<u8>, StoreError> {
         let fetch = |a: u64, b: u64| self.fetch(locator, &p.pack, Some((a, b)));
+        let size = cap_size(&p.pack);
         let bytes = self
             .readahead
-            .read(&p.pack, cap_size(&p.pack), p.offset, p.len, &fetch)?;
+            .read(&p.pack, size, p.offset, p.len, &fetch)?;
+        if let Some(next) = self.readahead.next_window(p.offset + p.len, size) {
+            let (gw, cap) = (self.gw.clone(), p.pack.clone());
+            let ahead: crate::readahead::Fetch = std::sync::Arc::new(move |a, b| {
+                gw.get_range(&cap, a, b)
+                    .map_err(|e| StoreError::Backend(e.to_string()))
+            });
+            for w in 0..crate::readahead::AHEAD_WINDOWS {
+                let start = next + w * self.opts.readahead;
+                if start >= size {
+                    break;
+                }
+                self.readahead.prefetch(&p.pack, size, start, ahead.clone());
+            }
+        }
         if bytes.len() as u64 != p.len || Digest::of(&bytes) != p.hash {
             return Err(StoreError::Corrupt {
                 locator: locator.clone(),

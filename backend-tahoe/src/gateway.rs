@@ -164,13 +164,14 @@ impl Gateway {
         Ok(w.servers)
     }
 
-    /// Uploads `data` as an immutable file (CHK, or LIT when tiny); returns its cap.
-    pub fn put_immutable(&self, data: &[u8]) -> Result<String, GatewayError> {
+    /// Uploads `data` as an immutable file (CHK, or LIT when tiny); returns
+    /// its cap. `Bytes`: a retry sends the same buffer, no copy.
+    pub fn put_immutable(&self, data: bytes::Bytes) -> Result<String, GatewayError> {
         let resp = self.send(
             self.http
                 .put(format!("{}/uri", self.base))
                 .timeout(timeout_for(data.len()))
-                .body(data.to_vec()),
+                .body(data),
         )?;
         Ok(Self::text(resp)?.trim().to_string())
     }
@@ -224,11 +225,13 @@ impl Gateway {
                 .timeout(timeout_for(len as usize)),
         )?;
         let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
-        let bytes = resp
-            .bytes()
+        // Read into a buffer of the range's size: no growing by doubling.
+        let mut resp = resp;
+        let mut bytes = Vec::with_capacity(if partial { len as usize } else { 0 });
+        std::io::Read::read_to_end(&mut resp, &mut bytes)
             .map_err(|e| GatewayError::Transport(docgrid_core::error_chain(&e)))?;
         if partial {
-            return Ok(bytes.to_vec());
+            return Ok(bytes);
         }
         let (a, b) = (start as usize, (end as usize).min(bytes.len()));
         Ok(bytes.get(a..b).map(<[u8]>::to_vec).unwrap_or_default())

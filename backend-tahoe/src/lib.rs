@@ -82,14 +82,14 @@ pub struct TahoeOptions {
 
 /// Default [`TahoeOptions::pack_max`]: 16 MiB (docs/benchmarks.md, "Tahoe packs").
 pub const DEFAULT_PACK_MAX: u64 = 16 << 20;
-/// Default [`TahoeOptions::readahead`]: 8 MiB.
-pub const DEFAULT_READAHEAD: u64 = 8 << 20;
-/// Readahead windows kept, at most.
-const READAHEAD_WINDOWS: u64 = 8;
+/// Default [`TahoeOptions::readahead`]: 16 MiB (docs/benchmarks.md, "Tahoe packs").
+pub const DEFAULT_READAHEAD: u64 = 16 << 20;
+/// Readahead windows kept, at most: the one read and the two ahead.
+const READAHEAD_WINDOWS: u64 = 3;
 
 impl TahoeOptions {
     /// Defaults for the gateway and root cap: one server, 2 min to get
-    /// ready, retry 2 min, four uploads in flight, packs of 16 MiB, 8 MiB
+    /// ready, retry 2 min, four uploads in flight, packs of 16 MiB, 16 MiB
     /// readahead, catalog in memory.
     pub fn new(gateway: impl Into<String>, root_cap: impl Into<String>) -> TahoeOptions {
         TahoeOptions {
@@ -140,7 +140,7 @@ pub struct TahoeStore {
     ready_deadline: Instant,
     root_lock: Mutex<()>,
     catalog: Catalog,
-    readahead: Readahead,
+    readahead: std::sync::Arc<Readahead>,
     /// Immutable uploads made (packs, or blobs when unpacked).
     uploads: std::sync::atomic::AtomicU64,
 }
@@ -241,7 +241,10 @@ impl TahoeStore {
         let gw = Gateway::new(&opts.gateway).map_err(|e| StoreError::Backend(e.to_string()))?;
         let catalog = Catalog::open(opts.state_dir.as_deref())?;
         let ready_deadline = Instant::now() + opts.ready_timeout;
-        let readahead = Readahead::new(opts.readahead, opts.readahead * READAHEAD_WINDOWS);
+        let readahead = std::sync::Arc::new(Readahead::new(
+            opts.readahead,
+            opts.readahead * READAHEAD_WINDOWS,
+        ));
         Ok(TahoeStore {
             readahead,
             uploads: std::sync::atomic::AtomicU64::new(0),
@@ -377,8 +380,8 @@ impl TahoeStore {
         self.uploads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn upload(&self, data: &[u8]) -> Result<String, StoreError> {
-        let cap = self.retrying("uploading", || self.gw.put_immutable(data))?;
+    fn upload(&self, data: bytes::Bytes) -> Result<String, StoreError> {
+        let cap = self.retrying("uploading", || self.gw.put_immutable(data.clone()))?;
         self.uploads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !(cap.starts_with("URI:CHK:") || cap.starts_with("URI:LIT:")) {

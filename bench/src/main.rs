@@ -137,8 +137,26 @@ enum Cmd {
         /// docgrid only: skip the curl peer.
         #[arg(long)]
         no_curl: bool,
+        /// The Tahoe store's pack_max in bytes (0: a Tahoe file per chunk,
+        /// the layout before packs); default: the backend's.
+        #[arg(long)]
+        pack_max: Option<u64>,
+        /// The Tahoe store's readahead window in bytes; default: the backend's.
+        #[arg(long)]
+        readahead: Option<u64>,
+        /// Also import this many files of 4 KiB with `docgrid import`.
+        #[arg(long, default_value_t = 0)]
+        small_files: usize,
+        /// The `docgrid` binary, for --small-files.
+        #[arg(long)]
+        docgrid: Option<PathBuf>,
     },
 }
+
+/// The server's allocator (see server/src/main.rs), so that the
+/// in-process server is measured as it runs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -209,6 +227,10 @@ fn main() -> Result<()> {
             runs,
             parallel_uploads,
             no_curl,
+            pack_max,
+            readahead,
+            small_files,
+            docgrid,
         } => {
             let opts = tahoe::Options {
                 dir,
@@ -216,6 +238,10 @@ fn main() -> Result<()> {
                 runs,
                 parallel_uploads,
                 curl: !no_curl,
+                pack_max,
+                readahead,
+                small_files,
+                docgrid,
             };
             for r in tahoe::run(&opts)? {
                 println!("{r}");

@@ -40,6 +40,15 @@ pub struct Options {
     pub parallel_uploads: Option<usize>,
     /// Also run the curl peer.
     pub curl: bool,
+    /// The store's `pack_max` (0: a Tahoe file per chunk, the layout
+    /// before packs); `None`: the backend's default.
+    pub pack_max: Option<u64>,
+    /// The store's readahead window in bytes; `None`: the default.
+    pub readahead: Option<u64>,
+    /// Files of 4 KiB to import with `docgrid import` (0: none).
+    pub small_files: usize,
+    /// The `docgrid` binary, for the import.
+    pub docgrid: Option<PathBuf>,
 }
 
 /// The grid and a docgrid server on a Tahoe store in it.
@@ -48,13 +57,14 @@ struct Setup {
     token: String,
     http: Client,
     gateway: String,
+    app: std::sync::Arc<App>,
     /// Declared before the grid: the server stops before the grid does.
     _server: Background,
     _grid: Grid,
 }
 
 impl Setup {
-    fn start(dir: &Path, parallel_uploads: Option<usize>) -> Result<Setup> {
+    fn start(dir: &Path, opts: &Options) -> Result<Setup> {
         let grid = Grid::start_in(&dir.join("grid"), GridSpec::default())?;
         let gateway = grid.gateway_url();
         let root_cap = create_tahoe_root(&gateway, Some(4))?;
@@ -65,14 +75,15 @@ impl Setup {
                 gateway: gateway.clone(),
                 root_cap,
                 min_servers: Some(4),
-                parallel_uploads,
-                pack_max: None,
-                readahead: None,
+                parallel_uploads: opts.parallel_uploads,
+                pack_max: opts.pack_max,
+                readahead: opts.readahead,
             },
             extract: Default::default(),
         };
         let token = init_store(&data, &cfg)?;
-        let server = Background::start(App::open(data, &cfg)?)?;
+        let app = App::open(data, &cfg)?;
+        let server = Background::start(app.clone())?;
         let http = Client::builder()
             .timeout(Duration::from_secs(3600))
             .build()?;
@@ -81,6 +92,7 @@ impl Setup {
             token,
             http,
             gateway,
+            app,
             _server: server,
             _grid: grid,
         })
@@ -139,12 +151,63 @@ pub fn run(opts: &Options) -> Result<Vec<Value>> {
         opts.sizes_mib.iter().all(|&m| m > 0),
         "every --mib must be at least 1"
     );
-    let setup = Setup::start(&opts.dir, opts.parallel_uploads)?;
+    let setup = Setup::start(&opts.dir, opts)?;
     let mut out = Vec::new();
     for &mib in &opts.sizes_mib {
         out.extend(measure(&setup, opts, mib)?);
     }
+    if opts.small_files > 0 {
+        let docgrid = opts
+            .docgrid
+            .as_deref()
+            .context("--small-files needs --docgrid PATH")?;
+        out.push(import_small(&setup, opts, docgrid)?);
+    }
     Ok(out)
+}
+
+/// `docgrid import` of `opts.small_files` files of 4 KiB (fresh random
+/// bytes, 100 per directory) into the store: files/s and Tahoe uploads.
+fn import_small(setup: &Setup, opts: &Options, docgrid: &Path) -> Result<Value> {
+    let src = opts.dir.join("small");
+    let mut rng = rand::rng();
+    let mut buf = [0u8; 4096];
+    for i in 0..opts.small_files {
+        let file = src.join(format!("d{:03}/note{i:05}.bin", i / 100));
+        std::fs::create_dir_all(file.parent().expect("in a directory"))?;
+        rng.fill_bytes(&mut buf);
+        std::fs::write(&file, buf)?;
+    }
+    let tahoe = setup.app.tahoe().context("a Tahoe store")?;
+    let before = tahoe.uploads();
+    sync()?;
+    let start = Instant::now();
+    let out = Command::new(docgrid)
+        .arg("import")
+        .arg(&src)
+        .env("DOCGRID_URL", &setup.url)
+        .env("DOCGRID_TOKEN", &setup.token)
+        .env("DOCGRID_CONFIG", opts.dir.join("no-config.toml"))
+        .env("DOCGRID_CACHE", opts.dir.join("cli-cache"))
+        .output()
+        .with_context(|| format!("running {}", docgrid.display()))?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure!(
+        out.status.success(),
+        "docgrid import: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let uploads = tahoe.uploads() - before;
+    eprintln!(
+        "tahoe import of {} files of 4 KiB: {secs:.1} s, {uploads} Tahoe uploads",
+        opts.small_files
+    );
+    std::fs::remove_dir_all(&src)?;
+    Ok(
+        json!({"bench": "tahoe_import_small", "files": opts.small_files,
+        "pack_max": opts.pack_max, "seconds": secs, "uploads": uploads,
+        "files_per_s": opts.small_files as f64 / secs}),
+    )
 }
 
 /// `opts.runs` runs on `mib` MiB: the median of each operation and the

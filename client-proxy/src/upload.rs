@@ -149,7 +149,7 @@ impl Client {
     /// returns the manifest. `label` names the source in errors. Chunks go
     /// in batches of [`STREAM_BATCH`]: one `missing` request and
     /// `POST /v1/chunks` bodies each (one durable write on the server, one
-    /// pack on Tahoe), the next batch read while one is sent.
+    /// pack on Tahoe), [`STREAM_IN_FLIGHT`] sent while the next is read.
     pub fn upload_reader(
         &self,
         reader: &mut dyn Read,
@@ -167,18 +167,10 @@ impl Client {
         let mut size = 0u64;
         let (sent_chunks, sent_bytes) = (AtomicU64::new(0), AtomicU64::new(0));
         let base = *stats;
-        let sent = std::thread::scope(|s| -> Result<(), ClientError> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Digest, Vec<u8>)>>(1);
-            let sender = s.spawn(|| -> Result<(), ClientError> {
-                for batch in rx {
-                    let (n, bytes) = self.send_missing(&batch)?;
-                    sent_chunks.fetch_add(n, Relaxed);
-                    sent_bytes.fetch_add(bytes, Relaxed);
-                }
-                Ok(())
-            });
-            let mut batch: Vec<(Digest, Vec<u8>)> = Vec::new();
-            let read = || -> Result<(), ClientError> {
+        let sent = docgrid_core::pipeline(
+            STREAM_IN_FLIGHT,
+            |send| -> Result<(), ClientError> {
+                let mut batch: Vec<(Digest, Vec<u8>)> = Vec::new();
                 for chunk in Chunker::default().stream(std::io::BufReader::new(reader)) {
                     let bytes = chunk.map_err(io)?;
                     let hash = Digest::of(&bytes);
@@ -193,8 +185,8 @@ impl Client {
                     });
                     batch.push((hash, bytes));
                     if batch.len() >= STREAM_BATCH {
-                        if tx.send(std::mem::take(&mut batch)).is_err() {
-                            return Ok(()); // the sender failed: it says why
+                        if !send(std::mem::take(&mut batch)) {
+                            return Ok(()); // a sender failed: it says why
                         }
                         stats.chunks_sent = base.chunks_sent + sent_chunks.load(Relaxed);
                         stats.bytes_sent = base.bytes_sent + sent_bytes.load(Relaxed);
@@ -202,15 +194,17 @@ impl Client {
                     }
                 }
                 if !batch.is_empty() {
-                    let _ = tx.send(std::mem::take(&mut batch));
+                    send(batch);
                 }
                 Ok(())
-            };
-            let read_result = read();
-            drop(tx);
-            let sent = sender.join().expect("upload sender panicked");
-            read_result.and(sent)
-        });
+            },
+            |batch| {
+                let (n, bytes) = self.send_missing(&batch)?;
+                sent_chunks.fetch_add(n, Relaxed);
+                sent_bytes.fetch_add(bytes, Relaxed);
+                Ok(())
+            },
+        );
         stats.chunks_sent = base.chunks_sent + sent_chunks.load(Relaxed);
         stats.bytes_sent = base.bytes_sent + sent_bytes.load(Relaxed);
         sent?;
@@ -259,6 +253,8 @@ impl Client {
 
 /// Chunks of a streamed file per batch (~16 MiB at the 1 MiB average).
 const STREAM_BATCH: usize = 16;
+/// Batches of a streamed file sent at once.
+const STREAM_IN_FLIGHT: usize = 2;
 
 /// Files at most this big are read whole and sent with others in
 /// `POST /v1/chunks` bodies.

@@ -81,6 +81,65 @@ pub fn parallel_map<T: Sync, R: Send>(
         .collect()
 }
 
+/// Items `produce` makes one after another, each handed to the first of
+/// `workers` threads that is free (one more may wait): the producer reads
+/// the next batch while earlier ones are stored or sent. The results in
+/// the order produced, or the first error, the producer's or a worker's.
+/// `produce` gets a `send` that returns false once a worker has failed:
+/// then it should stop.
+pub fn pipeline<T: Send, R: Send, E: Send>(
+    workers: usize,
+    produce: impl FnOnce(&mut dyn FnMut(T) -> bool) -> Result<(), E>,
+    work: impl Fn(T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, T)>(1);
+    let rx = Mutex::new(rx);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.max(1))
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<(usize, R)>, E> {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = rx.lock().expect("poisoned").recv();
+                        let Ok((n, item)) = next else { return Ok(done) };
+                        match work(item) {
+                            Ok(r) => done.push((n, r)),
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut n = 0;
+        let produced = produce(&mut |item| {
+            let sent = !failed.load(Ordering::Relaxed) && tx.send((n, item)).is_ok();
+            n += 1;
+            sent
+        });
+        drop(tx);
+        let mut out = Vec::new();
+        let mut first_error = None;
+        for h in handles {
+            match h.join().expect("a pipeline worker panicked") {
+                Ok(done) => out.extend(done),
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        produced?;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        out.sort_by_key(|(n, _)| *n);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    })
+}
+
 /// An error and its causes on one line, each cause once: HTTP clients hide
 /// the useful part ("connection refused") in the source chain.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
@@ -95,4 +154,48 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod pipeline_tests {
+    #[test]
+    fn a_pipeline_keeps_the_order_and_stops_at_a_failed_worker() {
+        let out = super::pipeline(
+            3,
+            |send| -> Result<(), String> {
+                for i in 0..50u32 {
+                    assert!(send(i), "no worker failed");
+                }
+                Ok(())
+            },
+            |i| {
+                std::thread::sleep(std::time::Duration::from_micros(u64::from(50 - i) * 20));
+                Ok::<_, String>(i * 2)
+            },
+        );
+        assert_eq!(out.unwrap(), (0..50).map(|i| i * 2).collect::<Vec<_>>());
+
+        let mut refused = false;
+        let out = super::pipeline(
+            2,
+            |send| -> Result<(), String> {
+                for i in 0..1000u32 {
+                    if !send(i) {
+                        refused = true;
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            },
+            |i| {
+                if i == 3 {
+                    Err(format!("item {i} failed"))
+                } else {
+                    Ok(i)
+                }
+            },
+        );
+        assert_eq!(out.unwrap_err(), "item 3 failed");
+        assert!(refused, "the producer was told to stop");
+    }
 }

@@ -110,7 +110,7 @@ pub enum Backend {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pack_max: Option<u64>,
         /// Bytes of a pack fetched per read and kept for the chunks after
-        /// (default 8 MiB).
+        /// (default 16 MiB).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         readahead: Option<u64>,
     },

@@ -494,6 +494,7 @@ fn tahoe_packs_go_with_their_last_live_chunk_and_no_cap_reaches_a_client() {
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
 
     scan_every_endpoint_for_caps(&s, &ids[0]);
+    run_after_init_writes_the_client_config(&grid);
 
     // Deleted and purged one by one: the pack stays while a chunk in it
     // lives, and the others keep reading.
@@ -522,6 +523,53 @@ fn tahoe_packs_go_with_their_last_live_chunk_and_no_cap_reaches_a_client() {
             assert!(report.bytes_released > 0, "{report:?}");
         }
     }
+}
+
+/// As a new user follows the README: `init --backend tahoe`, then `run`;
+/// the client config then names the server, so `docgrid` works at once.
+fn run_after_init_writes_the_client_config(grid: &Grid) {
+    let home = tempfile::tempdir().unwrap();
+    let (data, config) = (home.path().join("data"), home.path().join("config.toml"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+        .args([
+            "init",
+            "--backend",
+            "tahoe",
+            "--gateway",
+            &grid.gateway_url(),
+        ])
+        .args(["--min-servers", "4", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = Killed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
+            .args(["run", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&data)
+            .env("DOCGRID_CONFIG", &config)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let listening = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .find(|l| l.contains("listening on "))
+        .expect("the server says where it listens");
+    let url = listening
+        .split("listening on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let text = std::fs::read_to_string(&config).expect("run wrote the client config");
+    assert!(text.contains(&url), "the client config names {url}: {text}");
+    drop(child);
 }
 
 /// Calls every operation the OpenAPI document lists with a read and a

@@ -106,15 +106,17 @@ fn serve(dir: DataDir, listen: SocketAddr, role: ServerRole) -> Result<()> {
             cfg
         }
     };
-    if role == ServerRole::Primary {
-        client_config_for(&dir, listen)?;
-    }
+    let client_dir = (role == ServerRole::Primary).then(|| dir.clone());
     let app = App::open_as(dir, &cfg, role)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
+        // The address bound, not the one asked for (port 0 picks one).
+        if let Some(dir) = &client_dir {
+            client_config_for(dir, listener.local_addr()?)?;
+        }
         eprintln!(
             "docgrid-server listening on http://{} (revision {}{})",
             listener.local_addr()?,

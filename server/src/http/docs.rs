@@ -172,7 +172,6 @@ async fn ingest(app: Arc<App>, body: Body) -> Result<Manifest, ApiError> {
 
 fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
     let mut whole = blake3::Hasher::new();
-    let mut chunks: Vec<ChunkRef> = Vec::new();
     let store_batch = |batch: Vec<Vec<u8>>| -> Result<Vec<ChunkRef>, ApiError> {
         let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
         let locs = app.store().put_batch(&refs)?;
@@ -191,38 +190,27 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
         })?;
         Ok(stored)
     };
-    // One batch is stored while the next is read and cut.
-    std::thread::scope(|s| -> Result<(), ApiError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
-        let storer = s.spawn(move || -> Result<Vec<ChunkRef>, ApiError> {
-            let mut all = Vec::new();
-            for batch in rx {
-                all.extend(store_batch(batch)?);
-            }
-            Ok(all)
-        });
-        let mut batch: Vec<Vec<u8>> = Vec::new();
-        let read = || -> Result<(), ApiError> {
+    // Batches are stored STREAM_IN_FLIGHT at a time while the next is read.
+    let stored = docgrid_core::pipeline(
+        STREAM_IN_FLIGHT,
+        |send| {
+            let mut batch = Vec::new();
             for chunk in Chunker::default().stream(reader) {
                 let chunk = chunk.map_err(|e| ApiError::bad_request(e.to_string()))?;
                 whole.update(&chunk);
                 batch.push(chunk);
-                if batch.len() == STREAM_BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
-                    return Ok(()); // the storer failed: it says why
+                if batch.len() == STREAM_BATCH && !send(std::mem::take(&mut batch)) {
+                    return Ok(()); // a storer failed: it says why
                 }
             }
             if !batch.is_empty() {
-                let _ = tx.send(std::mem::take(&mut batch));
+                send(batch);
             }
             Ok(())
-        };
-        let read_result = read();
-        drop(tx);
-        let stored = storer.join().expect("the chunk storer panicked");
-        read_result?;
-        chunks = stored?;
-        Ok(())
-    })?;
+        },
+        store_batch,
+    )?;
+    let chunks: Vec<ChunkRef> = stored.into_iter().flatten().collect();
     let size = chunks.iter().map(|c| c.len).sum();
     Ok(Manifest {
         version: FORMAT_VERSION,
@@ -234,6 +222,8 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
 
 /// Chunks per `put_batch` of a streamed body (~16 MiB: one pack on Tahoe).
 const STREAM_BATCH: usize = 16;
+/// Batches of a streamed body stored at once (Tahoe: uploads in flight).
+const STREAM_IN_FLIGHT: usize = 2;
 
 /// `POST /v1/docs?name=N&tag=x&k=v…` with the raw content as body.
 async fn upload(
