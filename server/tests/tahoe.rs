@@ -354,41 +354,9 @@ fn tahoe_root_cap_alone_rebuilds_the_index_and_followers_follow() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut child = Killed(
-        std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
-            .args([
-                "run",
-                "--listen",
-                "127.0.0.1:0",
-                "--follow",
-                "--primary",
-                &primary.url,
-            ])
-            .arg("--data")
-            .arg(&data)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
-            if line.contains("listening on ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the follower binary printed its address within 2 min");
+    let (child, line) = run_server(&data, &["--follow", "--primary", &primary.url], None);
     assert!(line.contains("following the journal"), "{line}");
-    let url = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let url = address(&line);
     let token = std::fs::read_to_string(&primary_token).unwrap();
     let hits: docgrid_core::api::SearchResponse = reqwest::blocking::Client::new()
         .get(format!("{url}/v1/search?q=tag:late"))
@@ -547,29 +515,53 @@ fn run_after_init_writes_the_client_config(grid: &Grid) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut child = Killed(
-        std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"))
-            .args(["run", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .env("DOCGRID_CONFIG", &config)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
-    let listening = std::io::BufRead::lines(stderr)
-        .map_while(Result::ok)
-        .find(|l| l.contains("listening on "))
-        .expect("the server says where it listens");
-    let url = listening
-        .split("listening on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let (child, line) = run_server(&data, &[], Some(&config));
+    let url = address(&line);
     let text = std::fs::read_to_string(&config).expect("run wrote the client config");
     assert!(text.contains(&url), "the client config names {url}: {text}");
     drop(child);
+}
+
+/// `docgrid-server run --listen 127.0.0.1:0 --data DATA EXTRA…` (with
+/// `DOCGRID_CONFIG` if given) and the line where it says it listens
+/// (within 2 min).
+fn run_server(
+    data: &std::path::Path,
+    extra: &[&str],
+    config: Option<&std::path::Path>,
+) -> (Killed, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_docgrid-server"));
+    cmd.args(["run", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--data")
+        .arg(data)
+        .stderr(std::process::Stdio::piped());
+    if let Some(c) = config {
+        cmd.env("DOCGRID_CONFIG", c);
+    }
+    let mut child = Killed(cmd.spawn().unwrap());
+    let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+            if line.contains("listening on ") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the server printed its address within 2 min");
+    (child, line)
+}
+
+/// The URL in a "listening on URL" line.
+fn address(line: &str) -> String {
+    line.split("listening on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string()
 }
 
 /// Calls every operation the OpenAPI document lists with a read and a

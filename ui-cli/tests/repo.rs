@@ -1,30 +1,8 @@
 //! The repository-side verbs of `docgrid` against a real server.
 
-use std::path::Path;
-use std::process::Command;
-
 mod common;
 
-use common::Env;
-
-fn write(path: &Path, bytes: &[u8]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
-
-fn same_tree(a: &Path, b: &Path) {
-    let out = Command::new("diff")
-        .arg("-r")
-        .arg(a)
-        .arg(b)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "trees differ: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
+use common::{Env, same_tree, write};
 
 #[test]
 fn import_list_read_tag_set_search_and_export() {

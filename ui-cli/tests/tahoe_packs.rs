@@ -3,27 +3,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::Env;
+use common::{Env, same_tree};
 use docgrid_backend_tahoe::grid::{Grid, GridSpec};
 use docgrid_core::store::conformance::test_bytes;
 use docgrid_server::config::{Backend, ServerConfig, create_tahoe_root};
-
-fn same_tree(a: &Path, b: &Path) {
-    let out = Command::new("diff")
-        .arg("-r")
-        .arg(a)
-        .arg(b)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "trees differ: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
 
 #[test]
 fn two_thousand_small_files_are_a_few_dozen_tahoe_uploads_and_read_back() {

@@ -77,3 +77,24 @@ impl Env {
         self.ok_in(self.home.path(), args)
     }
 }
+
+/// Writes `bytes` to `path`, creating its directories.
+pub fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Fails unless `diff -r` finds the two trees equal.
+pub fn same_tree(a: &Path, b: &Path) {
+    let out = Command::new("diff")
+        .arg("-r")
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "trees differ: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
