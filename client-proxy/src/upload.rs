@@ -158,45 +158,23 @@ impl Client {
         progress: &dyn Fn(&UploadStats),
     ) -> Result<Manifest, ClientError> {
         use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-        let io = |e: std::io::Error| ClientError::Io {
-            path: label.to_string(),
-            source: e,
+        let mut cut = Cut {
+            whole: blake3::Hasher::new(),
+            chunks: Vec::new(),
         };
-        let mut whole = blake3::Hasher::new();
-        let mut chunks = Vec::new();
-        let mut size = 0u64;
         let (sent_chunks, sent_bytes) = (AtomicU64::new(0), AtomicU64::new(0));
         let base = *stats;
+        let note_sent = |stats: &mut UploadStats| {
+            stats.chunks_sent = base.chunks_sent + sent_chunks.load(Relaxed);
+            stats.bytes_sent = base.bytes_sent + sent_bytes.load(Relaxed);
+        };
         let sent = docgrid_core::pipeline(
             STREAM_IN_FLIGHT,
-            |send| -> Result<(), ClientError> {
-                let mut batch: Vec<(Digest, Vec<u8>)> = Vec::new();
-                for chunk in Chunker::default().stream(std::io::BufReader::new(reader)) {
-                    let bytes = chunk.map_err(io)?;
-                    let hash = Digest::of(&bytes);
-                    whole.update(&bytes);
-                    size += bytes.len() as u64;
-                    stats.bytes += bytes.len() as u64;
-                    stats.chunks += 1;
-                    chunks.push(ChunkRef {
-                        hash,
-                        len: bytes.len() as u64,
-                        locator: Locator::new(""),
-                    });
-                    batch.push((hash, bytes));
-                    if batch.len() >= STREAM_BATCH {
-                        if !send(std::mem::take(&mut batch)) {
-                            return Ok(()); // a sender failed: it says why
-                        }
-                        stats.chunks_sent = base.chunks_sent + sent_chunks.load(Relaxed);
-                        stats.bytes_sent = base.bytes_sent + sent_bytes.load(Relaxed);
-                        progress(stats);
-                    }
-                }
-                if !batch.is_empty() {
-                    send(batch);
-                }
-                Ok(())
+            |send| {
+                cut.batches(reader, label, stats, send, &mut |stats| {
+                    note_sent(stats);
+                    progress(stats);
+                })
             },
             |batch| {
                 let (n, bytes) = self.send_missing(&batch)?;
@@ -205,22 +183,21 @@ impl Client {
                 Ok(())
             },
         );
-        stats.chunks_sent = base.chunks_sent + sent_chunks.load(Relaxed);
-        stats.bytes_sent = base.bytes_sent + sent_bytes.load(Relaxed);
+        note_sent(stats);
         sent?;
         progress(stats);
         Ok(Manifest {
             version: FORMAT_VERSION,
-            size,
-            hash: Digest(*whole.finalize().as_bytes()),
-            chunks,
+            size: cut.chunks.iter().map(|c| c.len).sum(),
+            hash: Digest(*cut.whole.finalize().as_bytes()),
+            chunks: cut.chunks,
         })
     }
 
     /// Asks which of `batch` the server lacks and sends those in
     /// `POST /v1/chunks` bodies of at most [`BATCH_BYTES`]; chunks and
     /// bytes sent.
-    fn send_missing(&self, batch: &[(Digest, Vec<u8>)]) -> Result<(u64, u64), ClientError> {
+    fn send_missing(&self, batch: &Batch) -> Result<(u64, u64), ClientError> {
         let hashes: Vec<Digest> = batch.iter().map(|(h, _)| *h).collect();
         let missing: HashSet<Digest> = self.missing(&hashes)?.into_iter().collect();
         let mut seen = HashSet::new();
@@ -248,6 +225,58 @@ impl Client {
             start = end;
         }
         Ok((send.len() as u64, total))
+    }
+}
+
+/// What cutting a stream into chunks has seen: the whole content's hash,
+/// the chunks in order.
+struct Cut {
+    whole: blake3::Hasher,
+    chunks: Vec<ChunkRef>,
+}
+
+/// A batch of chunks to send: hash and bytes each.
+type Batch = Vec<(Digest, Vec<u8>)>;
+
+impl Cut {
+    /// Cuts `reader` (named `label` in errors) into chunks, hands them to
+    /// `send` [`STREAM_BATCH`] at a time, and calls `after` on `stats`
+    /// after each full batch; stops early when `send` refuses.
+    fn batches(
+        &mut self,
+        reader: &mut dyn Read,
+        label: &str,
+        stats: &mut UploadStats,
+        send: &mut dyn FnMut(Batch) -> bool,
+        after: &mut dyn FnMut(&mut UploadStats),
+    ) -> Result<(), ClientError> {
+        let mut batch: Batch = Vec::new();
+        for chunk in Chunker::default().stream(std::io::BufReader::new(reader)) {
+            let bytes = chunk.map_err(|e| ClientError::Io {
+                path: label.to_string(),
+                source: e,
+            })?;
+            let hash = Digest::of(&bytes);
+            self.whole.update(&bytes);
+            stats.bytes += bytes.len() as u64;
+            stats.chunks += 1;
+            self.chunks.push(ChunkRef {
+                hash,
+                len: bytes.len() as u64,
+                locator: Locator::new(""),
+            });
+            batch.push((hash, bytes));
+            if batch.len() >= STREAM_BATCH {
+                if !send(std::mem::take(&mut batch)) {
+                    return Ok(()); // a sender failed: it says why
+                }
+                after(stats);
+            }
+        }
+        if !batch.is_empty() {
+            send(batch);
+        }
+        Ok(())
     }
 }
 
