@@ -71,8 +71,7 @@ impl TahoeStore {
 
     /// The blobs in packs: known bytes keep their locator; the rest go
     /// into packs of at most `pack_max` bytes, uploaded together.
-    fn put_packed(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
-        let hashes: Vec<Digest> = blobs.iter().map(|b| Digest::of(b)).collect();
+    fn put_packed(&self, hashes: &[Digest], blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
         let mut out: Vec<Option<Locator>> = hashes.iter().map(|h| self.catalog.known(h)).collect();
         // The new bytes, each once, cut into packs.
         let mut seen = std::collections::HashSet::new();
@@ -243,14 +242,21 @@ impl BlobStore for TahoeStore {
     /// One pack (or, with `pack_max` 0, a file per blob), up to
     /// `parallel_uploads` uploads at once; the catalog synced once.
     fn put_batch(&self, blobs: &[&[u8]]) -> Result<Vec<Locator>, StoreError> {
+        let hashed: Vec<(Digest, &[u8])> = blobs.iter().map(|b| (Digest::of(b), *b)).collect();
+        self.put_batch_hashed(&hashed)
+    }
+
+    /// [`BlobStore::put_batch`] without hashing the blobs again.
+    fn put_batch_hashed(&self, blobs: &[(Digest, &[u8])]) -> Result<Vec<Locator>, StoreError> {
         if blobs.is_empty() {
             return Ok(Vec::new());
         }
         self.ensure_ready()?;
+        let (hashes, bytes): (Vec<Digest>, Vec<&[u8]>) = blobs.iter().copied().unzip();
         if self.opts.pack_max == 0 {
-            self.put_whole(blobs)
+            self.put_whole(&bytes)
         } else {
-            self.put_packed(blobs)
+            self.put_packed(&hashes, &bytes)
         }
     }
 

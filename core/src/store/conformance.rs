@@ -84,6 +84,28 @@ fn batches_round_trip(store: &dyn BlobStore) {
         );
     }
     assert!(store.put_batch(&[]).unwrap().is_empty());
+
+    // With the hashes given: the same locators, and new bytes stored.
+    let more: Vec<Vec<u8>> = (0..5)
+        .map(|i| test_bytes(3000 + i, 900 + i as u64))
+        .collect();
+    let hashed: Vec<(crate::chunk::Digest, &[u8])> = blobs
+        .iter()
+        .chain(&more)
+        .map(|b| (crate::chunk::Digest::of(b), b.as_slice()))
+        .collect();
+    let again = store.put_batch_hashed(&hashed).expect("put_batch_hashed");
+    assert_eq!(
+        again[..locs.len()],
+        locs[..],
+        "known bytes keep their locators"
+    );
+    for (loc, data) in again[locs.len()..].iter().zip(&more) {
+        assert!(
+            store.get(loc).unwrap() == *data,
+            "a hashed put came back different"
+        );
+    }
 }
 
 fn missing_and_invalid_locators(store: &dyn BlobStore) {

@@ -265,6 +265,14 @@ pub trait BlobStore: Send + Sync {
         blobs.iter().map(|b| self.put(b)).collect()
     }
 
+    /// [`BlobStore::put_batch`] of blobs whose BLAKE3 the caller computed
+    /// (each `blobs[i].0` is `Digest::of(blobs[i].1)`): a store that keeps
+    /// blobs by hash need not hash them again. The default ignores them.
+    fn put_batch_hashed(&self, blobs: &[(Digest, &[u8])]) -> Result<Vec<Locator>, StoreError> {
+        let bytes: Vec<&[u8]> = blobs.iter().map(|(_, b)| *b).collect();
+        self.put_batch(&bytes)
+    }
+
     /// The bytes stored at `locator`, verified.
     fn get(&self, locator: &Locator) -> Result<Vec<u8>, StoreError>;
 

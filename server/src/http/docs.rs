@@ -173,12 +173,15 @@ async fn ingest(app: Arc<App>, body: Body) -> Result<Manifest, ApiError> {
 fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
     let mut whole = blake3::Hasher::new();
     let store_batch = |batch: Vec<Vec<u8>>| -> Result<Vec<ChunkRef>, ApiError> {
-        let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
-        let locs = app.store().put_batch(&refs)?;
+        let refs: Vec<(Digest, &[u8])> = batch
+            .iter()
+            .map(|b| (Digest::of(b), b.as_slice()))
+            .collect();
+        let locs = app.store().put_batch_hashed(&refs)?;
         let mut stored = Vec::with_capacity(batch.len());
         app.index().write(|tx| -> Result<(), ApiError> {
-            for (data, loc) in batch.iter().zip(&locs) {
-                let hash = Digest::of(data);
+            for ((hash, data), loc) in refs.iter().zip(&locs) {
+                let hash = *hash;
                 crate::index::record_upload(tx, &hash, loc, data.len() as u64)?;
                 stored.push(ChunkRef {
                     hash,
