@@ -226,6 +226,18 @@ fn office_documents_get_their_text_title_and_author() {
         \x20   z.writestr('xl/sharedStrings.xml', f'<sst xmlns=\"{ns}\"><si><t>narwhal</t></si><si><t>budget lines</t></si></sst>')\n\
         \x20   z.writestr('docProps/core.xml', '<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>Budget</dc:title><dc:creator>Ann Lee</dc:creator></cp:coreProperties>')\n";
     run(w, "python3", &["-c", xlsx]);
+    // An OpenDocument spreadsheet and presentation: the mimetype entry
+    // first and stored, then meta.xml and content.xml.
+    let odf = "import zipfile\n\
+        o = 'urn:oasis:names:tc:opendocument:xmlns:'\n\
+        def odf(name, mime, body):\n\
+        \x20   with zipfile.ZipFile(name, 'w') as z:\n\
+        \x20       z.writestr(zipfile.ZipInfo('mimetype'), mime)\n\
+        \x20       z.writestr('meta.xml', f'<office:document-meta xmlns:office=\"{o}office:1.0\" xmlns:meta=\"{o}meta:1.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><office:meta><dc:title>Q3 Figures</dc:title><meta:initial-creator>Bo Chen</meta:initial-creator></office:meta></office:document-meta>', zipfile.ZIP_DEFLATED)\n\
+        \x20       z.writestr('content.xml', f'<office:document-content xmlns:office=\"{o}office:1.0\" xmlns:text=\"{o}text:1.0\" xmlns:table=\"{o}table:1.0\" xmlns:draw=\"{o}drawing:1.0\"><office:body>{body}</office:body></office:document-content>', zipfile.ZIP_DEFLATED)\n\
+        odf('sheet.ods', 'application/vnd.oasis.opendocument.spreadsheet', '<office:spreadsheet><table:table><table:table-row><table:table-cell><text:p>okapi</text:p></table:table-cell><table:table-cell><text:p>ledger</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet>')\n\
+        odf('deck.odp', 'application/vnd.oasis.opendocument.presentation', '<office:presentation><draw:page><draw:frame><draw:text-box><text:p>axolotl roadmap</text:p></draw:text-box></draw:frame></draw:page></office:presentation>')\n";
+    run(w, "python3", &["-c", odf]);
     let dir = tempfile::tempdir().unwrap();
     let s = Server::create(dir.path());
     let docs: Vec<DocInfo> = ["notes.docx", "notes.odt", "notes.pptx"]
@@ -234,7 +246,20 @@ fn office_documents_get_their_text_title_and_author() {
         .collect();
     let bomb = upload_file(&s, w, "bomb.docx", "");
     let book = upload_file(&s, w, "book.xlsx", "");
+    let sheet = upload_file(&s, w, "sheet.ods", "");
+    let deck = upload_file(&s, w, "deck.odp", "");
     let settled = s.settle();
+    for (d, word) in [(&sheet, "okapi"), (&deck, "axolotl")] {
+        let got: DocInfo = s.get_json(&format!("/v1/docs/{}", d.id));
+        assert_eq!(values(&got, "title"), ["Q3 Figures"], "{}", d.name);
+        assert_eq!(values(&got, "author"), ["Bo Chen"], "{}", d.name);
+        assert_eq!(s.search_ids(word), vec![d.id.to_string()], "{}", d.name);
+    }
+    assert_eq!(
+        s.search_ids("\"okapi ledger\""),
+        vec![sheet.id.to_string()],
+        "cells are words apart"
+    );
     let b: DocInfo = s.get_json(&format!("/v1/docs/{}", book.id));
     assert_eq!(values(&b, "title"), ["Budget"]);
     assert_eq!(values(&b, "author"), ["Ann Lee"]);

@@ -29,6 +29,11 @@ fn the_overlay_shows_the_lower_tree_as_it_is() {
     assert_eq!(mounted, lower, "find sees the same tree");
     assert!(lower.contains("link-to-cafe|l|"), "{lower}");
     assert!(lower.contains("café.txt|f|16|600|"), "{lower}");
+    // Every file reports its state; a link or a directory has none. Asked
+    // before anything reads the file: a complete read migrates it.
+    let state = ov.sh("getfattr --only-values -n user.docgrid.sync_state \"$M/empty\"");
+    assert_eq!(state, "lower-only");
+    ov.sh_fails("getfattr -n user.docgrid.sync_state \"$M/empty-dir\"");
     ov.sh("diff -r --no-dereference \"$L\" \"$M\"");
     // One lower inode, one inode in the mount.
     let inodes = ov.sh("stat -c %i \"$M/deep/a/b/c.txt\" \"$M/hard-c.txt\"");
@@ -36,10 +41,6 @@ fn the_overlay_shows_the_lower_tree_as_it_is() {
     assert_eq!(inodes[0], inodes[1], "hard links share an inode");
     assert_eq!(ov.sh("readlink \"$M/link-to-cafe\""), "café.txt\n");
     assert_eq!(ov.sh("\"$M/bin/run.sh\""), "hi\n", "modes hold: it runs");
-    // Every file reports its state; a link or a directory has none.
-    let state = ov.sh("getfattr --only-values -n user.docgrid.sync_state \"$M/empty\"");
-    assert_eq!(state, "lower-only");
-    ov.sh_fails("getfattr -n user.docgrid.sync_state \"$M/empty-dir\"");
 }
 
 #[test]

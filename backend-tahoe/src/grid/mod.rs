@@ -159,7 +159,27 @@ impl Grid {
     /// left in place afterwards) and waits until the gateway sees every
     /// storage node connected. The nodes live in `dir/introducer`,
     /// `dir/gateway` and `dir/s0`, `dir/s1`, …
+    ///
+    /// Ports are picked free and released before the nodes bind them, so
+    /// another process may take one in between; a start that fails with
+    /// "Address already in use" is tried again (three times in all) on
+    /// fresh ports in an emptied `dir`.
     pub fn start_in(dir: &Path, spec: GridSpec) -> anyhow::Result<Grid> {
+        let mut tries = 1;
+        loop {
+            match Grid::start_once(dir, spec.clone()) {
+                Err(e) if tries < 3 && format!("{e:#}").contains("Address already in use") => {
+                    tracing::warn!("a grid port was taken meanwhile; starting again: {e:#}");
+                    tries += 1;
+                    std::fs::remove_dir_all(dir)
+                        .with_context(|| format!("emptying {}", dir.display()))?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(dir: &Path, spec: GridSpec) -> anyhow::Result<Grid> {
         spec.validate()?;
         prepare_empty_dir(dir)?;
         let dir = dir
