@@ -45,6 +45,14 @@ pub enum ModelError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A tag that cannot be a directory under `/tags` (see [`validate_name`]).
+    #[error("invalid tag {tag:?}: {why} (a tag is a directory under /tags)")]
+    InvalidTag {
+        /// The refused tag.
+        tag: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A `path` value that is absolute, empty, or has an invalid component.
     #[error("invalid path {path:?}: {why}")]
     InvalidPath {
@@ -114,6 +122,15 @@ pub fn validate_client_meta(key: &str, values: &[String]) -> Result<(), ModelErr
         if key == "path" {
             validate_path(v)?;
         }
+        if key == "tag" {
+            validate_name(v).map_err(|e| match e {
+                ModelError::InvalidName { why, .. } => ModelError::InvalidTag {
+                    tag: v.clone(),
+                    why,
+                },
+                other => other,
+            })?;
+        }
     }
     Ok(())
 }
@@ -129,9 +146,16 @@ pub fn validate_value(key: &str, value: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// Whether `c` reorders the text around it (embeddings, overrides and
+/// isolates): `invoice\u{202E}fdp.exe` shows as `invoiceexe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Checks a document name: non-empty, at most [`MAX_NAME_LEN`] bytes, not
-/// `.` or `..`, no `/` and no NUL. Such a name is safe as one path component
-/// on every front-end.
+/// `.` or `..`, no `/`, no NUL or other control character, no
+/// bidirectional control. Such a name is safe as one path component on
+/// every front-end and reads as what it is.
 pub fn validate_name(name: &str) -> Result<(), ModelError> {
     let why = if name.is_empty() {
         "it is empty"
@@ -143,6 +167,10 @@ pub fn validate_name(name: &str) -> Result<(), ModelError> {
         "it contains '/'"
     } else if name.contains('\0') {
         "it contains NUL"
+    } else if name.chars().any(char::is_control) {
+        "it contains a control character (a line break, a tab, an escape…)"
+    } else if name.chars().any(is_bidi_control) {
+        "it contains a bidirectional control (U+202A–U+202E, U+2066–U+2069), which makes a name read as another"
     } else {
         return Ok(());
     };
@@ -445,6 +473,35 @@ mod tests {
         assert!(!client_settable("size") && !client_settable("name") && !client_settable("Bad"));
         assert!(validate_client_meta("path", &["/abs".into()]).is_err());
         assert!(validate_client_meta("tag", &["".into()]).is_err());
+    }
+
+    #[test]
+    fn names_with_control_characters_or_bidi_overrides_and_dot_tags_are_refused() {
+        for bad in [
+            "a\nb",
+            "tab\there",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+            "invoice\u{202E}fdp.exe",
+            "iso\u{2066}late",
+        ] {
+            let e = validate_name(bad).unwrap_err().to_string();
+            assert!(e.contains("control"), "{bad:?}: {e}");
+        }
+        for ok in ["Über café.txt", "日本語.md", "a\u{200B}b", "emoji 🎷.mp3"] {
+            validate_name(ok).unwrap();
+        }
+        for bad in [".", "..", "a/b", "bell\u{7}"] {
+            let e = validate_client_meta("tag", &[bad.into()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("invalid tag") && e.contains("/tags"),
+                "{bad:?}: {e}"
+            );
+        }
+        validate_client_meta("tag", &["jazz".into(), "to do".into()]).unwrap();
     }
 
     #[test]

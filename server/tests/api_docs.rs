@@ -287,3 +287,56 @@ fn auth_roles_and_bad_input() {
         "the server survives it"
     );
 }
+
+/// Found when the server was attacked: names with line breaks, control
+/// characters or U+202E, and the tags `.` and `..`, were accepted although
+/// no front-end can show them as they are.
+#[test]
+fn names_with_control_characters_or_bidi_overrides_and_dot_tags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    for (query, what) in [
+        ("name=two%0Alines.txt", "control character"),
+        ("name=esc%1B%5B31m.txt", "control character"),
+        ("name=invoice%E2%80%AEfdp.exe", "bidirectional control"),
+        ("name=ok.txt&tag=..", "invalid tag"),
+        ("name=ok.txt&tag=.", "invalid tag"),
+    ] {
+        let r = s
+            .req(Method::POST, &format!("/v1/docs?{query}"))
+            .body(b"x".to_vec())
+            .send()
+            .unwrap();
+        let status = r.status();
+        let text = r.text().unwrap();
+        assert_eq!(status, 400, "{query}: {text}");
+        assert!(text.contains(what), "{query}: {text}");
+    }
+    let doc = s.upload("name=fine.txt&tag=jazz", b"x".to_vec());
+    let r = s
+        .req(Method::PATCH, &format!("/v1/docs/{}", doc.id))
+        .json(&json!({"base": doc.rev, "add": {"tag": [".."]}}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400, "{}", r.text().unwrap());
+}
+
+/// Found when the server was attacked: `?q=%ff` (not UTF-8 once decoded)
+/// was decoded lossily and searched for U+FFFD.
+#[test]
+fn a_query_string_that_is_not_utf8_is_refused_not_decoded_lossily() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    for path in [
+        "/v1/search?q=%ff",
+        "/v1/tree/tags?limit=1&x=%C3%28",
+        "/v1/commits?since=%80",
+    ] {
+        let r = s.get(path);
+        let status = r.status();
+        let text = r.text().unwrap();
+        assert_eq!(status, 400, "{path}: {text}");
+        assert!(text.contains("not valid UTF-8"), "{path}: {text}");
+    }
+    assert_eq!(s.get("/v1/search?q=caf%C3%A9").status(), 200);
+}

@@ -154,6 +154,9 @@ pub enum SkipReason {
     Special,
     /// Its name is not UTF-8.
     NotUtf8,
+    /// Its name (or a folder's on its way) is one docgrid refuses: a
+    /// control character, a bidirectional control, too long (the reason).
+    BadName(String),
     /// A directory already walked (a symbolic link loop).
     Loop,
     /// It could not be read.
@@ -170,6 +173,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Symlink => f.write_str("a symbolic link"),
             SkipReason::Special => f.write_str("not a regular file"),
             SkipReason::NotUtf8 => f.write_str("its name is not UTF-8"),
+            SkipReason::BadName(why) => f.write_str(why),
             SkipReason::Loop => f.write_str("a directory already walked (a link loop)"),
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
             SkipReason::SamePath => f.write_str("another file of this import has its path"),
@@ -196,6 +200,13 @@ pub fn walk(sources: &[PathBuf], follow: bool) -> (Vec<LocalFile>, Skipped) {
             match visit(&p, follow, &mut walked) {
                 Ok(Visit::Dir(children)) => stack.extend(children.into_iter().rev()),
                 Ok(Visit::File(meta)) => match p.strip_prefix(base).unwrap_or(&p).to_str() {
+                    Some(rel) if docgrid_core::model::validate_path(rel).is_err() => {
+                        let why = docgrid_core::model::validate_path(rel)
+                            .err()
+                            .map(|e| e.to_string())
+                            .unwrap_or_default();
+                        skipped.push((p.clone(), SkipReason::BadName(why)));
+                    }
                     Some(rel) => {
                         let rel = rel.to_string();
                         let (size, modified) = (meta.len(), meta.modified().ok());
@@ -602,5 +613,24 @@ fn advanced(base: ImportProgress, stats: &UploadStats) -> ImportProgress {
         bytes: base.bytes + stats.bytes,
         bytes_sent: base.bytes_sent + stats.bytes_sent,
         ..base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_whose_name_docgrid_refuses_is_skipped_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("fine.txt"), b"a").unwrap();
+        std::fs::write(src.join("two\nlines.txt"), b"b").unwrap();
+        let (files, skipped) = walk(std::slice::from_ref(&src), false);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].rel, "src/fine.txt");
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert!(matches!(&skipped[0].1, SkipReason::BadName(why) if why.contains("control")));
     }
 }

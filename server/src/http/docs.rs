@@ -70,7 +70,7 @@ fn parse_hash(h: &str) -> Result<Digest, ApiError> {
 }
 
 /// `k=v&k=v` pairs, percent-decoded; invalid UTF-8 is refused, not replaced.
-fn parse_query(q: &str) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn parse_query(q: &str) -> Result<Vec<(String, String)>, ApiError> {
     let decode = |part: &str| -> Result<String, ApiError> {
         let bytes = part.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());

@@ -106,8 +106,25 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             count_requests,
         ))
+        .layer(axum::middleware::from_fn(query_is_utf8))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(app)
+}
+
+/// Refuses a query string whose percent-escapes do not decode to UTF-8
+/// (`?q=%ff`), for every route: decoding it lossily would search for, or
+/// name, something the caller never wrote.
+async fn query_is_utf8(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(q) = req.uri().query()
+        && let Err(e) = docs::parse_query(q)
+    {
+        return e.into_response();
+    }
+    next.run(req).await
 }
 
 async fn health(State(app): State<Arc<App>>) -> Json<Health> {
