@@ -182,6 +182,19 @@ impl std::fmt::Display for SkipReason {
     }
 }
 
+/// Why docgrid refuses a name on `rel`'s way (its folders and itself; a
+/// `.` such as `/proc/self/fd/N/.` leaves is no name), if it does.
+fn refused_name(rel: &str) -> Option<String> {
+    Path::new(rel)
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => n.to_str(),
+            _ => None,
+        })
+        .find_map(|n| docgrid_core::model::validate_name(n).err())
+        .map(|e| e.to_string())
+}
+
 /// What a walk or an import left out: each path, and why.
 pub type Skipped = Vec<(PathBuf, SkipReason)>;
 
@@ -200,11 +213,7 @@ pub fn walk(sources: &[PathBuf], follow: bool) -> (Vec<LocalFile>, Skipped) {
             match visit(&p, follow, &mut walked) {
                 Ok(Visit::Dir(children)) => stack.extend(children.into_iter().rev()),
                 Ok(Visit::File(meta)) => match p.strip_prefix(base).unwrap_or(&p).to_str() {
-                    Some(rel) if docgrid_core::model::validate_path(rel).is_err() => {
-                        let why = docgrid_core::model::validate_path(rel)
-                            .err()
-                            .map(|e| e.to_string())
-                            .unwrap_or_default();
+                    Some(rel) if let Some(why) = refused_name(rel) => {
                         skipped.push((p.clone(), SkipReason::BadName(why)));
                     }
                     Some(rel) => {
@@ -632,5 +641,8 @@ mod tests {
         assert_eq!(files[0].rel, "src/fine.txt");
         assert_eq!(skipped.len(), 1, "{skipped:?}");
         assert!(matches!(&skipped[0].1, SkipReason::BadName(why) if why.contains("control")));
+        // A root spelled with a trailing `.` (the overlay's /proc/self/fd/N/.).
+        let (files, skipped) = walk(&[src.join(".")], false);
+        assert_eq!((files.len(), skipped.len()), (1, 1), "{skipped:?}");
     }
 }
