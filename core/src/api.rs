@@ -293,8 +293,17 @@ pub struct ChunkStored {
     pub len: u64,
 }
 
+/// The longest commit message `POST /v1/commits` takes, in bytes (64 KiB):
+/// every `GET /v1/commits` repeats it.
+pub const MAX_COMMIT_MESSAGE: usize = 64 << 10;
+/// The most operations one `POST /v1/commits` takes: an import commits
+/// 1,000 files at a time, the overlay 1,024.
+pub const MAX_COMMIT_OPS: usize = 10_000;
+
 /// `POST /v1/commits` request. Chunk locators in manifests may be empty:
-/// the server fills them in from the chunks it holds.
+/// the server fills them in from the chunks it holds. At most
+/// [`MAX_COMMIT_MESSAGE`] bytes of message and [`MAX_COMMIT_OPS`]
+/// operations (413 beyond).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitRequest {
     /// The commit message.

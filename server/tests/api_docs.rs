@@ -340,3 +340,36 @@ fn a_query_string_that_is_not_utf8_is_refused_not_decoded_lossily() {
     }
     assert_eq!(s.get("/v1/search?q=caf%C3%A9").status(), 200);
 }
+
+/// Found when the server was attacked: a 100 MB commit message was
+/// accepted (and every `GET /v1/commits` then returned it); a commit of any
+/// number of operations was taken under the commit lock.
+#[test]
+fn a_huge_commit_message_or_too_many_operations_is_a_413() {
+    use docgrid_core::api::{MAX_COMMIT_MESSAGE, MAX_COMMIT_OPS};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::create(dir.path());
+    let long = "m".repeat(MAX_COMMIT_MESSAGE + 1);
+    let r = s.post_json("/v1/commits", &json!({"message": long, "ops": []}));
+    let status = r.status();
+    let text = r.text().unwrap();
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("commit message is at most"), "{text}");
+    let ops: Vec<serde_json::Value> = (0..=MAX_COMMIT_OPS)
+        .map(|_| json!({"op": "delete", "id": DocId::random(), "base": 1}))
+        .collect();
+    let r = s.post_json("/v1/commits", &json!({"message": "many", "ops": ops}));
+    let status = r.status();
+    let text = r.text().unwrap();
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("commit in several"), "{text}");
+    let commits: Vec<serde_json::Value> = s.get_json("/v1/commits?since=0");
+    assert!(commits.is_empty(), "nothing was committed");
+    let create = json!({"op": "create", "id": DocId::random(), "name": "x.txt", "meta": {},
+        "content": {"version": 1, "size": 0, "hash": Digest::of(b""), "chunks": []}});
+    let ok = s.post_json(
+        "/v1/commits",
+        &json!({"message": "m".repeat(MAX_COMMIT_MESSAGE), "ops": [create]}),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text().unwrap());
+}

@@ -223,6 +223,19 @@ async fn commit(
     caller.require(Role::Write)?;
     let Json(req) =
         body.map_err(|e| ApiError::bad_request(format!("commit body: {}", e.body_text())))?;
+    use docgrid_core::api::{MAX_COMMIT_MESSAGE, MAX_COMMIT_OPS};
+    if req.message.len() > MAX_COMMIT_MESSAGE {
+        return Err(ApiError::too_large(format!(
+            "a commit message is at most {MAX_COMMIT_MESSAGE} bytes; this one is {}",
+            req.message.len()
+        )));
+    }
+    if req.ops.len() > MAX_COMMIT_OPS {
+        return Err(ApiError::too_large(format!(
+            "a commit holds at most {MAX_COMMIT_OPS} operations; this one has {}: commit in several",
+            req.ops.len()
+        )));
+    }
     if req.ops.iter().any(|o| matches!(o, Op::Purge { .. })) {
         caller.require(Role::Admin)?;
     }
