@@ -30,6 +30,7 @@ mod direct;
 mod disk;
 mod layout;
 mod pack;
+mod pack_log;
 mod read;
 mod rebalance;
 mod root;
