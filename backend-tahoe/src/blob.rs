@@ -219,11 +219,6 @@ impl TahoeStore {
         }
     }
 
-    /// Whether the pack `cap` still holds a live chunk (is still kept).
-    pub fn holds_pack(&self, cap: &str) -> bool {
-        self.catalog.pack_is_live(cap)
-    }
-
     /// What the live packs hold: for GC's report.
     pub fn pack_usage(&self) -> crate::PackUsage {
         self.catalog.usage()

@@ -157,6 +157,7 @@ impl Catalog {
     }
 
     /// Whether `pack` still has a live chunk.
+    #[cfg(test)]
     pub fn pack_is_live(&self, pack: &str) -> bool {
         let inner = self.inner.lock().expect("catalog poisoned");
         inner.packs.contains_key(pack)

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use docgrid_core::DocId;
 use docgrid_core::api::CommitResponse;
-use docgrid_core::chunk::{Chunker, Digest};
+use docgrid_core::chunk::{Chunker, Digest, STREAM_BATCH, STREAM_IN_FLIGHT};
 use docgrid_core::model::{ChunkRef, FORMAT_VERSION, Manifest, Metadata, Op};
 use docgrid_core::parallel_map as parallel;
 use docgrid_core::store::Locator;
@@ -279,11 +279,6 @@ impl Cut {
         Ok(())
     }
 }
-
-/// Chunks of a streamed file per batch (~16 MiB at the 1 MiB average).
-const STREAM_BATCH: usize = 16;
-/// Batches of a streamed file sent at once.
-const STREAM_IN_FLIGHT: usize = 2;
 
 /// Files at most this big are read whole and sent with others in
 /// `POST /v1/chunks` bodies.

@@ -18,6 +18,13 @@ pub const MIN_CHUNK: u32 = 256 * 1024;
 pub const AVG_CHUNK: u32 = 1024 * 1024;
 /// Largest chunk FastCDC cuts.
 pub const MAX_CHUNK: u32 = 4 * 1024 * 1024;
+/// Chunks of a streamed file stored or sent together (~16 MiB at the
+/// average size: one durable write on the server, one pack on Tahoe), by
+/// the client's upload and the server's `POST /v1/docs` alike.
+pub const STREAM_BATCH: usize = 16;
+/// Batches of one streamed file in flight at once while the next is cut
+/// (Tahoe: two uploads, which measured as fast as three).
+pub const STREAM_IN_FLIGHT: usize = 2;
 
 /// A BLAKE3 digest: names a chunk, or a document's whole content.
 /// Printed and serialized as 64 lower-case hex digits.

@@ -102,8 +102,11 @@ fn scrub_tahoe(app: &App, tahoe: &TahoeStore, repair: bool) -> Result<ScrubSumma
         }
     }
     // One check per Tahoe file: a pack holds many chunks.
-    let cap_of = |loc: &String| TahoeStore::blob_cap(&Locator::new(loc.clone()));
-    let mut caps: Vec<String> = blobs.iter().filter_map(|l| cap_of(l).ok()).collect();
+    let cap_of: Vec<Result<String, String>> = blobs
+        .iter()
+        .map(|l| TahoeStore::blob_cap(&Locator::new(l.clone())).map_err(|e| e.to_string()))
+        .collect();
+    let mut caps: Vec<String> = cap_of.iter().flatten().cloned().collect();
     caps.sort();
     caps.dedup();
     let checks = crate::parallel_map(&caps, TAHOE_CHECKS_IN_FLIGHT, |cap| {
@@ -121,13 +124,8 @@ fn scrub_tahoe(app: &App, tahoe: &TahoeStore, repair: bool) -> Result<ScrubSumma
     }
     let results: HashMap<String, Result<ShareCheck, String>> = blobs
         .iter()
-        .map(|l| {
-            let r = match cap_of(l) {
-                Ok(cap) => by_cap[&cap].clone(),
-                Err(e) => Err(e.to_string()),
-            };
-            (l.clone(), r)
-        })
+        .zip(cap_of)
+        .map(|(l, cap)| (l.clone(), cap.and_then(|c| by_cap[&c].clone())))
         .collect();
     report_documents(&mut summary, &docs, &results);
     let left = summary.unrecoverable.len() as u64

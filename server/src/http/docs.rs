@@ -14,7 +14,7 @@ use docgrid_core::api::{
     ChunkInfo, ChunkStored, CommitResponse, ContentManifest, DocInfo, DocText, HistoryEntry,
     MetaPatch, MissingChunksRequest, MissingChunksResponse, Role,
 };
-use docgrid_core::chunk::{Chunker, MAX_CHUNK};
+use docgrid_core::chunk::{Chunker, MAX_CHUNK, STREAM_BATCH, STREAM_IN_FLIGHT};
 use docgrid_core::content::{etag_matches, parse_range, slices};
 use docgrid_core::model::{ChunkRef, FORMAT_VERSION, Manifest, Metadata, Op};
 use docgrid_core::{Digest, DocId};
@@ -138,7 +138,8 @@ impl Read for BodyReader {
 }
 
 /// Chunks a streamed body into the store ([`STREAM_BATCH`] chunks per
-/// batch, one stored while the next is read); returns its manifest.
+/// batch, [`STREAM_IN_FLIGHT`] stored while the next is read); returns its
+/// manifest.
 /// Chunks already stored are not stored again.
 async fn ingest(app: Arc<App>, body: Body) -> Result<Manifest, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
@@ -180,8 +181,7 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
         let locs = app.store().put_batch_hashed(&refs)?;
         let mut stored = Vec::with_capacity(batch.len());
         app.index().write(|tx| -> Result<(), ApiError> {
-            for ((hash, data), loc) in refs.iter().zip(&locs) {
-                let hash = *hash;
+            for (&(hash, data), loc) in refs.iter().zip(&locs) {
                 crate::index::record_upload(tx, &hash, loc, data.len() as u64)?;
                 stored.push(ChunkRef {
                     hash,
@@ -222,11 +222,6 @@ fn store_stream(app: &App, reader: impl Read) -> Result<Manifest, ApiError> {
         chunks,
     })
 }
-
-/// Chunks per `put_batch` of a streamed body (~16 MiB: one pack on Tahoe).
-const STREAM_BATCH: usize = 16;
-/// Batches of a streamed body stored at once (Tahoe: uploads in flight).
-const STREAM_IN_FLIGHT: usize = 2;
 
 /// `POST /v1/docs?name=N&tag=x&k=v…` with the raw content as body.
 async fn upload(
